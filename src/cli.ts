@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// The `ptui` command line (SPEC §3). Each command loads its implementation lazily so that
+// `ptui gateway` never pays for Ink/React, and `ptui config check` never opens a socket.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT } from './config/paths.js';
+
+const VERSION: string = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
+
+export interface GlobalOptions {
+  home?: string;
+  configDir?: string;
+  runtimeDir?: string;
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
+  return n;
+}
+
+function parsePositiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('ptui')
+    .description('AI backend control console: dashboard and OpenAI-compatible gateway')
+    .version(VERSION, '-V, --version')
+    .option('--home <dir>', 'home directory (default: the package root, or $AI_BACKEND_HOME)')
+    .option('--config-dir <dir>', 'config directory (default: <home>/config, or $AI_BACKEND_CONFIG_DIR)')
+    .option('--runtime-dir <dir>', 'runtime directory (default: <home>/runtime, or $AI_BACKEND_RUNTIME_DIR)')
+    .showHelpAfterError('(run ptui --help for usage)')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+
+  program
+    .command('dashboard', { isDefault: true })
+    .description('the full-screen dashboard (default command)')
+    .option('--no-gateway', 'do not spawn the gateway child process')
+    .option('--host <host>', 'gateway host (default 127.0.0.1, or $AI_BACKEND_GATEWAY_HOST)')
+    .addOption(new Option('--port <port>', 'gateway port (default 4000, or $AI_BACKEND_GATEWAY_PORT)').argParser(parsePort))
+    .addOption(new Option('--refresh-ms <ms>', 'refresh interval').default(1000).argParser(parsePositiveInt))
+    .action(async (opts, cmd: Command) => {
+      const { runDashboard } = await import('./tui/main.js');
+      process.exitCode = await runDashboard({ ...globals(cmd), ...opts });
+    });
+
+  program
+    .command('gateway')
+    .description('run the gateway in the foreground (what the dashboard child and a systemd unit run)')
+    .option('--host <host>', 'listen host (default 127.0.0.1, or $AI_BACKEND_GATEWAY_HOST)')
+    .addOption(new Option('--port <port>', 'listen port (default 4000, or $AI_BACKEND_GATEWAY_PORT)').argParser(parsePort))
+    .action(async (opts, cmd: Command) => {
+      const { runGateway } = await import('./gateway/main.js');
+      process.exitCode = await runGateway({ ...globals(cmd), ...opts });
+    });
+
+  const config = program.command('config').description('check, export or print the configuration');
+  config.exitOverride();
+  config
+    .command('check')
+    .description('validate all config files; exit 1 with one line per problem')
+    .action(async (_opts, cmd: Command) => {
+      const { runConfigCheck } = await import('./config/check.js');
+      process.exitCode = runConfigCheck(globals(cmd));
+    });
+  config
+    .command('export')
+    .description('write runtime/budget_config.json and runtime/litellm_config.yaml atomically')
+    .action(async (_opts, cmd: Command) => {
+      const { runConfigExport } = await import('./config/export.js');
+      process.exitCode = runConfigExport(globals(cmd));
+    });
+  config
+    .command('print')
+    .description('print the logical config and routing table, redacted')
+    .option('--json', 'machine-readable JSON')
+    .action(async (opts, cmd: Command) => {
+      const { runConfigPrint } = await import('./config/print.js');
+      process.exitCode = runConfigPrint({ ...globals(cmd), json: Boolean(opts.json) });
+    });
+  config.action(() => {
+    config.help({ error: true });
+  });
+
+  program
+    .command('demo')
+    .description('dashboard + gateway on a demo config with a simulated upstream and synthetic traffic')
+    .addOption(new Option('--refresh-ms <ms>', 'refresh interval').default(1000).argParser(parsePositiveInt))
+    .action(async (opts, cmd: Command) => {
+      const { runDemo } = await import('./demo.js');
+      process.exitCode = await runDemo({ ...globals(cmd), ...opts });
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  // Subcommands inherit exit override and error output settings.
+  program.commands.forEach((c) => c.exitOverride().showHelpAfterError('(add --help for usage)'));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      // unknown command/option, missing or invalid argument: usage error
+      return 2;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`ptui: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

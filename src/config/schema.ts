@@ -1,0 +1,149 @@
+// The shape of ptui's three config files (SPEC §4). Types are inferred from these
+// schemas, never written twice. Cross-file references (a target's provider, a model's
+// capability) are checked in validate.ts, because zod sees one file at a time.
+import { z } from 'zod';
+
+/** `^[0-9]+(s|m|h|d|w|mo)$`, m = minutes, mo = 30 days; zero is not a window. */
+export const BUDGET_WINDOW_RE = /^([0-9]+)(s|m|h|d|w|mo)$/;
+
+const WINDOW_UNIT_SECONDS: Record<string, number> = {
+  s: 1,
+  m: 60,
+  h: 3600,
+  d: 86400,
+  w: 7 * 86400,
+  mo: 30 * 86400,
+};
+
+/** Seconds in a budget window such as `12h`; NaN for anything the grammar rejects. */
+export function windowSeconds(window: string): number {
+  const m = BUDGET_WINDOW_RE.exec(window);
+  if (!m) return Number.NaN;
+  return Number(m[1]) * WINDOW_UNIT_SECONDS[m[2]];
+}
+
+// systemd unit names: a plain name with a known suffix, no path, no shell metacharacters.
+const UNIT_NAME_RE = /^[A-Za-z0-9:_.\\@-]+\.(service|socket|target|timer|mount|path|scope|slice)$/;
+
+const httpUrl = z.string().refine(
+  (s) => {
+    try {
+      const u = new URL(s);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not a valid http(s) URL' },
+);
+
+export const budgetSchema = z.strictObject({
+  max_budget_usd: z.number({ error: 'must be a number' }).positive({ message: 'must be > 0' }).finite(),
+  budget_window: z
+    .string()
+    .regex(BUDGET_WINDOW_RE, { message: 'must match ^[0-9]+(s|m|h|d|w|mo)$ (e.g. 30m, 12h, 1d, 1mo)' })
+    .refine((w) => windowSeconds(w) > 0, { message: 'window must be longer than zero' }),
+  action: z.enum(['warn', 'block']).default('warn'),
+});
+export type Budget = z.infer<typeof budgetSchema>;
+
+export const providerSchema = z.strictObject({
+  type: z.enum(['openai-compatible', 'ollama', 'openai']),
+  api_base: httpUrl,
+  api_key: z.string().optional(),
+  service: z
+    .string()
+    .regex(UNIT_NAME_RE, {
+      message: 'must be a plain systemd unit name such as vllm.service (no spaces, paths or shell characters)',
+    })
+    .optional(),
+  health_url: httpUrl.optional(),
+  timeout_s: z.number().positive().max(86400).default(600),
+  budget: budgetSchema.optional(),
+});
+export type Provider = z.infer<typeof providerSchema>;
+
+export const providersFileSchema = z.strictObject({
+  providers: z.record(z.string().min(1), providerSchema).refine((p) => Object.keys(p).length > 0, {
+    message: 'at least one provider is required',
+  }),
+  services: z
+    .strictObject({ systemctl_scope: z.enum(['system', 'user']).default('system') })
+    .default({ systemctl_scope: 'system' }),
+});
+export type ProvidersFile = z.infer<typeof providersFileSchema>;
+
+export const pricingSchema = z.strictObject({
+  input_usd_per_1m: z.number().nonnegative().finite(),
+  output_usd_per_1m: z.number().nonnegative().finite(),
+});
+export type Pricing = z.infer<typeof pricingSchema>;
+
+export const targetSchema = z.strictObject({
+  provider: z.string().min(1),
+  model: z.string().min(1),
+  pricing: pricingSchema.optional(),
+});
+export type Target = z.infer<typeof targetSchema>;
+
+export const capabilitySchema = z.strictObject({ budget: budgetSchema.optional() });
+
+export const modelSchema = z.strictObject({
+  capability: z.string().min(1),
+  budget: budgetSchema.optional(),
+  targets: z.array(targetSchema).min(1, { message: 'a model needs at least one target' }),
+});
+export type LogicalModel = z.infer<typeof modelSchema>;
+
+export const mappingsFileSchema = z.strictObject({
+  capabilities: z.record(z.string().min(1), z.union([capabilitySchema, z.null().transform(() => ({}))])),
+  models: z.record(z.string().min(1), modelSchema),
+});
+export type MappingsFile = z.infer<typeof mappingsFileSchema>;
+
+export const gatewayFileSchema = z.strictObject({
+  master_key: z.string().optional(),
+  max_body_bytes: z.number().int().positive().default(10 * 1024 * 1024),
+  guardrails: z
+    .strictObject({
+      secrets: z.strictObject({ action: z.enum(['block', 'redact', 'warn']).default('block') }).default({ action: 'block' }),
+    })
+    .default({ secrets: { action: 'block' } }),
+  cache: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      ttl_s: z.number().positive().default(86400),
+      max_bytes: z.number().int().positive().default(512 * 1024 * 1024),
+    })
+    .default({ enabled: false, ttl_s: 86400, max_bytes: 512 * 1024 * 1024 }),
+  callbacks: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .refine((p) => !p.split(/[\\/]/).includes('..') && !p.startsWith('/'), {
+          message: 'callback path must be relative to home and must not contain ".."',
+        }),
+    )
+    .default([]),
+});
+export type GatewayFile = z.infer<typeof gatewayFileSchema>;
+
+export type BudgetScope = 'provider' | 'model' | 'capability';
+
+/** One budget as exported to runtime/budget_config.json and served by GET /budgets. */
+export interface BudgetEntry {
+  scope: BudgetScope;
+  target: string;
+  max_budget_usd: number;
+  budget_window: string;
+  window_seconds: number;
+  action: 'warn' | 'block';
+}
+
+/** A budget with its live spend, as GET /budgets serves it and the dashboard shows it. */
+export interface BudgetStatus extends BudgetEntry {
+  spend_usd: number;
+  remaining_usd: number;
+  exceeded: boolean;
+}

@@ -1,0 +1,92 @@
+// The callback pipeline (SPEC §6): an ordered list of callbacks run around every request.
+// onRequest may rewrite or reject (throw a GatewayError); onSuccess/onError are isolated, so
+// a failing callback is logged and counted but never changes what the client gets.
+import type { ResolvedConfig } from '../config/load.js';
+import type { RequestContext } from './context.js';
+import type { Logger } from './log.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { UsageLog } from '../usage/log.js';
+
+/** What every callback may use; handed to its constructor. */
+export interface CallbackDeps {
+  getConfig(): ResolvedConfig;
+  metrics: GatewayMetrics;
+  log: Logger;
+  usage: UsageLog;
+}
+
+/**
+ * Base class for pipeline callbacks. Override what you need; hooks may be sync or async
+ * (sync is cheaper on the hot path). Throw a GatewayError from onRequest to reject a request.
+ */
+export abstract class Callback {
+  abstract readonly name: string;
+  constructor(protected readonly deps: CallbackDeps) {}
+  onRequest(_ctx: RequestContext): void | Promise<void> {}
+  onSuccess(_ctx: RequestContext): void | Promise<void> {}
+  onError(_ctx: RequestContext): void | Promise<void> {}
+  /** a new valid config was loaded (hot reload) */
+  onConfig(_config: ResolvedConfig): void | Promise<void> {}
+  /** the gateway is shutting down: flush what you hold */
+  close(): void | Promise<void> {}
+}
+
+export type CallbackClass = new (deps: CallbackDeps) => Callback;
+
+type Hook = 'onSuccess' | 'onError';
+
+export class CallbackManager {
+  constructor(
+    readonly callbacks: readonly Callback[],
+    private readonly deps: CallbackDeps,
+  ) {}
+
+  /** Runs onRequest in order; the first throw rejects the request (the caller turns it into a response). */
+  async runRequest(ctx: RequestContext): Promise<void> {
+    for (const cb of this.callbacks) {
+      const r = cb.onRequest(ctx);
+      if (r) await r;
+    }
+  }
+
+  runSuccess(ctx: RequestContext): Promise<void> {
+    return this.runIsolated('onSuccess', ctx);
+  }
+
+  runError(ctx: RequestContext): Promise<void> {
+    return this.runIsolated('onError', ctx);
+  }
+
+  private async runIsolated(hook: Hook, ctx: RequestContext): Promise<void> {
+    for (const cb of this.callbacks) {
+      try {
+        const r = cb[hook](ctx);
+        if (r) await r;
+      } catch (err) {
+        this.deps.metrics.callbackErrors.inc({ callback: cb.name, hook });
+        this.deps.log.error('callback_failed', { callback: cb.name, hook, request_id: ctx.requestId, error: String(err) });
+      }
+    }
+  }
+
+  async reconfigure(config: ResolvedConfig): Promise<void> {
+    for (const cb of this.callbacks) {
+      try {
+        await cb.onConfig(config);
+      } catch (err) {
+        this.deps.metrics.callbackErrors.inc({ callback: cb.name, hook: 'onConfig' });
+        this.deps.log.error('callback_failed', { callback: cb.name, hook: 'onConfig', error: String(err) });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const cb of this.callbacks) {
+      try {
+        await cb.close();
+      } catch (err) {
+        this.deps.log.error('callback_failed', { callback: cb.name, hook: 'close', error: String(err) });
+      }
+    }
+  }
+}

@@ -1,0 +1,86 @@
+// What the system collectors report to the dashboard. Collectors (gpu.ts, host.ts,
+// services.ts) render nothing; the TUI hooks subscribe to them and pass these as props.
+
+export interface GpuSample {
+  uuid: string;
+  index: number;
+  name: string;
+  /** null where nvidia-smi says [N/A] or [Not Supported] (shown as –) */
+  utilPct: number | null;
+  memUsedMiB: number | null;
+  memTotalMiB: number | null;
+  tempC: number | null;
+  powerW: number | null;
+  powerLimitW: number | null;
+  /** the last samples of utilPct, oldest first, for the sparkline */
+  utilHistory: number[];
+  memHistory: number[];
+}
+
+export interface GpuProcess {
+  gpuUuid: string;
+  pid: number;
+  name: string;
+  usedMemMiB: number | null;
+}
+
+export interface GpuState {
+  /** false when nvidia-smi is absent or cannot talk to the driver */
+  available: boolean;
+  /** one line for the operator, e.g. "nvidia-smi not found" or "NVIDIA driver not loaded (exit 9)" */
+  notice: string | null;
+  gpus: GpuSample[];
+  processes: GpuProcess[];
+  updatedAt: number | null;
+}
+
+export interface HostState {
+  cpuPct: number | null;
+  cores: number;
+  memUsedBytes: number | null;
+  memTotalBytes: number | null;
+  diskPath: string;
+  diskUsedBytes: number | null;
+  diskTotalBytes: number | null;
+  load1: number | null;
+  load5: number | null;
+  load15: number | null;
+  updatedAt: number | null;
+}
+
+export type HealthResult = 'ok' | 'fail' | 'none';
+
+export interface ServiceState {
+  provider: string;
+  unit: string;
+  loadState: string | null;
+  activeState: string | null;
+  subState: string | null;
+  mainPid: number | null;
+  /** ISO time the main process started, or null */
+  since: string | null;
+  health: HealthResult;
+  healthDetail: string | null;
+  /** GPU memory of compute apps whose pid is MainPID or a descendant of it */
+  gpuMemMiB: number | null;
+  /** last error talking to systemctl about this unit (access denied, unknown unit) */
+  error: string | null;
+}
+
+export interface ServicesState {
+  /** false when /run/systemd/system is absent or systemctl is missing: actions disabled */
+  systemdAvailable: boolean;
+  notice: string | null;
+  services: ServiceState[];
+}
+
+export type ServiceVerb = 'start' | 'stop' | 'restart';
+
+export interface ServiceActionResult {
+  ok: boolean;
+  unit: string;
+  verb: ServiceVerb;
+  /** the argv that ran, for the status line and tests */
+  argv: string[];
+  message: string;
+}

@@ -1,0 +1,32 @@
+// The usage-log row (SPEC §7). One row per request that reached an LLM endpoint of the gateway.
+export interface UsageRow {
+  request_id: string;
+  /** ISO 8601 UTC with ms, request start */
+  timestamp: string;
+  provider: string | null;
+  logical_model: string | null;
+  concrete_model: string | null;
+  capability: string | null;
+  endpoint: string;
+  stream: 0 | 1;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  total_tokens: number | null;
+  cost_usd: number | null;
+  latency_ms: number;
+  ttft_ms: number | null;
+  status: 'success' | 'error';
+  http_status: number;
+  error_type: string | null;
+  error_message: string | null;
+  cache_hit: 0 | 1;
+  attempts: number;
+}
+
+/** A row as read back, with its id. */
+export interface StoredUsageRow extends UsageRow {
+  id: number;
+}
+
+/** Bumped with every migration in db.ts; a database newer than this is refused with a clear notice. */
+export const USAGE_SCHEMA_VERSION = 1;
