@@ -1,0 +1,93 @@
+// Prometheus metrics per request (SPEC §8), fed from the same context fields as the usage-log
+// row so /metrics and the log agree. Label values come from the config only (a model name a
+// client made up reads `unknown`), so series stay bounded; label children are cached so the
+// hot path allocates nothing.
+import type { Counter, Histogram } from 'prom-client';
+import { Callback } from '../pipeline.js';
+import type { RequestContext } from '../context.js';
+
+type C = Counter.Internal;
+type H = Histogram.Internal<string>;
+
+interface Series {
+  success: C;
+  error: C;
+  latency: H;
+  ttft: H;
+  promptTokens: C;
+  completionTokens: C;
+  cost: C;
+}
+
+/** The logical model as a bounded label: configured name, `unknown` for a name not in config, `none` when absent. */
+export function modelLabel(ctx: RequestContext): string {
+  if (ctx.model) return ctx.model.name;
+  if (ctx.logicalModel === null) return 'none';
+  return Object.hasOwn(ctx.config.models, ctx.logicalModel) ? ctx.logicalModel : 'unknown';
+}
+
+/** Capability and provider come from config, but guard anyway: a label must never come from the client. */
+function capabilityLabel(ctx: RequestContext): string {
+  const c = ctx.capability;
+  if (c === null) return 'none';
+  return Object.hasOwn(ctx.config.capabilities, c) ? c : 'unknown';
+}
+
+function providerLabel(ctx: RequestContext): string {
+  const p = ctx.provider;
+  if (p === null) return 'none';
+  return Object.hasOwn(ctx.config.providers, p) ? p : 'unknown';
+}
+
+const positive = (v: number | null | undefined): v is number => typeof v === 'number' && v > 0 && Number.isFinite(v);
+
+export class MetricsCallback extends Callback {
+  readonly name = 'metrics';
+  private readonly series = new Map<string, Map<string, Map<string, Series>>>();
+
+  override onSuccess(ctx: RequestContext): void {
+    this.record(ctx, false);
+  }
+
+  override onError(ctx: RequestContext): void {
+    this.record(ctx, true);
+  }
+
+  private record(ctx: RequestContext, failed: boolean): void {
+    const s = this.seriesFor(providerLabel(ctx), modelLabel(ctx), capabilityLabel(ctx));
+    (failed ? s.error : s.success).inc();
+    const latencyMs = Number.isFinite(ctx.latencyMs) ? Math.max(0, ctx.latencyMs) : 0;
+    s.latency.observe(latencyMs / 1000);
+    if (ctx.stream && ctx.ttftMs !== null && Number.isFinite(ctx.ttftMs)) s.ttft.observe(Math.max(0, ctx.ttftMs) / 1000);
+    const u = ctx.usage;
+    if (u) {
+      if (positive(u.prompt_tokens)) s.promptTokens.inc(u.prompt_tokens);
+      if (positive(u.completion_tokens)) s.completionTokens.inc(u.completion_tokens);
+    }
+    if (!ctx.cacheHit && positive(ctx.costUsd)) s.cost.inc(ctx.costUsd);
+    const upstreamMs = Number.isFinite(ctx.upstreamMs) ? ctx.upstreamMs : 0;
+    this.deps.metrics.overhead.observe(Math.max(0, latencyMs - upstreamMs) / 1000);
+  }
+
+  private seriesFor(provider: string, model: string, capability: string): Series {
+    let byModel = this.series.get(provider);
+    if (!byModel) this.series.set(provider, (byModel = new Map()));
+    let byCap = byModel.get(model);
+    if (!byCap) byModel.set(model, (byCap = new Map()));
+    let s = byCap.get(capability);
+    if (!s) {
+      const m = this.deps.metrics;
+      s = {
+        success: m.requests.labels(provider, model, capability, 'success'),
+        error: m.requests.labels(provider, model, capability, 'error'),
+        latency: m.latency.labels(provider, model, capability),
+        ttft: m.ttft.labels(provider, model, capability),
+        promptTokens: m.tokens.labels(provider, model, capability, 'prompt'),
+        completionTokens: m.tokens.labels(provider, model, capability, 'completion'),
+        cost: m.cost.labels(provider, model, capability),
+      };
+      byCap.set(capability, s);
+    }
+    return s;
+  }
+}

@@ -1,0 +1,100 @@
+// Writes one usage-log row per request (SPEC §7), from the same context fields the metrics
+// callback reads, so /metrics and the log always agree. Never stores prompt or completion text.
+import type { Logger } from '../log.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { Callback, type CallbackDeps } from '../pipeline.js';
+import type { RequestContext } from '../context.js';
+import type { UsageRow } from '../../usage/schema.js';
+import type { UsageLogHooks } from '../../usage/log.js';
+
+/** Longest error_message stored: enough to diagnose, too short to carry a prompt. */
+export const MAX_ERROR_MESSAGE = 200;
+/** Client-sent model names are stored (to show what was asked for) but capped. */
+export const MAX_MODEL_NAME = 128;
+
+// Control characters would garble the dashboard's one-line rows.
+const CONTROL_RE = /[\u0000-\u001f\u007f]+/g;
+
+function clip(s: string | null | undefined, max: number): string | null {
+  if (s == null) return null;
+  const one = s.replace(CONTROL_RE, ' ');
+  return one.length > max ? one.slice(0, max - 1) + '…' : one;
+}
+
+/** The hooks that turn UsageLog trouble into metrics and log lines. */
+export function usageLogHooks(metrics: GatewayMetrics, log: Logger): UsageLogHooks {
+  return {
+    onWriteError(err) {
+      metrics.usageLogErrors.inc();
+      log.error('usage_log_write_failed', { error: err.message, code: (err as { code?: string }).code });
+    },
+    onBuffered(n) {
+      metrics.usageLogBuffered.set(n);
+    },
+    onDropped(n, row) {
+      metrics.usageLogDropped.inc(n);
+      // The log line is the row's last record: ids, names and numbers only, never text from the request.
+      log.error('usage_row_dropped', {
+        request_id: row?.request_id,
+        timestamp: row?.timestamp,
+        provider: row?.provider,
+        logical_model: row?.logical_model,
+        status: row?.status,
+        http_status: row?.http_status,
+        prompt_tokens: row?.prompt_tokens,
+        completion_tokens: row?.completion_tokens,
+        cost_usd: row?.cost_usd,
+      });
+    },
+  };
+}
+
+/** The row for a finished request; exported for tests and tools that replay contexts. */
+export function usageRowFromContext(ctx: RequestContext, status: 'success' | 'error'): UsageRow {
+  const u = ctx.usage;
+  const err = status === 'error' ? ctx.error : null;
+  return {
+    request_id: ctx.requestId,
+    timestamp: new Date(ctx.startedAt).toISOString(),
+    provider: ctx.provider,
+    logical_model: clip(ctx.logicalModel, MAX_MODEL_NAME),
+    concrete_model: ctx.concreteModel,
+    capability: ctx.capability,
+    endpoint: ctx.endpoint,
+    stream: ctx.stream ? 1 : 0,
+    prompt_tokens: u ? u.prompt_tokens : null,
+    completion_tokens: u ? u.completion_tokens : null,
+    total_tokens: u ? u.total_tokens : null,
+    cost_usd: ctx.cacheHit ? 0 : ctx.costUsd,
+    latency_ms: ctx.latencyMs,
+    ttft_ms: ctx.ttftMs,
+    status,
+    http_status: ctx.httpStatus,
+    error_type: err ? err.type : null,
+    error_message: err ? clip(err.message, MAX_ERROR_MESSAGE) : null,
+    cache_hit: ctx.cacheHit ? 1 : 0,
+    attempts: ctx.attempts,
+  };
+}
+
+export class UsageLogCallback extends Callback {
+  readonly name = 'usage-log';
+
+  constructor(deps: CallbackDeps) {
+    super(deps);
+    deps.usage.setHooks(usageLogHooks(deps.metrics, deps.log));
+  }
+
+  override onSuccess(ctx: RequestContext): void {
+    this.deps.usage.insert(usageRowFromContext(ctx, 'success'));
+  }
+
+  override onError(ctx: RequestContext): void {
+    this.deps.usage.insert(usageRowFromContext(ctx, 'error'));
+  }
+
+  /** The gateway owns the log and closes it; here we only push buffered rows out. */
+  override close(): void {
+    this.deps.usage.flush();
+  }
+}

@@ -1,0 +1,163 @@
+// Opening the usage log (SPEC §7): WAL, schema migrations tracked in PRAGMA user_version,
+// indexes for time-range queries. The gateway opens it read-write (its only writer); the
+// dashboard and budget tools open it read-only.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { USAGE_SCHEMA_VERSION } from './schema.js';
+
+export type Db = Database.Database;
+
+/** The database was written by a newer ptui: reading or migrating it could corrupt or misread it. */
+export class UsageSchemaTooNewError extends Error {
+  constructor(
+    readonly dbPath: string,
+    readonly found: number,
+    readonly supported: number = USAGE_SCHEMA_VERSION,
+  ) {
+    super(
+      `usage log ${dbPath} has schema version ${found}, newer than this ptui supports (${supported}); upgrade ptui or move the file aside`,
+    );
+    this.name = 'UsageSchemaTooNewError';
+  }
+}
+
+/** The usage log file does not exist (yet): the dashboard retries; the gateway creates it. */
+export class UsageDbMissingError extends Error {
+  constructor(readonly dbPath: string) {
+    super(`usage log not found: ${dbPath}`);
+    this.name = 'UsageDbMissingError';
+  }
+}
+
+/** Readers wait this long for a writer's lock before giving up; the writer waits as long for a checkpointing reader. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+// Each entry moves the schema from version i to i+1. Never edit a shipped entry: append one.
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS llm_usage (
+     id INTEGER PRIMARY KEY,
+     request_id TEXT NOT NULL,
+     timestamp TEXT NOT NULL,
+     provider TEXT,
+     logical_model TEXT,
+     concrete_model TEXT,
+     capability TEXT,
+     endpoint TEXT NOT NULL,
+     stream INTEGER NOT NULL DEFAULT 0,
+     prompt_tokens INTEGER,
+     completion_tokens INTEGER,
+     total_tokens INTEGER,
+     cost_usd REAL,
+     latency_ms REAL NOT NULL DEFAULT 0,
+     ttft_ms REAL,
+     status TEXT NOT NULL,
+     http_status INTEGER NOT NULL DEFAULT 0,
+     error_type TEXT,
+     error_message TEXT,
+     cache_hit INTEGER NOT NULL DEFAULT 0,
+     attempts INTEGER NOT NULL DEFAULT 0
+   );
+   -- timestamp alone: the dashboard's recent-window aggregates and any time-range scan
+   CREATE INDEX IF NOT EXISTS idx_llm_usage_ts ON llm_usage(timestamp);
+   -- budget spend per scope over a window: cost_usd included so the sum never touches the table
+   CREATE INDEX IF NOT EXISTS idx_llm_usage_provider_ts ON llm_usage(provider, timestamp, cost_usd);
+   CREATE INDEX IF NOT EXISTS idx_llm_usage_model_ts ON llm_usage(logical_model, timestamp, cost_usd);
+   CREATE INDEX IF NOT EXISTS idx_llm_usage_capability_ts ON llm_usage(capability, timestamp, cost_usd);`,
+];
+
+if (MIGRATIONS.length !== USAGE_SCHEMA_VERSION) {
+  throw new Error(`usage schema: ${MIGRATIONS.length} migrations but USAGE_SCHEMA_VERSION is ${USAGE_SCHEMA_VERSION}`);
+}
+
+function userVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Applies the missing migrations, each in its own transaction with its version bump. */
+export function migrate(db: Db, dbPath: string): void {
+  const found = userVersion(db);
+  if (found > USAGE_SCHEMA_VERSION) throw new UsageSchemaTooNewError(dbPath, found);
+  for (let v = found; v < USAGE_SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
+
+/** Creates the parent directory, or throws an Error naming the path and the reason. */
+export function ensureParentDir(dbPath: string): void {
+  const dir = path.dirname(dbPath);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const reason =
+      err.code === 'EACCES' || err.code === 'EPERM'
+        ? 'permission denied'
+        : err.code === 'ENOTDIR' || err.code === 'EEXIST'
+          ? 'a path component is not a directory'
+          : err.code === 'EROFS'
+            ? 'read-only file system'
+            : err.code === 'ENOSPC'
+              ? 'no space left on device'
+              : err.message;
+    throw new Error(`cannot create usage log directory ${dir}: ${reason}`, { cause: e });
+  }
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (e) {
+    throw new Error(`cannot write usage log directory ${dir}: permission denied`, { cause: e });
+  }
+}
+
+/** The writer's connection: created and migrated if needed. */
+export function openWriterDb(dbPath: string): Db {
+  ensureParentDir(dbPath);
+  let db: Db;
+  try {
+    db = new Database(dbPath);
+  } catch (e) {
+    throw new Error(`cannot open usage log ${dbPath}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') throw new Error(`cannot switch to WAL (journal_mode is ${String(mode)})`);
+    // NORMAL with WAL: durable against process crashes (kill -9); only a power loss can lose
+    // the last transactions, and it never corrupts the file.
+    db.pragma('synchronous = NORMAL');
+    migrate(db, dbPath);
+  } catch (e) {
+    db.close();
+    if (e instanceof UsageSchemaTooNewError) throw e;
+    throw new Error(`cannot open usage log ${dbPath}: ${(e as Error).message}`, { cause: e });
+  }
+  return db;
+}
+
+/**
+ * A read-only connection for the dashboard and tools. Never creates or migrates: a missing
+ * file is UsageDbMissingError, an older schema without the table reads as empty upstream.
+ */
+export function openReaderDb(dbPath: string): Db {
+  if (!fs.existsSync(dbPath)) throw new UsageDbMissingError(dbPath);
+  let db: Db;
+  try {
+    db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  } catch (e) {
+    throw new Error(`cannot open usage log ${dbPath}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    const found = userVersion(db);
+    if (found > USAGE_SCHEMA_VERSION) throw new UsageSchemaTooNewError(dbPath, found);
+    if (found < 1) throw new Error(`usage log ${dbPath} is not initialised yet (schema version ${found})`);
+  } catch (e) {
+    db.close();
+    if (e instanceof UsageSchemaTooNewError) throw e;
+    throw new Error(`cannot read usage log ${dbPath}: ${(e as Error).message}`, { cause: e });
+  }
+  return db;
+}

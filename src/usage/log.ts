@@ -1,0 +1,241 @@
+// The usage-log writer (SPEC §7). `insert` sits on the gateway's hot path: one prepared,
+// synchronous statement per row, and it never throws. When the database refuses writes (full
+// disk, I/O error, a lock held past busy_timeout, a read-only file) rows wait in a bounded
+// in-memory buffer and a timer retries until they land; what does not fit is counted and
+// reported through the hooks, never silently lost.
+import type Database from 'better-sqlite3';
+import { openWriterDb, type Db } from './db.js';
+import type { UsageRow } from './schema.js';
+
+export interface UsageLogHooks {
+  /** a write (insert or retry) failed; the rows involved are buffered */
+  onWriteError?(err: Error): void;
+  /** the buffer now holds n rows (0 once drained) */
+  onBuffered?(n: number): void;
+  /** n rows could not be kept (buffer full, a row the database can never accept, insert after close) */
+  onDropped?(n: number, row?: UsageRow): void;
+}
+
+export interface UsageLogOptions {
+  /** rows held in memory while the database refuses writes */
+  maxBuffered?: number;
+  /** how often the buffer is retried while degraded */
+  retryMs?: number;
+}
+
+export const DEFAULT_MAX_BUFFERED = 100_000;
+export const DEFAULT_RETRY_MS = 1000;
+// Retries write the buffer in chunks so a disk with a little room back makes progress.
+const FLUSH_CHUNK = 1000;
+
+const INSERT_SQL = `INSERT INTO llm_usage (
+  request_id, timestamp, provider, logical_model, concrete_model, capability, endpoint, stream,
+  prompt_tokens, completion_tokens, total_tokens, cost_usd, latency_ms, ttft_ms, status,
+  http_status, error_type, error_message, cache_hit, attempts
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+// Errors a row will hit again however often it is retried (bad data, not a bad disk).
+const PERMANENT_CODES = new Set(['SQLITE_CONSTRAINT', 'SQLITE_MISMATCH', 'SQLITE_RANGE', 'SQLITE_TOOBIG']);
+
+function isPermanent(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string') return err instanceof TypeError || err instanceof RangeError;
+  return PERMANENT_CODES.has(code) || code.startsWith('SQLITE_CONSTRAINT_');
+}
+
+const num = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+export class UsageLog {
+  private readonly stmt: Database.Statement;
+  private readonly buffer: UsageRow[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private _degradedReason: string | null = null;
+  private readonly maxBuffered: number;
+  private readonly retryMs: number;
+
+  private constructor(
+    readonly db: Db,
+    readonly dbPath: string,
+    private hooks: UsageLogHooks,
+    opts: UsageLogOptions,
+  ) {
+    this.stmt = db.prepare(INSERT_SQL);
+    this.maxBuffered = opts.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+    this.retryMs = opts.retryMs ?? DEFAULT_RETRY_MS;
+  }
+
+  /** Opens (creating dir, file and schema as needed). Throws an Error naming the path and reason. */
+  static open(dbPath: string, hooks: UsageLogHooks = {}, opts: UsageLogOptions = {}): UsageLog {
+    return new UsageLog(openWriterDb(dbPath), dbPath, hooks, opts);
+  }
+
+  /** Replaces the hooks (the usage-log callback wires them to metrics and the log). */
+  setHooks(hooks: UsageLogHooks): void {
+    this.hooks = hooks;
+  }
+
+  /** Why rows are not reaching the database right now, e.g. "usage log: database or disk is full"; null when healthy. */
+  get degradedReason(): string | null {
+    return this._degradedReason;
+  }
+
+  /** Rows waiting in memory. */
+  get bufferedRows(): number {
+    return this.buffer.length;
+  }
+
+  insert(row: UsageRow): void {
+    if (this.closed) {
+      this.drop(row);
+      return;
+    }
+    // Once degraded, keep order: new rows queue behind the buffered ones.
+    if (this.buffer.length > 0) {
+      this.enqueue(row);
+      return;
+    }
+    try {
+      this.write(row);
+    } catch (err) {
+      if (isPermanent(err)) {
+        this.hooks.onWriteError?.(err as Error);
+        this.drop(row);
+        return;
+      }
+      this.fail(err as Error);
+      this.enqueue(row);
+    }
+  }
+
+  /** Writes the buffer now if the database accepts it; returns the rows still buffered. */
+  flush(): number {
+    while (this.buffer.length > 0) {
+      const n = Math.min(FLUSH_CHUNK, this.buffer.length);
+      try {
+        this.writeChunk(n);
+      } catch (err) {
+        if (isPermanent(err)) {
+          // One bad row must not block the rest: write this chunk row by row, dropping the bad ones.
+          this.writeRowByRow(n);
+          continue;
+        }
+        this.fail(err as Error);
+        this.hooks.onBuffered?.(this.buffer.length);
+        return this.buffer.length;
+      }
+      this.buffer.splice(0, n);
+    }
+    this.recovered();
+    return 0;
+  }
+
+  /** Flushes, then closes. Rows the database still refuses are reported as dropped. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.stopTimer();
+    if (this.buffer.length > 0) {
+      const rows = this.buffer.splice(0);
+      for (const r of rows) this.hooks.onDropped?.(1, r);
+      this.hooks.onBuffered?.(0);
+    }
+    try {
+      // Fold the WAL back into the main file so readers after us open one small file.
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // a full disk can refuse the checkpoint; the WAL stays valid and is replayed on next open
+    }
+    this.db.close();
+  }
+
+  private write(r: UsageRow): void {
+    this.stmt.run(
+      r.request_id,
+      r.timestamp,
+      r.provider ?? null,
+      r.logical_model ?? null,
+      r.concrete_model ?? null,
+      r.capability ?? null,
+      r.endpoint,
+      r.stream ? 1 : 0,
+      num(r.prompt_tokens),
+      num(r.completion_tokens),
+      num(r.total_tokens),
+      num(r.cost_usd),
+      num(r.latency_ms) ?? 0,
+      num(r.ttft_ms),
+      r.status,
+      num(r.http_status) ?? 0,
+      r.error_type ?? null,
+      r.error_message ?? null,
+      r.cache_hit ? 1 : 0,
+      num(r.attempts) ?? 0,
+    );
+  }
+
+  private writeChunk(n: number): void {
+    this.db.transaction(() => {
+      for (let i = 0; i < n; i++) this.write(this.buffer[i]!);
+    })();
+  }
+
+  private writeRowByRow(n: number): void {
+    for (let i = 0; i < n; i++) {
+      const row = this.buffer[0]!;
+      try {
+        this.write(row);
+      } catch (err) {
+        if (!isPermanent(err)) {
+          this.fail(err as Error);
+          return;
+        }
+        this.hooks.onWriteError?.(err as Error);
+        this.drop(row);
+      }
+      this.buffer.shift();
+    }
+  }
+
+  private enqueue(row: UsageRow): void {
+    if (this.buffer.length >= this.maxBuffered) {
+      this.drop(row);
+      return;
+    }
+    this.buffer.push(row);
+    this.hooks.onBuffered?.(this.buffer.length);
+    this.startTimer();
+  }
+
+  private drop(row: UsageRow): void {
+    this.hooks.onDropped?.(1, row);
+  }
+
+  private fail(err: Error): void {
+    this._degradedReason = `usage log: ${err.message}`;
+    this.hooks.onWriteError?.(err);
+  }
+
+  private recovered(): void {
+    this.stopTimer();
+    if (this._degradedReason !== null) {
+      this._degradedReason = null;
+      this.hooks.onBuffered?.(0);
+    }
+  }
+
+  private startTimer(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.flush(), this.retryMs);
+    // A degraded log must not keep the process alive on its own; SIGTERM's close() flushes.
+    this.timer.unref();
+  }
+
+  private stopTimer(): void {
+    if (this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+}
