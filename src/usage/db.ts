@@ -30,8 +30,13 @@ export class UsageDbMissingError extends Error {
   }
 }
 
-/** Readers wait this long for a writer's lock before giving up; the writer waits as long for a checkpointing reader. */
-export const BUSY_TIMEOUT_MS = 5000;
+// WAL readers never block the writer; only another writer (a tool, a stray sqlite3 shell) can.
+// The gateway's insert runs on its event loop, so it waits briefly and then buffers the row
+// for the retry timer rather than stalling every request behind the lock.
+export const WRITER_BUSY_TIMEOUT_MS = 250;
+const OPEN_BUSY_TIMEOUT_MS = 5000;
+/** Readers (dashboard, tools) can afford to wait longer for a lock. */
+export const READER_BUSY_TIMEOUT_MS = 2000;
 
 // Each entry moves the schema from version i to i+1. Never edit a shipped entry: append one.
 const MIGRATIONS: readonly string[] = [
@@ -113,7 +118,7 @@ export function ensureParentDir(dbPath: string): void {
 }
 
 /** The writer's connection: created and migrated if needed. */
-export function openWriterDb(dbPath: string): Db {
+export function openWriterDb(dbPath: string, busyTimeoutMs = WRITER_BUSY_TIMEOUT_MS): Db {
   ensureParentDir(dbPath);
   let db: Db;
   try {
@@ -122,13 +127,15 @@ export function openWriterDb(dbPath: string): Db {
     throw new Error(`cannot open usage log ${dbPath}: ${(e as Error).message}`, { cause: e });
   }
   try {
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Startup may wait for a lock; requests later may not (see WRITER_BUSY_TIMEOUT_MS).
+    db.pragma(`busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') throw new Error(`cannot switch to WAL (journal_mode is ${String(mode)})`);
     // NORMAL with WAL: durable against process crashes (kill -9); only a power loss can lose
     // the last transactions, and it never corrupts the file.
     db.pragma('synchronous = NORMAL');
     migrate(db, dbPath);
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
   } catch (e) {
     db.close();
     if (e instanceof UsageSchemaTooNewError) throw e;
@@ -141,7 +148,7 @@ export function openWriterDb(dbPath: string): Db {
  * A read-only connection for the dashboard and tools. Never creates or migrates: a missing
  * file is UsageDbMissingError, an older schema without the table reads as empty upstream.
  */
-export function openReaderDb(dbPath: string): Db {
+export function openReaderDb(dbPath: string, busyTimeoutMs = READER_BUSY_TIMEOUT_MS): Db {
   if (!fs.existsSync(dbPath)) throw new UsageDbMissingError(dbPath);
   let db: Db;
   try {
@@ -150,7 +157,7 @@ export function openReaderDb(dbPath: string): Db {
     throw new Error(`cannot open usage log ${dbPath}: ${(e as Error).message}`, { cause: e });
   }
   try {
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
     const found = userVersion(db);
     if (found > USAGE_SCHEMA_VERSION) throw new UsageSchemaTooNewError(dbPath, found);
     if (found < 1) throw new Error(`usage log ${dbPath} is not initialised yet (schema version ${found})`);

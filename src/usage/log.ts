@@ -21,6 +21,8 @@ export interface UsageLogOptions {
   maxBuffered?: number;
   /** how often the buffer is retried while degraded */
   retryMs?: number;
+  /** how long an insert waits for another writer's lock before buffering (default WRITER_BUSY_TIMEOUT_MS) */
+  busyTimeoutMs?: number;
 }
 
 export const DEFAULT_MAX_BUFFERED = 100_000;
@@ -67,7 +69,7 @@ export class UsageLog {
 
   /** Opens (creating dir, file and schema as needed). Throws an Error naming the path and reason. */
   static open(dbPath: string, hooks: UsageLogHooks = {}, opts: UsageLogOptions = {}): UsageLog {
-    return new UsageLog(openWriterDb(dbPath), dbPath, hooks, opts);
+    return new UsageLog(openWriterDb(dbPath, opts.busyTimeoutMs), dbPath, hooks, opts);
   }
 
   /** Replaces the hooks (the usage-log callback wires them to metrics and the log). */

@@ -1,0 +1,229 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openReaderDb, UsageSchemaTooNewError, UsageDbMissingError } from '../../src/usage/db.js';
+import { UsageLog } from '../../src/usage/log.js';
+import { USAGE_SCHEMA_VERSION, type StoredUsageRow, type UsageRow } from '../../src/usage/schema.js';
+import { sampleRow, tempDir } from './helpers.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let dbPath: string;
+beforeEach(() => {
+  tmp = tempDir();
+  dbPath = path.join(tmp.dir, 'runtime', 'usage', 'llm_usage.db');
+});
+afterEach(() => tmp.cleanup());
+
+function allRows(file: string): StoredUsageRow[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare('SELECT * FROM llm_usage ORDER BY id').all() as StoredUsageRow[];
+  } finally {
+    db.close();
+  }
+}
+
+describe('usage db: open and migrations', () => {
+  it('creates dir, file, WAL, schema version and the time-range indexes from nothing', () => {
+    const log = UsageLog.open(dbPath);
+    expect(fs.existsSync(dbPath)).toBe(true);
+    expect(log.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(log.db.pragma('user_version', { simple: true })).toBe(USAGE_SCHEMA_VERSION);
+    expect(log.db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    const idx = (log.db.prepare(`SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name='llm_usage'`).all() as {
+      name: string;
+      sql: string;
+    }[]).map((r) => r.sql);
+    expect(idx.some((s) => /\(timestamp\)/.test(s))).toBe(true);
+    for (const col of ['provider', 'logical_model', 'capability']) {
+      expect(idx.some((s) => new RegExp(`\\(${col}, timestamp`).test(s))).toBe(true);
+    }
+    const cols = (log.db.prepare('PRAGMA table_info(llm_usage)').all() as { name: string }[]).map((c) => c.name);
+    expect(cols).toEqual([
+      'id', 'request_id', 'timestamp', 'provider', 'logical_model', 'concrete_model', 'capability', 'endpoint',
+      'stream', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cost_usd', 'latency_ms', 'ttft_ms',
+      'status', 'http_status', 'error_type', 'error_message', 'cache_hit', 'attempts',
+    ]);
+    log.close();
+  });
+
+  it('reopens idempotently and keeps the rows', () => {
+    const a = UsageLog.open(dbPath);
+    a.insert(sampleRow());
+    a.close();
+    const b = UsageLog.open(dbPath);
+    expect(b.db.pragma('user_version', { simple: true })).toBe(USAGE_SCHEMA_VERSION);
+    b.insert(sampleRow());
+    b.close();
+    expect(allRows(dbPath)).toHaveLength(2);
+  });
+
+  it('refuses a database with a newer schema version, writer and reader alike', () => {
+    UsageLog.open(dbPath).close();
+    const raw = new Database(dbPath);
+    raw.pragma(`user_version = ${USAGE_SCHEMA_VERSION + 1}`);
+    raw.close();
+    expect(() => UsageLog.open(dbPath)).toThrow(UsageSchemaTooNewError);
+    expect(() => UsageLog.open(dbPath)).toThrow(/newer than this ptui supports/);
+    expect(() => openReaderDb(dbPath)).toThrow(UsageSchemaTooNewError);
+  });
+
+  it('reader: a missing file is UsageDbMissingError, and nothing is created', () => {
+    expect(() => openReaderDb(dbPath)).toThrow(UsageDbMissingError);
+    expect(fs.existsSync(path.dirname(dbPath))).toBe(false);
+  });
+
+  it('a runtime dir that cannot be created (a regular file in the way) is a clear error naming the path', () => {
+    const blocker = path.join(tmp.dir, 'runtime');
+    fs.writeFileSync(blocker, 'not a dir');
+    expect(() => UsageLog.open(dbPath)).toThrow(
+      new RegExp(`cannot create usage log directory ${path.dirname(dbPath).replace(/[/.]/g, '\\$&')}: a path component is not a directory`),
+    );
+  });
+
+  it('a database path that is a directory is a clear error naming the path', () => {
+    fs.mkdirSync(dbPath, { recursive: true });
+    expect(() => UsageLog.open(dbPath)).toThrow(new RegExp(`cannot open usage log .*llm_usage\\.db`));
+  });
+});
+
+describe('usage log writer', () => {
+  it('stores every column as given and reads it back', () => {
+    const log = UsageLog.open(dbPath);
+    const ok = sampleRow();
+    const err = sampleRow({
+      provider: null,
+      logical_model: 'no-such-model',
+      concrete_model: null,
+      capability: null,
+      endpoint: 'embeddings',
+      stream: 0,
+      prompt_tokens: null,
+      completion_tokens: null,
+      total_tokens: null,
+      cost_usd: 0,
+      ttft_ms: null,
+      status: 'error',
+      http_status: 404,
+      error_type: 'model_not_found',
+      error_message: 'model "no-such-model" not found',
+      cache_hit: 0,
+      attempts: 0,
+    });
+    const hit = sampleRow({ cache_hit: 1, cost_usd: 0, endpoint: 'completions' });
+    for (const r of [ok, err, hit]) log.insert(r);
+    log.close();
+    const rows = allRows(dbPath);
+    expect(rows.map(({ id: _id, ...rest }) => rest)).toEqual([ok, err, hit]);
+    expect(rows.map((r) => r.id)).toEqual([1, 2, 3]);
+  });
+
+  it('never throws on a row the database can never accept: counted as dropped, the next rows still land', () => {
+    const dropped: (UsageRow | undefined)[] = [];
+    const errors: Error[] = [];
+    const log = UsageLog.open(dbPath, { onDropped: (_n, row) => dropped.push(row), onWriteError: (e) => errors.push(e) });
+    const bad = sampleRow({ request_id: null as unknown as string });
+    expect(() => log.insert(bad)).not.toThrow();
+    expect(dropped).toEqual([bad]);
+    expect(errors).toHaveLength(1);
+    expect(log.degradedReason).toBeNull();
+    log.insert(sampleRow());
+    log.close();
+    expect(allRows(dbPath)).toHaveLength(1);
+  });
+
+  it('a reader holding the file open (and mid-read) does not fail writes', () => {
+    const log = UsageLog.open(dbPath);
+    log.insert(sampleRow());
+    const reader = openReaderDb(dbPath);
+    // A read transaction stays open while the iterator is live: the WAL writer must not care.
+    const it = reader.prepare('SELECT id FROM llm_usage').iterate();
+    it.next();
+    for (let i = 0; i < 500; i++) log.insert(sampleRow());
+    expect(log.degradedReason).toBeNull();
+    expect(log.bufferedRows).toBe(0);
+    it.return?.();
+    expect(reader.prepare('SELECT count(*) FROM llm_usage').pluck().get()).toBe(501);
+    reader.close();
+    log.close();
+  });
+
+  it('another writer holding the lock past busy_timeout: rows buffered, degraded, then written in order', () => {
+    const buffered: number[] = [];
+    let errors = 0;
+    const log = UsageLog.open(
+      dbPath,
+      { onBuffered: (n) => buffered.push(n), onWriteError: () => errors++ },
+      { busyTimeoutMs: 20, retryMs: 60_000 },
+    );
+    const other = new Database(dbPath);
+    other.exec('BEGIN IMMEDIATE');
+    const rows = [sampleRow(), sampleRow(), sampleRow()];
+    for (const r of rows) expect(() => log.insert(r)).not.toThrow();
+    expect(log.degradedReason).toBe('usage log: database is locked');
+    expect(log.bufferedRows).toBe(3);
+    expect(buffered).toEqual([1, 2, 3]);
+    expect(errors).toBe(1); // rows behind a buffered one queue without retrying one by one
+    expect(log.flush()).toBe(3); // still locked
+    other.exec('COMMIT');
+    other.close();
+    expect(log.flush()).toBe(0);
+    expect(log.degradedReason).toBeNull();
+    expect(buffered.at(-1)).toBe(0);
+    log.close();
+    expect(allRows(dbPath).map((r) => r.request_id)).toEqual(rows.map((r) => r.request_id));
+  });
+
+  it('the retry timer drains the buffer by itself once the lock goes', async () => {
+    const log = UsageLog.open(dbPath, {}, { busyTimeoutMs: 10, retryMs: 20 });
+    const other = new Database(dbPath);
+    other.exec('BEGIN IMMEDIATE');
+    log.insert(sampleRow());
+    expect(log.bufferedRows).toBe(1);
+    other.exec('COMMIT');
+    other.close();
+    await expect.poll(() => log.bufferedRows, { timeout: 5000 }).toBe(0);
+    expect(log.degradedReason).toBeNull();
+    log.close();
+    expect(allRows(dbPath)).toHaveLength(1);
+  });
+
+  it('buffer overflow is counted as dropped, never silently lost; close() reports what it could not write', () => {
+    const dropped: string[] = [];
+    const log = UsageLog.open(
+      dbPath,
+      { onDropped: (n, row) => dropped.push(`${n}:${row?.request_id}`) },
+      { busyTimeoutMs: 5, retryMs: 60_000, maxBuffered: 2 },
+    );
+    const other = new Database(dbPath);
+    other.exec('BEGIN IMMEDIATE');
+    const rows = [sampleRow(), sampleRow(), sampleRow(), sampleRow()];
+    for (const r of rows) log.insert(r);
+    expect(log.bufferedRows).toBe(2);
+    expect(dropped).toEqual([`1:${rows[2]!.request_id}`, `1:${rows[3]!.request_id}`]);
+    log.close(); // still locked: the two buffered rows are reported, not lost in silence
+    expect(dropped).toHaveLength(4);
+    other.exec('COMMIT');
+    other.close();
+    log.insert(sampleRow()); // after close: reported as dropped, no throw
+    expect(dropped).toHaveLength(5);
+    expect(allRows(dbPath)).toHaveLength(0);
+  });
+
+  it('close() flushes buffered rows when the database accepts them again, and is idempotent', () => {
+    const log = UsageLog.open(dbPath, {}, { busyTimeoutMs: 5, retryMs: 60_000 });
+    const other = new Database(dbPath);
+    other.exec('BEGIN IMMEDIATE');
+    log.insert(sampleRow());
+    log.insert(sampleRow());
+    other.exec('ROLLBACK');
+    other.close();
+    log.close();
+    log.close();
+    expect(allRows(dbPath)).toHaveLength(2);
+    // checkpointed on close: the WAL is empty
+    const wal = dbPath + '-wal';
+    expect(!fs.existsSync(wal) || fs.statSync(wal).size === 0).toBe(true);
+  });
+});
