@@ -1,0 +1,287 @@
+// A tiny simulated OpenAI-compatible upstream (vLLM / Ollama / OpenAI stand-in) for tests,
+// benchmarks and `ptui demo`. Deterministic: token counts come from word counts, replies are
+// fixed words, so tests can assert exact usage and cost.
+//
+// Failure knobs, strongest first:
+//   1. request header `x-sim-mode: <mode>` (direct calls)
+//   2. the model name suffix `@<mode>`, e.g. `llama@500` (what the gateway forwards as the
+//      concrete model, so a config target can be made to fail)
+//   3. the server-wide mode (`setMode`, `--mode`)
+// Modes: ok | 500 | 429 | hang | cut (stream stops after half the chunks, socket destroyed) |
+//        badjson (invalid JSON body / SSE payload) | slow (stream chunks every `slowIntervalMs`)
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export const SIM_MODES = ['ok', '500', '429', 'hang', 'cut', 'badjson', 'slow'] as const;
+export type SimMode = (typeof SIM_MODES)[number];
+
+export interface SimOptions {
+  host?: string;
+  port?: number;
+  /** delay before answering (and before the first stream chunk) */
+  latencyMs?: number;
+  /** gap between stream chunks in mode ok */
+  chunkIntervalMs?: number;
+  /** gap between stream chunks in mode slow */
+  slowIntervalMs?: number;
+  /** completion tokens (words) per reply unless max_tokens is lower */
+  completionTokens?: number;
+  mode?: SimMode;
+  /** models listed by /v1/models and /api/tags */
+  models?: string[];
+  /** keep a log of received requests (tests); off for benches */
+  recordRequests?: boolean;
+}
+
+export interface SimRequest {
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  /** parsed JSON body, or the raw text when it was not JSON */
+  body: unknown;
+  mode: SimMode;
+  receivedAt: number;
+  /** the reply was fully written */
+  completed: boolean;
+  /** the connection closed before the reply was complete (the gateway aborted) */
+  closedEarly: boolean;
+  closedAt: number | null;
+}
+
+export interface SimUpstream {
+  url: string;
+  port: number;
+  requests: SimRequest[];
+  setMode(mode: SimMode): void;
+  setLatency(ms: number): void;
+  /** open client connections (to check keep-alive and aborts) */
+  connections(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const WORDS = ['The', 'simulated', 'upstream', 'answers', 'with', 'these', 'fixed', 'words', 'every', 'time'];
+
+function countWords(value: unknown): number {
+  if (typeof value === 'string') {
+    let n = 0;
+    for (const w of value.split(/\s+/)) if (w) n++;
+    return n;
+  }
+  if (Array.isArray(value)) {
+    let n = 0;
+    for (const v of value) n += countWords(v);
+    return n;
+  }
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    if ('content' in o) return countWords(o.content);
+    if ('text' in o) return countWords(o.text);
+  }
+  return 0;
+}
+
+function promptTokens(body: Record<string, unknown>): number {
+  const n = countWords(body.messages ?? body.prompt ?? body.input);
+  return Math.max(1, n);
+}
+
+function modeOf(req: http.IncomingMessage, model: unknown, fallback: SimMode): SimMode {
+  const h = req.headers['x-sim-mode'];
+  if (typeof h === 'string' && (SIM_MODES as readonly string[]).includes(h)) return h as SimMode;
+  if (typeof model === 'string') {
+    const at = model.lastIndexOf('@');
+    if (at >= 0) {
+      const m = model.slice(at + 1);
+      if ((SIM_MODES as readonly string[]).includes(m)) return m as SimMode;
+    }
+  }
+  return fallback;
+}
+
+const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
+
+export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
+  let mode: SimMode = opts.mode ?? 'ok';
+  let latencyMs = opts.latencyMs ?? 0;
+  const chunkIntervalMs = opts.chunkIntervalMs ?? 0;
+  const slowIntervalMs = opts.slowIntervalMs ?? 200;
+  const completionTokens = opts.completionTokens ?? 8;
+  const models = opts.models ?? ['sim-model'];
+  const record = opts.recordRequests ?? true;
+  const requests: SimRequest[] = [];
+  let created = Math.floor(Date.now() / 1000);
+  let seq = 0;
+
+  const json = (res: http.ServerResponse, status: number, body: unknown) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let body: unknown = raw;
+      if (raw) {
+        try {
+          body = JSON.parse(raw);
+        } catch {
+          // keep the raw text; the handler answers 400
+        }
+      }
+      const obj = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+      const entry: SimRequest = {
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        headers: req.headers,
+        body,
+        mode: modeOf(req, obj.model, mode),
+        receivedAt: Date.now(),
+        completed: false,
+        closedEarly: false,
+        closedAt: null,
+      };
+      if (record) requests.push(entry);
+      res.on('close', () => {
+        entry.closedAt = Date.now();
+        if (!entry.completed) entry.closedEarly = true;
+      });
+      res.on('finish', () => {
+        entry.completed = true;
+      });
+      handle(req, res, entry, obj, raw).catch(() => res.destroy());
+    });
+  });
+
+  async function handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    entry: SimRequest,
+    body: Record<string, unknown>,
+    raw: string,
+  ): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET') {
+      if (path === '/health') return json(res, 200, { status: 'ok' });
+      if (path === '/v1/models' || path === '/models')
+        return json(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created, owned_by: 'sim' })) });
+      if (path === '/api/tags') return json(res, 200, { models: models.map((name) => ({ name, model: name, size: 0 })) });
+      return json(res, 404, { error: { message: `no route ${path}`, type: 'not_found' } });
+    }
+    const kind = path.endsWith('/chat/completions')
+      ? 'chat'
+      : path.endsWith('/completions')
+        ? 'completions'
+        : path.endsWith('/embeddings')
+          ? 'embeddings'
+          : null;
+    if (req.method !== 'POST' || !kind) return json(res, 404, { error: { message: `no route ${path}`, type: 'not_found' } });
+    if (raw && typeof entry.body === 'string') return json(res, 400, { error: { message: 'invalid JSON', type: 'invalid_request_error' } });
+
+    const m = entry.mode;
+    if (m === 'hang') return; // never answers; the socket stays open until the caller gives up
+    await sleep(latencyMs);
+    if (m === '500') return json(res, 500, { error: { message: 'simulated server error', type: 'server_error' } });
+    if (m === '429') return json(res, 429, { error: { message: 'simulated rate limit', type: 'rate_limit_error' } });
+
+    const model = typeof body.model === 'string' ? body.model : 'sim-model';
+    const prompt = promptTokens(body);
+    const id = `sim-${++seq}`;
+    created = Math.floor(Date.now() / 1000);
+
+    if (kind === 'embeddings') {
+      if (m === 'badjson') return badJson(res);
+      const inputs = Array.isArray(body.input) ? body.input : [body.input];
+      const data = inputs.map((v, index) => ({ object: 'embedding', index, embedding: embed(String(v)) }));
+      return json(res, 200, { object: 'list', data, model, usage: { prompt_tokens: prompt, total_tokens: prompt } });
+    }
+
+    const maxTokens = typeof body.max_tokens === 'number' && body.max_tokens > 0 ? body.max_tokens : completionTokens;
+    const n = Math.min(completionTokens, maxTokens);
+    const words: string[] = [];
+    for (let i = 0; i < n; i++) words.push(WORDS[i % WORDS.length]);
+    const usage = { prompt_tokens: prompt, completion_tokens: n, total_tokens: prompt + n };
+    const object = kind === 'chat' ? 'chat.completion' : 'text_completion';
+
+    if (body.stream !== true) {
+      if (m === 'badjson') return badJson(res);
+      const text = words.join(' ');
+      const choice =
+        kind === 'chat'
+          ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop', logprobs: null }
+          : { index: 0, text, finish_reason: 'stop', logprobs: null };
+      return json(res, 200, { id, object, created, model, choices: [choice], usage });
+    }
+
+    const streamOptions = body.stream_options as { include_usage?: boolean } | undefined;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const chunkObject = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
+    const interval = m === 'slow' ? slowIntervalMs : chunkIntervalMs;
+    const cutAt = m === 'cut' ? Math.max(1, Math.floor(n / 2)) : -1;
+    for (let i = 0; i < n; i++) {
+      if (res.destroyed) return;
+      if (i === cutAt) {
+        res.destroy(); // mid-stream failure: no [DONE], connection gone
+        return;
+      }
+      if (i > 0) await sleep(interval);
+      if (res.destroyed) return;
+      const piece = (i === 0 ? '' : ' ') + words[i];
+      const choice =
+        kind === 'chat'
+          ? { index: 0, delta: i === 0 ? { role: 'assistant', content: piece } : { content: piece }, finish_reason: null, logprobs: null }
+          : { index: 0, text: piece, finish_reason: null, logprobs: null };
+      if (m === 'badjson' && i === 0) res.write('data: {"id": not json\n\n');
+      else res.write(`data: ${JSON.stringify({ id, object: chunkObject, created, model, choices: [choice] })}\n\n`);
+    }
+    const last =
+      kind === 'chat'
+        ? { index: 0, delta: {}, finish_reason: 'stop', logprobs: null }
+        : { index: 0, text: '', finish_reason: 'stop', logprobs: null };
+    res.write(`data: ${JSON.stringify({ id, object: chunkObject, created, model, choices: [last] })}\n\n`);
+    if (streamOptions?.include_usage) {
+      res.write(`data: ${JSON.stringify({ id, object: chunkObject, created, model, choices: [], usage })}\n\n`);
+    }
+    res.end('data: [DONE]\n\n');
+  }
+
+  function badJson(res: http.ServerResponse) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"id": "broken", "choices": [');
+  }
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.keepAliveTimeout = 60_000;
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      const port = (server.address() as AddressInfo).port;
+      const host = opts.host ?? '127.0.0.1';
+      resolve({
+        url: `http://${host}:${port}`,
+        port,
+        requests,
+        setMode: (m) => {
+          mode = m;
+        },
+        setLatency: (ms) => {
+          latencyMs = ms;
+        },
+        connections: () => new Promise<number>((r) => server.getConnections((_e, c) => r(c))),
+        close: () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
+      });
+    });
+  });
+}
+
+/** A deterministic 8-dimensional vector from the text (stable across runs). */
+function embed(text: string): number[] {
+  const v = new Array<number>(8).fill(0);
+  for (let i = 0; i < text.length; i++) v[i % 8] += text.charCodeAt(i) / 1000;
+  return v.map((x) => Math.round(x * 1e6) / 1e6);
+}
