@@ -1,0 +1,227 @@
+#!/usr/bin/env node
+// Gateway overhead: the same request mix (a small chat completion and a streamed one, in
+// alternation) sent to the simulated upstream at 0 ms latency (a) directly, (b) through ptui
+// with the whole pipeline on, (c) through ptui with no callbacks, (d) through Portkey's
+// open-source gateway. Rounds are interleaved after a warm-up so that drift (thermal, other
+// tenants) hits every target alike. Reports added latency at concurrency 1 and 16, requests/s
+// at 16 (autocannon), time to first token for streams, and each server's RSS afterwards.
+//
+//   node bench/gateway-overhead.mjs [--quick] [--no-portkey] [--no-pin] [--rounds N] [--n N]
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  ROOT, QUICK, argv, fmt, freePort, log, numFlag, pinSelf, PIN, CLIENT_CPUS, SERVER_CPUS, rssMb, summarize, table, writeResult,
+} from './lib/common.mjs';
+import { Samples, chatBody, makePool, runAutocannon, runConcurrent, runSequential } from './lib/load.mjs';
+import { ensurePortkey, portkeyHeaders, startPortkey } from './lib/portkey.mjs';
+import { CONCRETE_MODEL, LOGICAL_MODEL, makeBenchHome, removeHome, startGateway, startUpstream } from './lib/servers.mjs';
+
+const ROUNDS = numFlag('rounds', QUICK ? 2 : 5);
+const N_SEQ = numFlag('n', QUICK ? 400 : 2000); // per target per round, at c=1
+const N_CONC = numFlag('n16', QUICK ? 1600 : 8000); // per target per round, at c=16
+const AC_SECONDS = numFlag('seconds', QUICK ? 3 : 10); // autocannon, per target per round
+const WARMUP = numFlag('warmup', QUICK ? 600 : 3000);
+const CONC = 16;
+
+function requests(model, extraHeaders = {}) {
+  const headers = { 'content-type': 'application/json', ...extraHeaders };
+  const path = '/v1/chat/completions';
+  return {
+    chat: { path, headers, body: chatBody(model, false) },
+    stream: { path, headers, body: chatBody(model, true) },
+  };
+}
+
+async function main() {
+  pinSelf();
+  const upstream = await startUpstream();
+  log(`upstream on ${upstream.port} (pid ${upstream.pid})`);
+  const targets = [
+    { key: 'direct', label: 'direct', origin: `http://127.0.0.1:${upstream.port}`, reqs: requests(CONCRETE_MODEL), proc: upstream },
+  ];
+  const homes = [];
+  if (gatewayBuilt()) {
+    homes.push(makeBenchHome(upstream.base), makeBenchHome(upstream.base));
+    const [gwOn, gwOff] = await Promise.all([
+      startGateway({ name: 'ptui', home: homes[0], pipeline: true }),
+      startGateway({ name: 'ptui-bare', home: homes[1], pipeline: false }),
+    ]);
+    log(`ptui (pipeline) on ${gwOn.port}, ptui (no pipeline) on ${gwOff.port}`);
+    targets.push(
+      { key: 'ptui', label: 'ptui, pipeline on', origin: `http://127.0.0.1:${gwOn.port}`, reqs: requests(LOGICAL_MODEL), proc: gwOn },
+      { key: 'ptui_bare', label: 'ptui, pipeline off', origin: `http://127.0.0.1:${gwOff.port}`, reqs: requests(LOGICAL_MODEL), proc: gwOff },
+    );
+  } else {
+    log('ptui gateway not built (dist/gateway/main.js missing): measuring direct and Portkey only');
+  }
+  let portkeyInfo = null;
+  if (!argv.includes('--no-portkey')) {
+    try {
+      portkeyInfo = await ensurePortkey();
+      const pk = await startPortkey(await freePort());
+      log(`portkey ${portkeyInfo.version} on ${pk.port ?? ''} (pid ${pk.pid})`);
+      targets.push({
+        key: 'portkey',
+        label: `portkey ${portkeyInfo.version}`,
+        origin: pk.origin,
+        reqs: requests(CONCRETE_MODEL, portkeyHeaders(upstream.base)),
+        proc: pk,
+      });
+    } catch (err) {
+      log(`portkey skipped: ${err.message}`);
+      portkeyInfo = { error: err.message };
+    }
+  }
+
+  for (const t of targets) {
+    t.pool1 = makePool(t.origin, 1);
+    t.pool16 = makePool(t.origin, CONC);
+    t.seq = new Samples();
+    t.conc = new Samples();
+    t.ac = [];
+    // A wrong answer would make every figure meaningless: check both kinds once, loudly.
+    const probe = new Samples();
+    await runSequential(t.pool1, t.reqs, 2, probe);
+    if (probe.errors) throw new Error(`${t.label}: probe request failed: ${probe.lastError}`);
+  }
+
+  log(`warm-up: ${WARMUP} requests per target`);
+  for (const t of targets) {
+    await runConcurrent(t.pool16, t.reqs, WARMUP, CONC);
+    await runSequential(t.pool1, t.reqs, Math.min(WARMUP, 500));
+  }
+
+  // Interleave: each round visits every target, starting from a different one.
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = targets.map((_, i) => targets[(i + r) % targets.length]);
+    log(`round ${r + 1}/${ROUNDS}: c=1 x${N_SEQ}, c=${CONC} x${N_CONC}, autocannon ${AC_SECONDS}s`);
+    for (const t of order) await runSequential(t.pool1, t.reqs, N_SEQ, t.seq);
+    for (const t of order) await runConcurrent(t.pool16, t.reqs, N_CONC, CONC, t.conc);
+    for (const t of order) t.ac.push(await runAutocannon(t.origin, t.reqs, { connections: CONC, duration: AC_SECONDS }));
+  }
+
+  const KINDS = [
+    ['chat', 'chat', (x) => x.us.chat],
+    ['stream', 'stream (total)', (x) => x.us.stream],
+    ['ttft', 'stream TTFT', (x) => x.ttftUs],
+  ];
+  const results = {};
+  for (const t of targets) {
+    const acOk = t.ac.filter((a) => a.errors === 0 && a.timeouts === 0 && a.non2xx === 0);
+    const r = {
+      label: t.label,
+      pid: t.proc.pid,
+      rss_mb: rssMb(t.proc.pid),
+      c1_us: {},
+      c16_us: {},
+      errors: t.seq.errors + t.conc.errors,
+      statuses: { c1: t.seq.statuses, c16: t.conc.statuses },
+      last_error: t.seq.lastError ?? t.conc.lastError,
+      autocannon_rounds: t.ac,
+      rps_c16: acOk.length === t.ac.length ? median(t.ac.map((a) => a.rps)) : null,
+      rps_errors: t.ac.reduce((s, a) => s + a.errors + a.timeouts + a.non2xx, 0),
+    };
+    for (const [k, , pick] of KINDS) {
+      r.c1_us[k] = summarize(pick(t.seq));
+      r.c16_us[k] = summarize(pick(t.conc));
+    }
+    results[t.key] = r;
+  }
+  for (const t of targets) await t.pool1.close(), await t.pool16.close();
+
+  const d = results.direct;
+  for (const r of Object.values(results)) {
+    r.added_us = {};
+    for (const [k] of KINDS) {
+      r.added_us[k] = {
+        c1_p50: r.c1_us[k].p50 - d.c1_us[k].p50,
+        c1_p99: r.c1_us[k].p99 - d.c1_us[k].p99,
+        c16_p50: r.c16_us[k].p50 - d.c16_us[k].p50,
+        c16_p99: r.c16_us[k].p99 - d.c16_us[k].p99,
+      };
+    }
+  }
+
+  const keys = targets.map((t) => t.key);
+  const latencyRows = [];
+  for (const k of keys) {
+    const r = results[k];
+    for (const [kind, label] of KINDS) {
+      const a = r.added_us[kind];
+      latencyRows.push([`${r.label}: ${label}`, ...[r.c1_us[kind].p50, r.c1_us[kind].p99, a.c1_p50, a.c1_p99,
+        r.c16_us[kind].p50, r.c16_us[kind].p99, a.c16_p50, a.c16_p99].map(round1)]);
+    }
+  }
+  const tables = {
+    latency: table(
+      ['target: request (µs)', 'c=1 p50', 'c=1 p99', 'added p50', 'added p99', 'c=16 p50', 'c=16 p99', 'added p50', 'added p99'],
+      latencyRows,
+    ),
+    throughput: table(
+      ['target', 'req/s at c=16', 'errors', 'RSS after (MB)'],
+      keys.map((k) => [results[k].label, results[k].rps_c16 ?? 'errors', results[k].errors + results[k].rps_errors, round1(results[k].rss_mb)]),
+    ),
+  };
+  const p = results.ptui;
+  const pk = results.portkey;
+  const bare = results.ptui_bare;
+  const ratioRows = [];
+  for (const [kind, label] of KINDS) {
+    for (const [m, col] of [['c=1 p50', 'c1_p50'], ['c=1 p99', 'c1_p99'], ['c=16 p50', 'c16_p50']]) {
+      ratioRows.push([`added ${label} ${m} (µs)`, p?.added_us[kind][col], pk?.added_us[kind][col], bare?.added_us[kind][col], null]);
+    }
+  }
+  ratioRows.push(['req/s at c=16', p?.rps_c16, pk?.rps_c16, bare?.rps_c16, d.rps_c16]);
+  ratioRows.push(['RSS after (MB)', p?.rss_mb, pk?.rss_mb, bare?.rss_mb, null]);
+  // For latency the ratio that means something is total time through the gateway over total
+  // time direct (at c=1, p50): how much slower a client sees the call.
+  ratioRows.push(['c=1 p50 chat, total (µs)', p?.c1_us.chat.p50, pk?.c1_us.chat.p50, bare?.c1_us.chat.p50, d.c1_us.chat.p50]);
+  ratioRows.push(['c=1 p50 stream TTFT, total (µs)', p?.c1_us.ttft.p50, pk?.c1_us.ttft.p50, bare?.c1_us.ttft.p50, d.c1_us.ttft.p50]);
+  tables.ratios = table(
+    ['metric', 'ptui', 'portkey', 'ptui bare', 'direct', 'ptui/direct', 'ptui/portkey'],
+    ratioRows.map(([m, ours, theirs, b, direct]) => [m, round1(ours), round1(theirs), round1(b), round1(direct), ratio(ours, direct), ratio(ours, theirs)]),
+  );
+  const targetsMet = {
+    added_p50_c1_le_300us: p ? p.added_us.chat.c1_p50 <= 300 && p.added_us.stream.c1_p50 <= 300 : null,
+    rps_c16_ge_5x_portkey: p?.rps_c16 && pk?.rps_c16 ? p.rps_c16 >= 5 * pk.rps_c16 : null,
+    added_ttft_le_1ms: p ? p.added_us.ttft.c1_p50 <= 1000 : null,
+  };
+
+  console.log(`\nGateway overhead (${QUICK ? 'quick' : 'full'}: ${ROUNDS} rounds, c=1 x${N_SEQ}, c=16 x${N_CONC}, autocannon ${AC_SECONDS}s per target per round; ` +
+    `${PIN ? `client on CPU ${CLIENT_CPUS}, servers on CPU ${SERVER_CPUS}` : 'not pinned'})\n`);
+  console.log(tables.latency + '\n');
+  console.log(tables.throughput + '\n');
+  console.log(tables.ratios + '\n');
+  console.log('targets: ' + Object.entries(targetsMet).map(([k, v]) => `${k}=${v === null ? 'n/a' : v ? 'met' : 'MISSED'}`).join(', '));
+  const file = writeResult('gateway-overhead', {
+    params: { rounds: ROUNDS, n_c1: N_SEQ, n_c16: N_CONC, autocannon_s: AC_SECONDS, warmup: WARMUP, concurrency: CONC, pinned: PIN },
+    portkey: portkeyInfo,
+    results,
+    targets_met: targetsMet,
+    tables,
+  });
+  log(`wrote ${file}`);
+  for (const t of targets) await t.proc.stop();
+  for (const h of homes) removeHome(h);
+}
+
+function gatewayBuilt() {
+  return fs.existsSync(path.join(ROOT, 'dist', 'gateway', 'main.js'));
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+function round1(v) {
+  return typeof v === 'number' && Number.isFinite(v) ? Math.round(v * 10) / 10 : v ?? null;
+}
+function ratio(a, b) {
+  return typeof a === 'number' && typeof b === 'number' && b !== 0 ? `${fmt(a / b, 2)}×` : '–';
+}
+
+main().catch((err) => {
+  console.error(err?.stack ?? String(err));
+  process.exit(1);
+});

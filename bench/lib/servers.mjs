@@ -1,0 +1,94 @@
+// The processes a gateway bench talks to: the project's simulated upstream, our gateway in a
+// throwaway home (with or without its callback pipeline), and their configs.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { ROOT, freePort, startProcess, waitForHttp } from './common.mjs';
+
+export const LOGICAL_MODEL = 'bench-chat';
+export const CONCRETE_MODEL = 'sim-llama-8b';
+
+/** `node dist/sim/main.js --port N --latency-ms 0`: an OpenAI-compatible upstream that answers at once. */
+export async function startUpstream(port) {
+  port ??= await freePort();
+  const script = process.env.PTUI_BENCH_UPSTREAM ?? path.join(ROOT, 'dist', 'sim', 'main.js');
+  if (!fs.existsSync(script)) throw new Error(`simulated upstream not built: ${script} (run npm run build)`);
+  const proc = startProcess('upstream', process.execPath, [script, '--port', String(port), '--latency-ms', '0']);
+  // Any HTTP answer means it listens (the sim need not serve a health path).
+  await waitForHttp(`http://127.0.0.1:${port}/v1/models`, proc);
+  proc.port = port;
+  proc.base = `http://127.0.0.1:${port}/v1`;
+  return proc;
+}
+
+/**
+ * A ptui home whose one logical model routes to the upstream, with every pipeline stage doing
+ * real work: a priced target (so cost and spend are non-zero), budgets at all three scopes in
+ * block mode with limits no bench reaches (so the check and the reservation run on every
+ * request but never reject), secret guardrails in block mode, cache off.
+ */
+export function makeBenchHome(upstreamBase) {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ptui-bench-'));
+  const cfg = path.join(home, 'config');
+  fs.mkdirSync(cfg);
+  const budget = { max_budget_usd: 1_000_000_000, budget_window: '1d', action: 'block' };
+  fs.writeFileSync(
+    path.join(cfg, 'providers.yaml'),
+    YAML.stringify({ providers: { sim: { type: 'openai-compatible', api_base: upstreamBase, timeout_s: 60, budget } } }),
+  );
+  fs.writeFileSync(
+    path.join(cfg, 'model-mappings.yaml'),
+    YAML.stringify({
+      capabilities: { chat: { budget } },
+      models: {
+        [LOGICAL_MODEL]: {
+          capability: 'chat',
+          budget,
+          targets: [{ provider: 'sim', model: CONCRETE_MODEL, pricing: { input_usd_per_1m: 0.5, output_usd_per_1m: 1.5 } }],
+        },
+      },
+    }),
+  );
+  fs.writeFileSync(
+    path.join(cfg, 'gateway.yaml'),
+    YAML.stringify({ guardrails: { secrets: { action: 'block' } }, cache: { enabled: false } }),
+  );
+  return home;
+}
+
+/**
+ * `node bin/ptui gateway --home <home> --port <p>`. pipeline=false sets PTUI_BENCH_NO_PIPELINE=1,
+ * which makes the gateway register no callbacks: the bare proxy, for comparison.
+ */
+export async function startGateway({ name = 'gateway', home, port, pipeline = true, nodeArgs = [] }) {
+  port ??= await freePort();
+  const env = {
+    AI_BACKEND_ENABLE_CACHE: 'false',
+    // Unset anything the caller's shell may carry that would point elsewhere.
+    AI_BACKEND_MASTER_KEY: undefined,
+    AI_BACKEND_HOME: undefined,
+    AI_BACKEND_CONFIG_DIR: undefined,
+    AI_BACKEND_RUNTIME_DIR: undefined,
+    AI_BACKEND_CACHE_DIR: undefined,
+    AI_BACKEND_GATEWAY_HOST: undefined,
+    AI_BACKEND_GATEWAY_PORT: undefined,
+    PTUI_BENCH_NO_PIPELINE: pipeline ? undefined : '1',
+  };
+  const proc = startProcess(
+    name,
+    process.execPath,
+    [...nodeArgs, path.join(ROOT, 'bin', 'ptui'), '--home', home, 'gateway', '--port', String(port)],
+    { env },
+  );
+  await waitForHttp(`http://127.0.0.1:${port}/health`, proc, { okStatus: 200 });
+  proc.port = port;
+  proc.home = home;
+  return proc;
+}
+
+export function removeHome(home) {
+  try {
+    fs.rmSync(home, { recursive: true, force: true });
+  } catch {}
+}
