@@ -30,3 +30,44 @@ export function interpolate(value: string, env: Env, unset: Set<string>): string
     return v;
   });
 }
+
+/** One `${VAR}` occurrence in a config file, for warnings that say where it is used. */
+export interface VarRef {
+  name: string;
+  file: string;
+  /** key path segments of the string that references it */
+  path: PropertyKey[];
+  set: boolean;
+}
+
+/**
+ * Resolve `${VAR}` in every string of parsed YAML, recording each reference. A string made only
+ * of unset references becomes absent, so an optional `api_key: ${UNSET}` means "no key" and a
+ * required field reports "required" (annotated by the caller).
+ */
+export function resolveVarsDeep(value: unknown, env: Env, file: string, refs: VarRef[], path: PropertyKey[] = []): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${')) return value;
+    const unset = new Set<string>();
+    const out = interpolate(value, env, unset);
+    for (const m of value.matchAll(VAR_REF_RE)) refs.push({ name: m[1], file, path, set: !unset.has(m[1]) });
+    return out === '' && value.replace(VAR_REF_RE, '').trim() === '' ? undefined : out;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => resolveVarsDeep(v, env, file, refs, [...path, i]));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const r = resolveVarsDeep(v, env, file, refs, [...path, k]);
+      if (r !== undefined) out[k] = r;
+    }
+    return out;
+  }
+  return value;
+}
+
+/** `${NAME}` and nothing else: the only form that can be exported as LiteLLM's `os.environ/NAME`. */
+export function pureVarRef(raw: unknown): string | undefined {
+  if (typeof raw !== 'string') return undefined;
+  const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(raw.trim());
+  return m ? m[1] : undefined;
+}

@@ -1,11 +1,13 @@
 // Loads and validates the config directory (SPEC §2, §4) and collects every problem in one
 // pass, each as `file: key.path: message`, so `ptui config check` can list them all at once.
+// Each file is read, `${VAR}`-resolved and schema-checked on its own; references between files
+// are checked on whatever parsed, so a broken provider does not hide a dangling model reference.
 import fs from 'node:fs';
 import path from 'node:path';
-import YAML, { LineCounter } from 'yaml';
-import type { z } from 'zod';
-import { interpolate, loadEnv, VAR_REF_RE, type Env } from './env.js';
+import { loadEnv, resolveVarsDeep, pureVarRef, type Env, type VarRef } from './env.js';
 import { resolvePaths, type PathOptions, type Paths } from './paths.js';
+import { formatKeyPath, formatProblem, hasErrors, type ConfigProblem } from './problems.js';
+import { readYamlFile } from './read-yaml.js';
 import {
   gatewayFileSchema,
   mappingsFileSchema,
@@ -17,25 +19,15 @@ import {
   type LogicalModel,
   type Provider,
 } from './schema.js';
+import { validateFile } from './zod-problems.js';
+
+export { formatProblem, type ConfigProblem };
 
 export const CONFIG_FILES = {
   providers: 'providers.yaml',
   mappings: 'model-mappings.yaml',
   gateway: 'gateway.yaml',
 } as const;
-
-export interface ConfigProblem {
-  file: string;
-  /** key path (`models.gpt-4.targets[1].provider`) or `line:column` for YAML syntax errors */
-  path: string;
-  message: string;
-  severity: 'error' | 'warning';
-}
-
-export function formatProblem(p: ConfigProblem): string {
-  const where = p.path ? `${p.file}: ${p.path}` : p.file;
-  return `${where}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`;
-}
 
 export interface LoadOptions extends PathOptions {
   host?: string;
@@ -63,6 +55,8 @@ export interface ResolvedConfig {
   raw: { providers: unknown; mappings: unknown; gateway: unknown };
   /** `${VAR}` names referenced in YAML that have no value */
   unsetVars: string[];
+  /** every `${VAR}` reference with the file and key path that holds it */
+  varRefs: VarRef[];
 }
 
 export interface LoadResult {
@@ -71,99 +65,120 @@ export interface LoadResult {
   paths: Paths;
 }
 
-function formatKeyPath(segments: readonly PropertyKey[]): string {
-  let out = '';
-  for (const s of segments) {
-    if (typeof s === 'number') out += `[${s}]`;
-    else out += out ? `.${String(s)}` : String(s);
-  }
-  return out;
-}
 
-interface ReadFile {
-  raw?: unknown;
-}
-
-function readYaml(file: string, fullPath: string, required: boolean, problems: ConfigProblem[]): ReadFile & { missing?: boolean } {
-  const err = (message: string) => problems.push({ file, path: '', message, severity: 'error' });
-  let text: string;
-  try {
-    const st = fs.statSync(fullPath);
-    if (st.isDirectory()) {
-      err(`${fullPath} is a directory, not a file`);
-      return {};
-    }
-    text = fs.readFileSync(fullPath, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      if (required) err(`required file not found: ${fullPath}`);
-      return { missing: true };
-    }
-    if (code === 'EACCES' || code === 'EPERM') err(`cannot read ${fullPath}: permission denied`);
-    else err(`cannot read ${fullPath}: ${(e as Error).message}`);
-    return {};
-  }
-  if (text.trim() === '') {
-    err(`file is empty: ${fullPath}`);
-    return {};
-  }
-  const lineCounter = new LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
-      const pos = lineCounter.linePos(e.pos[0]);
-      const msg = e.message.split('\n')[0];
-      problems.push({ file, path: `${pos.line}:${pos.col}`, message: `YAML syntax error: ${msg}`, severity: 'error' });
-    }
-    return {};
-  }
-  const raw = doc.toJS();
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    err('top level must be a mapping');
-    return {};
-  }
-  return { raw };
-}
-
-/** Replace `${VAR}` in every string; a value that was only unset references becomes absent. */
-function resolveVars(value: unknown, env: Env, unset: Set<string>): unknown {
-  if (typeof value === 'string') {
-    if (!value.includes('${')) return value;
-    const out = interpolate(value, env, unset);
-    return out === '' && value.replace(VAR_REF_RE, '').trim() === '' ? undefined : out;
-  }
-  if (Array.isArray(value)) return value.map((v) => resolveVars(v, env, unset));
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      const r = resolveVars(v, env, unset);
-      if (r !== undefined) out[k] = r;
-    }
-    return out;
-  }
-  return value;
-}
-
-function validate<T>(file: string, schema: z.ZodType<T>, value: unknown, problems: ConfigProblem[]): T | undefined {
-  const res = schema.safeParse(value);
-  if (res.success) return res.data;
-  for (const issue of res.error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        problems.push({ file, path: formatKeyPath([...issue.path, key]), message: 'unknown key', severity: 'error' });
-      }
-      continue;
-    }
-    let message = issue.message;
-    if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) message = 'required';
-    problems.push({ file, path: formatKeyPath(issue.path), message, severity: 'error' });
-  }
-  return undefined;
-}
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function known(names: string[]): string {
   return names.length ? names.join(', ') : 'none';
+}
+
+
+/**
+ * Cross-file references on the `${VAR}`-resolved data, defensively typed because either file may
+ * have failed its schema. `providers` / `capabilities` are undefined when their file is unusable.
+ */
+function checkReferences(
+  file: string,
+  mappings: Obj,
+  providerNames: string[] | undefined,
+  problems: ConfigProblem[],
+): void {
+  const capabilityNames = isObj(mappings.capabilities) ? Object.keys(mappings.capabilities) : undefined;
+  if (!isObj(mappings.models)) return;
+  for (const [name, model] of Object.entries(mappings.models)) {
+    if (!isObj(model)) continue;
+    if (capabilityNames && typeof model.capability === 'string' && !capabilityNames.includes(model.capability)) {
+      problems.push({
+        file,
+        path: formatKeyPath(['models', name, 'capability']),
+        message: `unknown capability "${model.capability}" (known: ${known(capabilityNames)})`,
+        severity: 'error',
+      });
+    }
+    if (!Array.isArray(model.targets)) continue;
+    const seen = new Set<string>();
+    model.targets.forEach((t, i) => {
+      if (!isObj(t) || typeof t.provider !== 'string') return;
+      if (providerNames && !providerNames.includes(t.provider)) {
+        problems.push({
+          file,
+          path: formatKeyPath(['models', name, 'targets', i, 'provider']),
+          message: `unknown provider "${t.provider}" (known: ${known(providerNames)})`,
+          severity: 'error',
+        });
+      }
+      const key = `${t.provider}\u0000${String(t.model)}`;
+      if (seen.has(key)) {
+        problems.push({
+          file,
+          path: formatKeyPath(['models', name, 'targets', i]),
+          message: `duplicate target ${t.provider}/${String(t.model)} (the fallback would retry the same upstream)`,
+          severity: 'error',
+        });
+      }
+      seen.add(key);
+    });
+  }
+}
+
+/** The same unit under two provider names would make the Services panel act on it twice. */
+function checkUnits(file: string, providers: Record<string, Provider>, problems: ConfigProblem[]): void {
+  const units = new Map<string, string>();
+  for (const [name, p] of Object.entries(providers)) {
+    if (!p.service) continue;
+    const other = units.get(p.service);
+    if (other) {
+      problems.push({
+        file,
+        path: formatKeyPath(['providers', name, 'service']),
+        message: `unit "${p.service}" is already used by provider "${other}"`,
+        severity: 'error',
+      });
+    } else units.set(p.service, name);
+  }
+}
+
+/** Secrets belong in the environment (SPEC §2): a literal key in YAML works, but is flagged. */
+function checkLiteralSecrets(file: string, raw: Obj, keyPaths: PropertyKey[][], problems: ConfigProblem[]): void {
+  for (const keyPath of keyPaths) {
+    let v: unknown = raw;
+    for (const seg of keyPath) v = isObj(v) ? v[seg as string] : undefined;
+    if (typeof v === 'string' && v !== '' && !pureVarRef(v)) {
+      problems.push({
+        file,
+        path: formatKeyPath(keyPath),
+        message: 'secret written literally in the config file; use ${VAR} and put the value in the environment or .env',
+        severity: 'warning',
+      });
+    }
+  }
+}
+
+function checkCallbacks(file: string, home: string, callbacks: string[], problems: ConfigProblem[]): void {
+  callbacks.forEach((cb, i) => {
+    const full = path.resolve(home, cb);
+    let ok = false;
+    try {
+      ok = fs.statSync(full).isFile();
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      problems.push({ file, path: formatKeyPath(['callbacks', i]), message: `callback module not found: ${full}`, severity: 'error' });
+    }
+  });
+}
+
+const FILE_ORDER: string[] = [CONFIG_FILES.providers, CONFIG_FILES.mappings, CONFIG_FILES.gateway];
+
+/** Group the lines by file (stable, so each file keeps the order problems were found in). */
+function sortByFile(problems: ConfigProblem[]): void {
+  const rank = (p: ConfigProblem) => {
+    const i = FILE_ORDER.indexOf(p.file);
+    return i < 0 ? FILE_ORDER.length : i;
+  };
+  problems.sort((a, b) => rank(a) - rank(b));
 }
 
 export function loadConfig(opts: LoadOptions = {}): LoadResult {
@@ -173,94 +188,75 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   const paths = resolvePaths(opts, env);
   const problems: ConfigProblem[] = [];
 
+  let dirStat: fs.Stats | undefined;
   try {
-    if (!fs.statSync(paths.configDir).isDirectory()) {
-      problems.push({ file: paths.configDir, path: '', message: 'config dir is not a directory', severity: 'error' });
-      return { problems, paths };
-    }
-  } catch {
-    problems.push({ file: paths.configDir, path: '', message: `config dir not found: ${paths.configDir}`, severity: 'error' });
+    dirStat = fs.statSync(paths.configDir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'config dir not found' : `config dir cannot be read (${code})`;
+    problems.push({ file: paths.configDir, path: '', message: why, severity: 'error' });
+    return { problems, paths };
+  }
+  if (!dirStat.isDirectory()) {
+    problems.push({ file: paths.configDir, path: '', message: 'config dir is not a directory', severity: 'error' });
     return { problems, paths };
   }
 
   const P = CONFIG_FILES.providers;
   const M = CONFIG_FILES.mappings;
   const G = CONFIG_FILES.gateway;
-  const rawProviders = readYaml(P, path.join(paths.configDir, P), true, problems).raw;
-  const rawMappings = readYaml(M, path.join(paths.configDir, M), true, problems).raw;
-  const rawGateway = readYaml(G, path.join(paths.configDir, G), false, problems).raw;
+  const providersRead = readYamlFile(P, path.join(paths.configDir, P), true, problems);
+  const mappingsRead = readYamlFile(M, path.join(paths.configDir, M), true, problems);
+  const gatewayRead = readYamlFile(G, path.join(paths.configDir, G), false, problems);
+  const rawProviders = providersRead.status === 'ok' ? providersRead.raw : undefined;
+  const rawMappings = mappingsRead.status === 'ok' ? mappingsRead.raw : undefined;
+  const rawGateway = gatewayRead.status === 'ok' ? gatewayRead.raw : undefined;
 
-  const unset = new Set<string>();
-  const providersFile =
-    rawProviders !== undefined ? validate(P, providersFileSchema, resolveVars(rawProviders, env, unset), problems) : undefined;
-  const mappingsFile =
-    rawMappings !== undefined ? validate(M, mappingsFileSchema, resolveVars(rawMappings, env, unset), problems) : undefined;
-  const gatewayFile = validate(G, gatewayFileSchema, rawGateway === undefined ? {} : resolveVars(rawGateway, env, unset), problems);
+  const varRefs: VarRef[] = [];
+  const resolvedProviders = rawProviders && (resolveVarsDeep(rawProviders, env, P, varRefs) as Obj);
+  const resolvedMappings = rawMappings && (resolveVarsDeep(rawMappings, env, M, varRefs) as Obj);
+  const resolvedGateway = rawGateway && (resolveVarsDeep(rawGateway, env, G, varRefs) as Obj);
+  const unsetPaths = new Map<string, string>();
+  for (const r of varRefs) if (!r.set) unsetPaths.set(formatKeyPath(r.path), r.name);
 
-  for (const name of [...unset].sort()) {
-    problems.push({ file: 'env', path: name, message: `\${${name}} is referenced but not set`, severity: 'warning' });
+  const providersFile = resolvedProviders && validateFile(P, providersFileSchema, resolvedProviders, problems, unsetPaths);
+  const mappingsFile = resolvedMappings && validateFile(M, mappingsFileSchema, resolvedMappings, problems, unsetPaths);
+  // A missing gateway.yaml means all defaults; an unusable one is an error already reported.
+  const gatewayFile =
+    gatewayRead.status === 'error' ? undefined : validateFile(G, gatewayFileSchema, resolvedGateway ?? {}, problems, unsetPaths);
+
+  const providerNames =
+    providersFile ? Object.keys(providersFile.providers)
+    : resolvedProviders && isObj(resolvedProviders.providers) ? Object.keys(resolvedProviders.providers)
+    : undefined;
+  if (resolvedMappings) checkReferences(M, resolvedMappings, providerNames, problems);
+  if (providersFile) checkUnits(P, providersFile.providers, problems);
+  if (rawProviders && isObj(rawProviders.providers)) {
+    const keyPaths = Object.keys(rawProviders.providers).map((n) => ['providers', n, 'api_key']);
+    checkLiteralSecrets(P, rawProviders, keyPaths, problems);
   }
+  if (rawGateway) checkLiteralSecrets(G, rawGateway, [['master_key']], problems);
+  if (gatewayFile) checkCallbacks(G, paths.home, gatewayFile.callbacks, problems);
 
-  // Cross-file references, checked only when both sides parsed.
-  if (providersFile && mappingsFile) {
-    const providerNames = Object.keys(providersFile.providers);
-    const capabilityNames = Object.keys(mappingsFile.capabilities);
-    for (const [name, model] of Object.entries(mappingsFile.models)) {
-      if (!(model.capability in mappingsFile.capabilities)) {
-        problems.push({
-          file: M,
-          path: `models.${name}.capability`,
-          message: `unknown capability "${model.capability}" (known: ${known(capabilityNames)})`,
-          severity: 'error',
-        });
-      }
-      const seen = new Set<string>();
-      model.targets.forEach((t, i) => {
-        if (!(t.provider in providersFile.providers)) {
-          problems.push({
-            file: M,
-            path: `models.${name}.targets[${i}].provider`,
-            message: `unknown provider "${t.provider}" (known: ${known(providerNames)})`,
-            severity: 'error',
-          });
-        }
-        const key = `${t.provider}\u0000${t.model}`;
-        if (seen.has(key)) {
-          problems.push({
-            file: M,
-            path: `models.${name}.targets[${i}]`,
-            message: `duplicate target ${t.provider}/${t.model}`,
-            severity: 'error',
-          });
-        }
-        seen.add(key);
-      });
-    }
-  }
-  // The same unit controlled under two provider names would make the Services panel lie.
-  if (providersFile) {
-    const units = new Map<string, string>();
-    for (const [name, p] of Object.entries(providersFile.providers)) {
-      if (!p.service) continue;
-      const other = units.get(p.service);
-      if (other) {
-        problems.push({
-          file: P,
-          path: `providers.${name}.service`,
-          message: `unit "${p.service}" is already used by provider "${other}"`,
-          severity: 'error',
-        });
-      } else units.set(p.service, name);
-    }
+  for (const r of varRefs) {
+    if (r.set) continue;
+    problems.push({ file: r.file, path: formatKeyPath(r.path), message: `\${${r.name}} is not set`, severity: 'warning' });
   }
 
   let portValue = opts.port ?? (env.AI_BACKEND_GATEWAY_PORT !== undefined ? Number(env.AI_BACKEND_GATEWAY_PORT) : 4000);
   if (!Number.isInteger(portValue) || portValue < 0 || portValue > 65535) {
-    problems.push({ file: 'env', path: 'AI_BACKEND_GATEWAY_PORT', message: `invalid port "${portValue}"`, severity: 'error' });
+    problems.push({
+      file: 'environment',
+      path: 'AI_BACKEND_GATEWAY_PORT',
+      message: `invalid port "${env.AI_BACKEND_GATEWAY_PORT}" (must be 0-65535)`,
+      severity: 'error',
+    });
     portValue = 4000;
   }
 
-  if (problems.some((p) => p.severity === 'error') || !providersFile || !mappingsFile || !gatewayFile) {
+  sortByFile(problems);
+
+  if (hasErrors(problems) || !providersFile || !mappingsFile || !gatewayFile) {
     return { problems, paths };
   }
 
@@ -284,7 +280,8 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
     budgets: collectBudgets(providersFile.providers, mappingsFile.capabilities, models),
     listen: { host: opts.host ?? env.AI_BACKEND_GATEWAY_HOST ?? '127.0.0.1', port: portValue },
     raw: { providers: rawProviders, mappings: rawMappings, gateway: rawGateway ?? {} },
-    unsetVars: [...unset].sort(),
+    unsetVars: [...new Set(varRefs.filter((r) => !r.set).map((r) => r.name))].sort(),
+    varRefs,
   };
   return { config, problems, paths };
 }

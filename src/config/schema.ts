@@ -16,14 +16,18 @@ const WINDOW_UNIT_SECONDS: Record<string, number> = {
 };
 
 /** Seconds in a budget window such as `12h`; NaN for anything the grammar rejects. */
+/** Ten years: anything longer is a typo, and would overflow date arithmetic downstream. */
+const MAX_WINDOW_SECONDS = 10 * 365 * 86400;
+
 export function windowSeconds(window: string): number {
   const m = BUDGET_WINDOW_RE.exec(window);
   if (!m) return Number.NaN;
   return Number(m[1]) * WINDOW_UNIT_SECONDS[m[2]];
 }
 
-// systemd unit names: a plain name with a known suffix, no path, no shell metacharacters.
-const UNIT_NAME_RE = /^[A-Za-z0-9:_.\\@-]+\.(service|socket|target|timer|mount|path|scope|slice)$/;
+// systemd unit names: a plain name with a known suffix, no path, no shell metacharacters, no
+// backslash escapes, and no leading '-' (systemctl would read `-x.service` as an option).
+export const UNIT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9:_.@-]*\.(service|socket|target|timer|mount|path|scope|slice)$/;
 
 const httpUrl = z.string().refine(
   (s) => {
@@ -42,7 +46,9 @@ export const budgetSchema = z.strictObject({
   budget_window: z
     .string()
     .regex(BUDGET_WINDOW_RE, { message: 'must match ^[0-9]+(s|m|h|d|w|mo)$ (e.g. 30m, 12h, 1d, 1mo)' })
-    .refine((w) => windowSeconds(w) > 0, { message: 'window must be longer than zero' }),
+    // NaN (grammar already failed) passes here so a bad window gets one message, not two.
+    .refine((w) => !(windowSeconds(w) <= 0), { message: 'window must be longer than zero' })
+    .refine((w) => !(windowSeconds(w) > MAX_WINDOW_SECONDS), { message: 'window must be at most 10 years' }),
   action: z.enum(['warn', 'block']).default('warn'),
 });
 export type Budget = z.infer<typeof budgetSchema>;
@@ -86,7 +92,8 @@ export const targetSchema = z.strictObject({
 });
 export type Target = z.infer<typeof targetSchema>;
 
-export const capabilitySchema = z.strictObject({ budget: budgetSchema.optional() });
+// `chat: {}` and a bare `chat:` (null) both mean a capability without a budget.
+export const capabilitySchema = z.preprocess((v) => v ?? {}, z.strictObject({ budget: budgetSchema.optional() }));
 
 export const modelSchema = z.strictObject({
   capability: z.string().min(1),
@@ -96,8 +103,10 @@ export const modelSchema = z.strictObject({
 export type LogicalModel = z.infer<typeof modelSchema>;
 
 export const mappingsFileSchema = z.strictObject({
-  capabilities: z.record(z.string().min(1), z.union([capabilitySchema, z.null().transform(() => ({}))])),
-  models: z.record(z.string().min(1), modelSchema),
+  capabilities: z.record(z.string().min(1), capabilitySchema),
+  models: z.record(z.string().min(1), modelSchema).refine((m) => Object.keys(m).length > 0, {
+    message: 'at least one model is required',
+  }),
 });
 export type MappingsFile = z.infer<typeof mappingsFileSchema>;
 

@@ -1,0 +1,41 @@
+// One config problem, and the single line format every surface prints it in
+// (`ptui config check`, the gateway's /health, the dashboard): `file: key.path: message`.
+
+export interface ConfigProblem {
+  /** config file name (`providers.yaml`), or a path when the problem is the directory itself */
+  file: string;
+  /** key path such as `models.gpt-4.targets[1].provider`; empty when the whole file is at fault */
+  path: string;
+  message: string;
+  severity: 'error' | 'warning';
+  /** 1-based position, set for YAML syntax errors: printed as `file:line:col:` like a compiler */
+  line?: number;
+  col?: number;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  let where = p.file;
+  if (p.line !== undefined) where += `:${p.line}:${p.col ?? 1}`;
+  if (p.path) where += `: ${p.path}`;
+  return `${where}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`;
+}
+
+const PLAIN_KEY_RE = /^[A-Za-z0-9_-]+$/;
+
+/** `models.gpt-4.targets[1].provider`; keys that would read ambiguously are quoted: `models["gpt-4.1"]`. */
+export function formatKeyPath(segments: readonly PropertyKey[]): string {
+  let out = '';
+  for (const s of segments) {
+    if (typeof s === 'number') out += `[${s}]`;
+    else {
+      const key = String(s);
+      if (!PLAIN_KEY_RE.test(key)) out += `[${JSON.stringify(key)}]`;
+      else out += out ? `.${key}` : key;
+    }
+  }
+  return out;
+}
+
+export function hasErrors(problems: readonly ConfigProblem[]): boolean {
+  return problems.some((p) => p.severity === 'error');
+}
