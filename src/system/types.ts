@@ -84,3 +84,12 @@ export interface ServiceActionResult {
   argv: string[];
   message: string;
 }
+
+/** What the journal view shows: `journalctl -u <unit> -n 200 --no-pager -o short-iso`. */
+export interface JournalResult {
+  unit: string;
+  argv: string[];
+  lines: string[];
+  /** why there are no lines (journalctl missing, refused, not a configured unit), else null */
+  error: string | null;
+}
