@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// Gateway memory under sustained load: RSS (from /proc/<pid>/status) of a ptui gateway with the
+// whole pipeline on, sampled at checkpoints while autocannon drives the chat/stream mix at
+// concurrency 16 against the simulated upstream. A leak shows as RSS still climbing between
+// 100 k and 1 M requests; a healthy gateway levels off once its heap has warmed up.
+//
+//   node bench/soak-rss.mjs [--quick] [--total N]     (quick: 100 k requests; full: 1 M)
+import fs from 'node:fs';
+import path from 'node:path';
+import { CLIENT_CPUS, PIN, QUICK, ROOT, SERVER_CPUS, log, numFlag, pinSelf, rssMb, table, writeResult } from './lib/common.mjs';
+import { chatBody, runAutocannon } from './lib/load.mjs';
+import { LOGICAL_MODEL, makeBenchHome, removeHome, startGateway, startUpstream } from './lib/servers.mjs';
+
+const TOTAL = numFlag('total', QUICK ? 100_000 : 1_000_000);
+const CHECKPOINTS = [10_000, 50_000, 100_000, 250_000, 500_000, 750_000, 1_000_000].filter((n) => n < TOTAL).concat(TOTAL);
+
+/** A few gauges from the gateway's own /metrics, when it exports Node's default metrics. */
+async function heapFromMetrics(origin) {
+  try {
+    const text = await (await fetch(`${origin}/metrics`)).text();
+    const pick = (name) => {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text);
+      return m ? Number(m[1]) / 1024 / 1024 : null;
+    };
+    return { heap_used_mb: pick('nodejs_heap_size_used_bytes'), heap_total_mb: pick('nodejs_heap_size_total_bytes') };
+  } catch {
+    return {};
+  }
+}
+
+async function main() {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'gateway', 'main.js'))) {
+    console.log('soak-rss: the gateway is not built (dist/gateway/main.js missing); nothing measured');
+    writeResult('soak-rss', { skipped: 'gateway not built' });
+    return;
+  }
+  pinSelf();
+  const upstream = await startUpstream();
+  const home = makeBenchHome(upstream.base);
+  const gw = await startGateway({ name: 'ptui', home, pipeline: true });
+  const origin = `http://127.0.0.1:${gw.port}`;
+  const headers = { 'content-type': 'application/json' };
+  const reqs = {
+    chat: { path: '/v1/chat/completions', headers, body: chatBody(LOGICAL_MODEL, false) },
+    stream: { path: '/v1/chat/completions', headers, body: chatBody(LOGICAL_MODEL, true) },
+  };
+  const samples = [{ requests: 0, rss_mb: rssMb(gw.pid), ...(await heapFromMetrics(origin)) }];
+  log(`soak: ${TOTAL} requests at c=16, RSS at ${CHECKPOINTS.join(', ')}; start RSS ${samples[0].rss_mb?.toFixed(1)} MB`);
+  let done = 0;
+  let errors = 0;
+  const t0 = Date.now();
+  for (const cp of CHECKPOINTS) {
+    const r = await runAutocannon(origin, reqs, { connections: 16, amount: cp - done });
+    done = cp;
+    errors += r.errors + r.timeouts + r.non2xx;
+    const s = { requests: done, rss_mb: rssMb(gw.pid), rps: r.rps, errors: r.errors + r.timeouts + r.non2xx, ...(await heapFromMetrics(origin)) };
+    samples.push(s);
+    log(`  ${done} requests: RSS ${s.rss_mb?.toFixed(1)} MB, ${Math.round(r.rps)} req/s`);
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  const at = (n) => samples.find((s) => s.requests === n)?.rss_mb ?? null;
+  const rss100k = at(100_000);
+  const rssEnd = samples.at(-1).rss_mb;
+  const result = {
+    total_requests: TOTAL,
+    seconds,
+    errors,
+    samples,
+    rss_100k_mb: rss100k,
+    rss_end_mb: rssEnd,
+    growth_100k_to_end_mb: rss100k !== null && TOTAL > 100_000 ? rssEnd - rss100k : null,
+    usage_db_mb: fileMb(path.join(home, 'runtime', 'usage', 'llm_usage.db')) + fileMb(path.join(home, 'runtime', 'usage', 'llm_usage.db-wal')),
+  };
+  result.targets_met = {
+    rss_le_100mb_after_1m: TOTAL >= 1_000_000 ? rssEnd <= 100 : null,
+    flat_100k_to_1m_within_10pct: TOTAL >= 1_000_000 && rss100k ? rssEnd <= rss100k * 1.1 : null,
+  };
+  const tables = {
+    soak: table(
+      ['requests', 'RSS (MB)', 'heap used (MB)', 'req/s in segment', 'errors'],
+      samples.map((s) => [String(s.requests), s.rss_mb, s.heap_used_mb ?? null, s.rps ?? null, s.errors ?? 0]),
+    ),
+  };
+  console.log(`\nGateway RSS under load (pipeline on, c=16, chat/stream mix; ${PIN ? `client CPU ${CLIENT_CPUS}, servers CPU ${SERVER_CPUS}` : 'not pinned'}; ${seconds.toFixed(0)} s)\n`);
+  console.log(tables.soak + '\n');
+  if (result.growth_100k_to_end_mb !== null) console.log(`RSS growth from 100 k to ${TOTAL}: ${result.growth_100k_to_end_mb.toFixed(1)} MB`);
+  console.log('targets: ' + Object.entries(result.targets_met).map(([k, v]) => `${k}=${v === null ? 'n/a (quick)' : v ? 'met' : 'MISSED'}`).join(', '));
+  log(`wrote ${writeResult('soak-rss', { ...result, tables })}`);
+  await gw.stop();
+  await upstream.stop();
+  removeHome(home);
+}
+
+function fileMb(f) {
+  try {
+    return fs.statSync(f).size / 1024 / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+main().catch((err) => {
+  console.error(err?.stack ?? String(err));
+  process.exit(1);
+});
