@@ -216,14 +216,24 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   const resolvedProviders = rawProviders && (resolveVarsDeep(rawProviders, env, P, varRefs) as Obj);
   const resolvedMappings = rawMappings && (resolveVarsDeep(rawMappings, env, M, varRefs) as Obj);
   const resolvedGateway = rawGateway && (resolveVarsDeep(rawGateway, env, G, varRefs) as Obj);
-  const unsetPaths = new Map<string, string>();
-  for (const r of varRefs) if (!r.set) unsetPaths.set(formatKeyPath(r.path), r.name);
+  // Keyed by file too: the same key path in two files must not borrow each other's variable.
+  const varPaths = (file: string) => {
+    const m = new Map<string, { name: string; set: boolean }>();
+    for (const r of varRefs) {
+      if (r.file !== file) continue;
+      const key = formatKeyPath(r.path);
+      const prev = m.get(key);
+      // A string with several references is "set" only when all are; name the first unset one.
+      if (!prev || (prev.set && !r.set)) m.set(key, { name: r.name, set: r.set });
+    }
+    return m;
+  };
 
-  const providersFile = resolvedProviders && validateFile(P, providersFileSchema, resolvedProviders, problems, unsetPaths);
-  const mappingsFile = resolvedMappings && validateFile(M, mappingsFileSchema, resolvedMappings, problems, unsetPaths);
+  const providersFile = resolvedProviders && validateFile(P, providersFileSchema, resolvedProviders, problems, varPaths(P));
+  const mappingsFile = resolvedMappings && validateFile(M, mappingsFileSchema, resolvedMappings, problems, varPaths(M));
   // A missing gateway.yaml means all defaults; an unusable one is an error already reported.
   const gatewayFile =
-    gatewayRead.status === 'error' ? undefined : validateFile(G, gatewayFileSchema, resolvedGateway ?? {}, problems, unsetPaths);
+    gatewayRead.status === 'error' ? undefined : validateFile(G, gatewayFileSchema, resolvedGateway ?? {}, problems, varPaths(G));
 
   const providerNames =
     providersFile ? Object.keys(providersFile.providers)

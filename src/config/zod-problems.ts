@@ -2,6 +2,7 @@
 // ("expected number, got string", "unknown key (did you mean "api_base"?)"), not for a developer.
 import type { z } from 'zod';
 import { formatKeyPath, type ConfigProblem } from './problems.js';
+import { maskUrlCredentials } from './redact.js';
 import { closest } from './suggest.js';
 
 interface Def {
@@ -56,8 +57,8 @@ export function validateFile<T>(
   schema: z.ZodType<T>,
   value: unknown,
   problems: ConfigProblem[],
-  /** key paths whose value vanished because their `${VAR}` is unset: "required" says so */
-  unsetPaths: Map<string, string>,
+  /** key paths that reference a `${VAR}`: their values are never echoed, and "required" names the unset var */
+  varPaths: Map<string, { name: string; set: boolean }>,
 ): T | undefined {
   const res = schema.safeParse(value, { reportInput: true });
   if (res.success) return res.data;
@@ -73,18 +74,23 @@ export function validateFile<T>(
       continue;
     }
     const keyPath = formatKeyPath(issue.path);
+    // A value that came from a `${VAR}` may be a secret: name its type, never echo it.
+    const got = varPaths.has(keyPath) ? `a ${typeof input} from \${${varPaths.get(keyPath)!.name}}` : describe(input);
     let message = issue.message;
     if (issue.code === 'invalid_type') {
       if (input === undefined) {
-        const v = unsetPaths.get(keyPath);
-        message = v ? `required, but \${${v}} is not set` : 'required';
-      } else message = `expected ${TYPE_WORDS[issue.expected] ?? issue.expected}, got ${describe(input)}`;
+        const v = varPaths.get(keyPath);
+        message = v && !v.set ? `required, but \${${v.name}} is not set` : 'required';
+      } else message = `expected ${TYPE_WORDS[issue.expected] ?? issue.expected}, got ${got}`;
     } else if (issue.code === 'invalid_value' && 'values' in issue) {
-      message = `must be one of ${issue.values.map((v) => String(v)).join(', ')}; got ${describe(input)}`;
+      message = `must be one of ${issue.values.map((v) => String(v)).join(', ')}; got ${got}`;
     } else if (issue.code === 'too_small' && issue.origin === 'number') {
       message = issue.message.startsWith('Too small') ? `must be ${issue.inclusive ? '>=' : '>'} ${issue.minimum}` : issue.message;
     } else if (issue.code === 'too_big' && issue.origin === 'number') {
       message = issue.message.startsWith('Too big') ? `must be ${issue.inclusive ? '<=' : '<'} ${issue.maximum}` : issue.message;
+    }
+    if ((issue.code === 'invalid_format' || issue.code === 'custom') && typeof input === 'string' && !varPaths.has(keyPath)) {
+      message += ` (got "${maskUrlCredentials(input.length > 80 ? `${input.slice(0, 80)}…` : input)}")`;
     }
     problems.push({ file, path: keyPath, message, severity: 'error' });
   }
