@@ -5,6 +5,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from './config/paths.js';
+import { closest } from './config/suggest.js';
 
 const VERSION: string = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
 
@@ -37,9 +38,9 @@ export function buildProgram(): Command {
     .option('--home <dir>', 'home directory (default: the package root, or $AI_BACKEND_HOME)')
     .option('--config-dir <dir>', 'config directory (default: <home>/config, or $AI_BACKEND_CONFIG_DIR)')
     .option('--runtime-dir <dir>', 'runtime directory (default: <home>/runtime, or $AI_BACKEND_RUNTIME_DIR)')
-    .showHelpAfterError('(run ptui --help for usage)')
     .showSuggestionAfterError(true)
-    .exitOverride();
+    .exitOverride()
+    .addHelpText('after', ENVIRONMENT_HELP);
 
   program
     .command('dashboard', { isDefault: true })
@@ -48,7 +49,10 @@ export function buildProgram(): Command {
     .option('--host <host>', 'gateway host (default 127.0.0.1, or $AI_BACKEND_GATEWAY_HOST)')
     .addOption(new Option('--port <port>', 'gateway port (default 4000, or $AI_BACKEND_GATEWAY_PORT)').argParser(parsePort))
     .addOption(new Option('--refresh-ms <ms>', 'refresh interval').default(1000).argParser(parsePositiveInt))
+    // The default command receives whatever word was not a command name: say so, with a guess.
+    .allowExcessArguments(true)
     .action(async (opts, cmd: Command) => {
+      if (cmd.args.length > 0) rejectUnknownCommand(program, cmd.args[0]);
       const { runDashboard } = await import('./tui/main.js');
       process.exitCode = await runDashboard({ ...globals(cmd), ...opts });
     });
@@ -64,10 +68,14 @@ export function buildProgram(): Command {
     });
 
   const config = program.command('config').description('check, export or print the configuration');
-  config.exitOverride();
   config
     .command('check')
     .description('validate all config files; exit 1 with one line per problem')
+    .addHelpText(
+      'after',
+      '\nPrints one line per problem, `file: key.path: message`, errors and warnings alike\n' +
+        '(an unset ${VAR} is a warning). Exit 0 when there are no errors, 1 otherwise.',
+    )
     .action(async (_opts, cmd: Command) => {
       const { runConfigCheck } = await import('./config/check.js');
       process.exitCode = runConfigCheck(globals(cmd));
@@ -75,6 +83,7 @@ export function buildProgram(): Command {
   config
     .command('export')
     .description('write runtime/budget_config.json and runtime/litellm_config.yaml atomically')
+    .addHelpText('after', '\nAPI keys are written as os.environ/VAR references, never as values.')
     .action(async (_opts, cmd: Command) => {
       const { runConfigExport } = await import('./config/export.js');
       process.exitCode = runConfigExport(globals(cmd));
@@ -87,9 +96,6 @@ export function buildProgram(): Command {
       const { runConfigPrint } = await import('./config/print.js');
       process.exitCode = runConfigPrint({ ...globals(cmd), json: Boolean(opts.json) });
     });
-  config.action(() => {
-    config.help({ error: true });
-  });
 
   program
     .command('demo')
@@ -103,16 +109,49 @@ export function buildProgram(): Command {
   return program;
 }
 
+const ENVIRONMENT_HELP = `
+Paths and environment (flags win over variables, variables over defaults):
+  home            --home DIR          AI_BACKEND_HOME          default: the package root
+  config dir      --config-dir DIR    AI_BACKEND_CONFIG_DIR    default: <home>/config
+  runtime dir     --runtime-dir DIR   AI_BACKEND_RUNTIME_DIR   default: <home>/runtime
+  cache dir                           AI_BACKEND_CACHE_DIR     default: <home>/.litellm_cache
+  cache on/off                        AI_BACKEND_ENABLE_CACHE  default: off
+  gateway listen  --host, --port      AI_BACKEND_GATEWAY_HOST, AI_BACKEND_GATEWAY_PORT (127.0.0.1:4000)
+  master key                          AI_BACKEND_MASTER_KEY    default: none (no auth)
+  <home>/.env is read if present; the environment wins over it.
+
+Examples:
+  ptui                       dashboard, with the gateway as a supervised child
+  ptui gateway --port 4000   the gateway alone (what a systemd unit runs)
+  ptui config check          validate config/*.yaml
+  ptui demo                  everything live against a simulated upstream`;
+
+function rejectUnknownCommand(program: Command, word: string): never {
+  const names = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+  const guess = closest(word, names);
+  program.error(`error: unknown command '${word}'${guess ? ` (did you mean '${guess}'?)` : ''}`, {
+    exitCode: 2,
+    code: 'commander.unknownCommand',
+  });
+}
+
+/** Every command, however deep, exits through main() and ends a usage error with its own hint. */
+function configureErrors(cmd: Command, name: string): void {
+  cmd.exitOverride().showHelpAfterError(`(run '${name} --help' for usage)`);
+  for (const sub of cmd.commands) configureErrors(sub, `${name} ${sub.name()}`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  // Subcommands inherit exit override and error output settings.
-  program.commands.forEach((c) => c.exitOverride().showHelpAfterError('(add --help for usage)'));
+  configureErrors(program, 'ptui');
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      // `ptui config` alone shows its help as an error (exit code 1 from commander): a usage error.
+      if (err.code === 'commander.help') return err.exitCode === 0 ? 0 : 2;
       // unknown command/option, missing or invalid argument: usage error
       return 2;
     }
