@@ -181,11 +181,11 @@ export function fmt(v, digits = 3) {
 }
 
 /** A fixed-width text table; also used verbatim (as markdown) in BENCHMARKS.md. */
-export function table(headers, rows) {
+export function table(headers, rows, { left = false } = {}) {
   const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c == null ? '–' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
-  const line = (r) => '| ' + r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
-  const sep = '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|';
+  const line = (r) => '| ' + r.map((c, i) => (i === 0 || left ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
+  const sep = '|' + widths.map((w, i) => (i === 0 || left ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|';
   return [line(headers), sep, ...cells.map(line)].join('\n');
 }
 

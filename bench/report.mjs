@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// Rewrites the generated sections of BENCHMARKS.md (between `<!-- bench:NAME -->` and
+// `<!-- /bench:NAME -->`) from bench/results/*.json; everything else in the file is prose kept
+// as written. Run after a bench run: `node bench/report.mjs` (or `run-all.mjs --update-md`).
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RESULTS_DIR, ROOT, fmt, table } from './lib/common.mjs';
+
+const MD = path.join(ROOT, 'BENCHMARKS.md');
+
+function load(name) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(RESULTS_DIR, `${name}.json`), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function stdoutOf(name) {
+  try {
+    return fs.readFileSync(path.join(RESULTS_DIR, `${name}.stdout.txt`), 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+function runLine(r) {
+  const m = r.machine ?? {};
+  return `_Run ${m.date ?? '?'} (${r.quick ? '`--quick`' : 'full'})${r.params ? `; parameters: \`${JSON.stringify(r.params)}\`` : ''}._`;
+}
+
+/** A bench's section: its tables if it wrote any, else its printed output, else a notice. */
+function section(name) {
+  const r = load(name);
+  if (!r) {
+    const out = stdoutOf(name);
+    return out ? '```\n' + out + '\n```' : `_No results yet: \`node bench/${name}.mjs\` has not been run here._`;
+  }
+  if (r.skipped) return `${runLine(r)}\n\n_Skipped: ${r.skipped}._`;
+  const tables = r.tables && typeof r.tables === 'object' ? Object.values(r.tables).filter((t) => typeof t === 'string') : [];
+  if (tables.length) return [runLine(r), ...tables].join('\n\n');
+  const out = stdoutOf(name);
+  return [runLine(r), out ? '```\n' + out + '\n```' : '```json\n' + JSON.stringify(r, null, 2).slice(0, 4000) + '\n```'].join('\n\n');
+}
+
+function machineSection() {
+  const r = load('run-all') ?? load('gateway-overhead') ?? load('usage-log');
+  if (!r) return '_No run yet._';
+  const m = r.machine;
+  return table(
+    ['machine', ''],
+    [
+      ['date (UTC)', m.date],
+      ['CPU', `${m.cpu} × ${m.nproc} (nproc)`],
+      ['memory', `${m.mem_gb} GB`],
+      ['Node.js', m.node],
+      ['OS', m.os],
+      ['pinning', m.pinned ? `load generator on CPU ${m.pinned.client}, servers on CPU ${m.pinned.servers} (taskset)` : 'none'],
+      ['mode', r.quick ? '--quick' : 'full'],
+    ],
+    { left: true },
+  );
+}
+
+const v = (x, unit = '') => (x === null || x === undefined || Number.isNaN(x) ? '–' : `${fmt(x)}${unit}`);
+const verdict = (b) => (b === null || b === undefined ? 'not measured in this run' : b ? 'met' : '**missed**');
+
+function targetsSection() {
+  const go = load('gateway-overhead');
+  const soak = load('soak-rss');
+  const usage = load('usage-log');
+  const budget = load('budget-check');
+  const dash = load('dashboard');
+  const p = go?.results?.ptui;
+  const pk = go?.results?.portkey;
+  const rows = [];
+  rows.push([
+    'added p50 at c=1, pipeline on ≤ 0.3 ms',
+    p ? `chat ${v(p.added_us.chat.c1_p50, ' µs')}, stream ${v(p.added_us.stream.c1_p50, ' µs')}` : '–',
+    verdict(go?.targets_met?.added_p50_c1_le_300us),
+  ]);
+  rows.push([
+    'req/s at c=16, pipeline on ≥ 5× Portkey',
+    p && pk ? `${v(p.rps_c16)} vs ${v(pk.rps_c16)} (${p.rps_c16 && pk.rps_c16 ? fmt(p.rps_c16 / pk.rps_c16, 1) : '–'}×)` : '–',
+    verdict(go?.targets_met?.rps_c16_ge_5x_portkey),
+  ]);
+  rows.push([
+    'RSS ≤ 100 MB after 1 M requests, flat from 100 k',
+    soak?.samples ? `${v(soak.rss_100k_mb, ' MB')} at 100 k → ${v(soak.rss_end_mb, ' MB')} at ${fmt(soak.total_requests / 1000, 0)} k` : '–',
+    soak?.targets_met ? verdict(soak.targets_met.rss_le_100mb_after_1m === null ? null : soak.targets_met.rss_le_100mb_after_1m && soak.targets_met.flat_100k_to_1m_within_10pct) : verdict(null),
+  ]);
+  rows.push(['added TTFT ≤ 1 ms', p ? v(p.added_us.ttft.c1_p50, ' µs') + ' (p50, c=1)' : '–', verdict(go?.targets_met?.added_ttft_le_1ms)]);
+  const big = usage?.params ? Math.max(...usage.params.sizes) : null;
+  const q = big ? usage.sizes?.[big]?.queries : null;
+  const dashQ = q ? Object.entries(q).filter(([, x]) => x.kind === 'dashboard') : [];
+  rows.push([
+    'tail query and aggregates ≤ 5 ms at 10 M rows',
+    dashQ.length ? `worst ${v(Math.max(...dashQ.map(([, x]) => x.median_ms)), ' ms')} at ${fmt(big / 1e6, 0)} M rows` : '–',
+    verdict(usage?.targets_met?.queries_le_5ms_at_10m),
+  ]);
+  rows.push(['budget seeding < 1 s at 10 M rows', q?.seed ? `${v(q.seed.median_ms, ' ms')} at ${fmt(big / 1e6, 0)} M rows` : '–', verdict(usage?.targets_met?.seeding_lt_1s_at_10m)]);
+  for (const [name, r] of [['budget-check', budget], ['dashboard', dash]]) {
+    for (const [k, met] of Object.entries(r?.targets_met ?? {})) rows.push([`${name}: ${k}`, r.measured?.[k] !== undefined ? String(r.measured[k]) : 'see section', verdict(met)]);
+  }
+  if (!dash) rows.push(['dashboard ≤ 3 % of a core idle, first frame ≤ 700 ms', '–', 'not measured in this run']);
+  return table(['target', 'measured', 'verdict'], rows, { left: true });
+}
+
+export function updateBenchmarksMd() {
+  let md = fs.readFileSync(MD, 'utf8');
+  const gen = {
+    machine: machineSection,
+    targets: targetsSection,
+    'gateway-overhead': () => section('gateway-overhead'),
+    'soak-rss': () => section('soak-rss'),
+    'usage-log': () => section('usage-log'),
+    'budget-check': () => section('budget-check'),
+    dashboard: () => section('dashboard'),
+  };
+  for (const [name, fn] of Object.entries(gen)) {
+    const re = new RegExp(`(<!-- bench:${name} -->)[\\s\\S]*?(<!-- /bench:${name} -->)`);
+    if (re.test(md)) md = md.replace(re, (_m, a, b) => `${a}\n\n${fn()}\n\n${b}`);
+  }
+  fs.writeFileSync(MD, md);
+  return MD;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log(`updated ${updateBenchmarksMd()}`);
+}
