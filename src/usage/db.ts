@@ -69,7 +69,62 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX IF NOT EXISTS idx_llm_usage_provider_ts ON llm_usage(provider, timestamp, cost_usd);
    CREATE INDEX IF NOT EXISTS idx_llm_usage_model_ts ON llm_usage(logical_model, timestamp, cost_usd);
    CREATE INDEX IF NOT EXISTS idx_llm_usage_capability_ts ON llm_usage(capability, timestamp, cost_usd);`,
+  // v2: per-minute rollup kept by triggers, so dashboard aggregates over an hour or a day read
+  // a few thousand rollup rows instead of millions of requests. NULL names are stored as ''
+  // because NULLs never conflict in a primary key. Backfilled from the rows already there.
+  `CREATE TABLE IF NOT EXISTS llm_usage_minute (
+     minute TEXT NOT NULL,               -- 'YYYY-MM-DDTHH:MM' (UTC) of the request start
+     provider TEXT NOT NULL,
+     logical_model TEXT NOT NULL,
+     capability TEXT NOT NULL,
+     requests INTEGER NOT NULL,
+     errors INTEGER NOT NULL,
+     cost_usd REAL NOT NULL,
+     prompt_tokens INTEGER NOT NULL,
+     completion_tokens INTEGER NOT NULL,
+     total_tokens INTEGER NOT NULL,
+     latency_ms_sum REAL NOT NULL,
+     PRIMARY KEY (minute, provider, logical_model, capability)
+   ) WITHOUT ROWID;
+   INSERT INTO llm_usage_minute
+     SELECT substr(timestamp, 1, 16), coalesce(provider, ''), coalesce(logical_model, ''), coalesce(capability, ''),
+            count(*), sum(status = 'error'), coalesce(sum(cost_usd), 0), coalesce(sum(prompt_tokens), 0),
+            coalesce(sum(completion_tokens), 0), coalesce(sum(total_tokens), 0), coalesce(sum(latency_ms), 0)
+     FROM llm_usage GROUP BY 1, 2, 3, 4;
+   CREATE TRIGGER IF NOT EXISTS llm_usage_minute_insert AFTER INSERT ON llm_usage BEGIN
+     INSERT INTO llm_usage_minute VALUES (
+       substr(NEW.timestamp, 1, 16), coalesce(NEW.provider, ''), coalesce(NEW.logical_model, ''), coalesce(NEW.capability, ''),
+       1, NEW.status = 'error', coalesce(NEW.cost_usd, 0), coalesce(NEW.prompt_tokens, 0),
+       coalesce(NEW.completion_tokens, 0), coalesce(NEW.total_tokens, 0), coalesce(NEW.latency_ms, 0))
+     ON CONFLICT (minute, provider, logical_model, capability) DO UPDATE SET
+       requests = requests + 1,
+       errors = errors + excluded.errors,
+       cost_usd = cost_usd + excluded.cost_usd,
+       prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+       completion_tokens = completion_tokens + excluded.completion_tokens,
+       total_tokens = total_tokens + excluded.total_tokens,
+       latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum;
+   END;
+   -- retention jobs that delete old rows keep the rollup true
+   CREATE TRIGGER IF NOT EXISTS llm_usage_minute_delete AFTER DELETE ON llm_usage BEGIN
+     UPDATE llm_usage_minute SET
+       requests = requests - 1,
+       errors = errors - (OLD.status = 'error'),
+       cost_usd = cost_usd - coalesce(OLD.cost_usd, 0),
+       prompt_tokens = prompt_tokens - coalesce(OLD.prompt_tokens, 0),
+       completion_tokens = completion_tokens - coalesce(OLD.completion_tokens, 0),
+       total_tokens = total_tokens - coalesce(OLD.total_tokens, 0),
+       latency_ms_sum = latency_ms_sum - coalesce(OLD.latency_ms, 0)
+     WHERE minute = substr(OLD.timestamp, 1, 16) AND provider = coalesce(OLD.provider, '')
+       AND logical_model = coalesce(OLD.logical_model, '') AND capability = coalesce(OLD.capability, '');
+     DELETE FROM llm_usage_minute
+     WHERE minute = substr(OLD.timestamp, 1, 16) AND provider = coalesce(OLD.provider, '')
+       AND logical_model = coalesce(OLD.logical_model, '') AND capability = coalesce(OLD.capability, '') AND requests <= 0;
+   END;`,
 ];
+
+/** The schema as first shipped; exported so tests can build a v1 file and watch it migrate. */
+export const MIGRATION_V1 = MIGRATIONS[0]!;
 
 if (MIGRATIONS.length !== USAGE_SCHEMA_VERSION) {
   throw new Error(`usage schema: ${MIGRATIONS.length} migrations but USAGE_SCHEMA_VERSION is ${USAGE_SCHEMA_VERSION}`);

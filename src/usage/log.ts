@@ -30,7 +30,7 @@ export const DEFAULT_RETRY_MS = 1000;
 // Retries write the buffer in chunks so a disk with a little room back makes progress.
 const FLUSH_CHUNK = 1000;
 
-const INSERT_SQL = `INSERT INTO llm_usage (
+export const USAGE_INSERT_SQL = `INSERT INTO llm_usage (
   request_id, timestamp, provider, logical_model, concrete_model, capability, endpoint, stream,
   prompt_tokens, completion_tokens, total_tokens, cost_usd, latency_ms, ttft_ms, status,
   http_status, error_type, error_message, cache_hit, attempts
@@ -62,7 +62,7 @@ export class UsageLog {
     private hooks: UsageLogHooks,
     opts: UsageLogOptions,
   ) {
-    this.stmt = db.prepare(INSERT_SQL);
+    this.stmt = db.prepare(USAGE_INSERT_SQL);
     this.maxBuffered = opts.maxBuffered ?? DEFAULT_MAX_BUFFERED;
     this.retryMs = opts.retryMs ?? DEFAULT_RETRY_MS;
   }

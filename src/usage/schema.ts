@@ -29,4 +29,4 @@ export interface StoredUsageRow extends UsageRow {
 }
 
 /** Bumped with every migration in db.ts; a database newer than this is refused with a clear notice. */
-export const USAGE_SCHEMA_VERSION = 1;
+export const USAGE_SCHEMA_VERSION = 2;
