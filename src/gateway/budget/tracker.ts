@@ -1,0 +1,125 @@
+// Live spend of every configured budget, in memory: one SpendWindow per budget, seeded from the
+// usage log, plus the estimates reserved by requests in flight. Everything a request does here
+// is a map lookup and a few additions.
+import type { BudgetEntry, BudgetScope, BudgetStatus } from '../../config/schema.js';
+import { toBudgetStatus, type SpendSeed } from '../../usage/spend.js';
+import { bucketMsFor, SpendWindow } from './window.js';
+
+export interface TrackedBudget {
+  readonly entry: BudgetEntry;
+  /** `scope:target`, stable across reloads (reservations are keyed by it) */
+  readonly key: string;
+  readonly labels: { scope: BudgetScope; target: string };
+  readonly window: SpendWindow;
+}
+
+export const budgetKey = (scope: BudgetScope, target: string) => `${scope}:${target}`;
+
+/** The seed query's bucket size: fine enough for the budget with the shortest window. */
+export function seedGranularityMs(entries: readonly BudgetEntry[]): number {
+  let g = Infinity;
+  for (const e of entries) g = Math.min(g, bucketMsFor(e.window_seconds * 1000));
+  return Number.isFinite(g) ? g : 60_000;
+}
+
+/** How far back the seed reads: the longest window plus one bucket (the window's conservative edge). */
+export function seedSinceMs(entries: readonly BudgetEntry[], nowMs: number): number {
+  let longest = 0;
+  for (const e of entries) {
+    const w = e.window_seconds * 1000;
+    longest = Math.max(longest, w + bucketMsFor(w));
+  }
+  return nowMs - longest;
+}
+
+export class BudgetTracker {
+  readonly all: readonly TrackedBudget[];
+  private readonly byScope: Record<BudgetScope, Map<string, TrackedBudget>> = {
+    provider: new Map(),
+    model: new Map(),
+    capability: new Map(),
+  };
+
+  /** `reserved` outlives a tracker: requests in flight across a reload still hold their estimates. */
+  constructor(
+    entries: readonly BudgetEntry[],
+    nowMs: number,
+    private readonly reserved: Map<string, number>,
+  ) {
+    const all: TrackedBudget[] = [];
+    for (const entry of entries) {
+      const b: TrackedBudget = {
+        entry,
+        key: budgetKey(entry.scope, entry.target),
+        labels: { scope: entry.scope, target: entry.target },
+        window: new SpendWindow(entry.window_seconds * 1000, nowMs),
+      };
+      all.push(b);
+      this.byScope[entry.scope].set(entry.target, b);
+    }
+    this.all = all;
+  }
+
+  get size(): number {
+    return this.all.length;
+  }
+
+  get(scope: BudgetScope, target: string | null | undefined): TrackedBudget | undefined {
+    return target == null ? undefined : this.byScope[scope].get(target);
+  }
+
+  /** Loads spend read from the usage log. */
+  seed(seed: SpendSeed, nowMs: number): void {
+    for (const r of seed.rows) {
+      this.get('provider', r.provider)?.window.add(r.bucket_ms, r.cost_usd, nowMs);
+      this.get('model', r.logical_model)?.window.add(r.bucket_ms, r.cost_usd, nowMs);
+      this.get('capability', r.capability)?.window.add(r.bucket_ms, r.cost_usd, nowMs);
+    }
+  }
+
+  spend(b: TrackedBudget, nowMs: number): number {
+    return b.window.spend(nowMs);
+  }
+
+  reservedFor(b: TrackedBudget): number {
+    return this.reserved.get(b.key) ?? 0;
+  }
+
+  /** Spend plus what requests in flight may still add: what a `block` budget admits against. */
+  committed(b: TrackedBudget, nowMs: number): number {
+    return b.window.spend(nowMs) + this.reservedFor(b);
+  }
+
+  reserve(key: string, usd: number): void {
+    this.reserved.set(key, (this.reserved.get(key) ?? 0) + usd);
+  }
+
+  release(key: string, usd: number): void {
+    const left = (this.reserved.get(key) ?? 0) - usd;
+    // float residue below a micro-dollar is zero: nothing is in flight any more
+    if (left < 1e-9) this.reserved.delete(key);
+    else this.reserved.set(key, left);
+  }
+
+  /** Records a finished request's cost on every budget it falls under; returns those budgets. */
+  charge(
+    provider: string | null,
+    model: string | null,
+    capability: string | null,
+    atMs: number,
+    usd: number,
+    nowMs: number,
+  ): TrackedBudget[] {
+    const hit: TrackedBudget[] = [];
+    for (const b of [this.get('provider', provider), this.get('model', model), this.get('capability', capability)]) {
+      if (!b) continue;
+      b.window.add(atMs, usd, nowMs);
+      hit.push(b);
+    }
+    return hit;
+  }
+
+  status(nowMs: number): BudgetStatus[] {
+    return this.all.map((b) => toBudgetStatus(b.entry, b.window.spend(nowMs)));
+  }
+}

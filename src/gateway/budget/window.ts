@@ -1,0 +1,62 @@
+// Rolling-window spend for one budget as a ring of time buckets: adding and reading are O(1)
+// whatever the size of the usage log; rolling forward clears the buckets that left the window.
+// The window is bucket-aligned and covers between `windowMs` and `windowMs + bucketMs` of past
+// spend: at the edge it errs toward counting a little more, never less, so a budget never
+// undercounts what it guards.
+
+/** Buckets per window: the edge precision is 1/BUCKETS of the window (6 minutes of a day). */
+export const BUCKETS_PER_WINDOW = 240;
+const MIN_BUCKET_MS = 1000;
+
+export function bucketMsFor(windowMs: number): number {
+  return Math.max(MIN_BUCKET_MS, Math.ceil(windowMs / BUCKETS_PER_WINDOW / MIN_BUCKET_MS) * MIN_BUCKET_MS);
+}
+
+export class SpendWindow {
+  readonly bucketMs: number;
+  private readonly sums: Float64Array;
+  /** index (time / bucketMs) of the newest bucket */
+  private current: number;
+  private total = 0;
+
+  constructor(
+    readonly windowMs: number,
+    nowMs: number,
+  ) {
+    this.bucketMs = bucketMsFor(windowMs);
+    // one more bucket than the window spans, so the oldest partial bucket is still counted
+    this.sums = new Float64Array(Math.ceil(windowMs / this.bucketMs) + 1);
+    this.current = Math.floor(nowMs / this.bucketMs);
+  }
+
+  /** Spend in the window ending at nowMs. */
+  spend(nowMs: number): number {
+    this.roll(nowMs);
+    return this.total > 0 ? this.total : 0;
+  }
+
+  /** Adds spend that happened at atMs (a request's start); spend older than the window is ignored. */
+  add(atMs: number, usd: number, nowMs: number): void {
+    this.roll(nowMs);
+    const n = this.sums.length;
+    // clock skew or a future timestamp: count it now rather than in a bucket not yet reached
+    const idx = Math.min(Math.floor(atMs / this.bucketMs), this.current);
+    if (idx <= this.current - n) return;
+    this.sums[idx % n] += usd;
+    this.total += usd;
+  }
+
+  private roll(nowMs: number): void {
+    const idx = Math.floor(nowMs / this.bucketMs);
+    if (idx <= this.current) return;
+    const n = this.sums.length;
+    if (idx - this.current >= n) this.sums.fill(0);
+    else for (let i = this.current + 1; i <= idx; i++) this.sums[i % n] = 0;
+    this.current = idx;
+    // Re-summing once per bucket step (not per request) keeps float drift from adds and
+    // expiries from accumulating.
+    let t = 0;
+    for (let i = 0; i < n; i++) t += this.sums[i];
+    this.total = t;
+  }
+}

@@ -1,0 +1,238 @@
+// Budgets before and after every request (SPEC §9).
+//
+// Before: the logical model's and capability's budgets, and the provider budget of every target
+// the router may try. A `block` budget whose spend plus in-flight reservations has reached its
+// limit rejects the request with 429, except a provider budget, which only removes that
+// provider's targets from `ctx.targets`: the router falls back to a provider that may still
+// spend, and the request fails only when no target is left. Admitted requests reserve an
+// estimate on each `block` budget they may charge, so concurrent requests cannot all pass a
+// nearly spent budget; the overshoot is bounded by what one admitted request may cost.
+// A `warn` budget that is exceeded lets the request go on with `x-backend-budget-warning`.
+//
+// After: the reservation is released and the real cost (ctx.costUsd, set alike for streamed
+// and non-streamed requests, 0 for cache hits) is charged to the provider that answered, the
+// model and the capability.
+//
+// Spend is seeded from the usage log at start and on every config change, so it survives
+// restarts and a changed window takes effect at once.
+import type { ResolvedConfig } from '../../config/load.js';
+import type { BudgetStatus, Target } from '../../config/schema.js';
+import { readSpendSeed } from '../../usage/spend.js';
+import { BudgetTracker, seedGranularityMs, seedSinceMs, type TrackedBudget } from '../budget/tracker.js';
+import { costAt, estimateTokens, type TokenEstimate } from '../budget/estimate.js';
+import type { RequestContext } from '../context.js';
+import { GatewayError } from '../errors.js';
+import { Callback, type CallbackDeps } from '../pipeline.js';
+
+interface Reservation {
+  key: string;
+  usd: number;
+}
+
+interface BudgetsState {
+  reservations: Reservation[];
+  settled: boolean;
+}
+
+// A warn budget that stays exceeded logs once per minute, not once per request.
+const WARN_LOG_INTERVAL_MS = 60_000;
+// Gauges follow the rolling window even when no request arrives.
+const GAUGE_REFRESH_MS = 5_000;
+
+const money = (usd: number) => `$${usd.toFixed(usd < 10 ? 4 : 2)}`;
+
+function describe(b: TrackedBudget, spend: number): string {
+  return `${b.entry.scope} "${b.entry.target}" spent ${money(spend)} of ${money(b.entry.max_budget_usd)} in the last ${b.entry.budget_window}`;
+}
+
+export class BudgetsCallback extends Callback {
+  readonly name = 'budgets';
+  private tracker: BudgetTracker;
+  /** outlives reloads: requests in flight keep their estimates reserved across a config change */
+  private readonly reserved = new Map<string, number>();
+  private readonly lastWarnLog = new Map<string, number>();
+  private invalidAfterId = 0;
+  private readonly gaugeTimer: NodeJS.Timeout;
+
+  constructor(deps: CallbackDeps) {
+    super(deps);
+    this.tracker = this.build(deps.getConfig());
+    this.gaugeTimer = setInterval(() => this.refreshGauges(), GAUGE_REFRESH_MS);
+    this.gaugeTimer.unref();
+  }
+
+  override onConfig(config: ResolvedConfig): void {
+    this.tracker = this.build(config);
+  }
+
+  override close(): void {
+    clearInterval(this.gaugeTimer);
+  }
+
+  /** Every budget with its live spend: what GET /budgets serves. */
+  status(): BudgetStatus[] {
+    return this.tracker.status(Date.now());
+  }
+
+  override onRequest(ctx: RequestContext): void {
+    const t = this.tracker;
+    if (t.size === 0) return;
+    const now = Date.now();
+    const modelBudget = t.get('model', ctx.logicalModel);
+    const capabilityBudget = t.get('capability', ctx.capability);
+
+    // Provider budgets first: they narrow the targets, which the estimate then prices.
+    let targets = ctx.targets;
+    let blockedProviders: TrackedBudget[] | null = null;
+    for (const target of ctx.targets) {
+      const b = t.get('provider', target.provider);
+      if (!b || b.entry.action !== 'block' || t.committed(b, now) < b.entry.max_budget_usd) continue;
+      blockedProviders ??= [];
+      if (!blockedProviders.includes(b)) blockedProviders.push(b);
+      if (targets === ctx.targets) targets = ctx.targets.slice();
+      targets.splice(targets.indexOf(target), 1);
+    }
+    const blocked: TrackedBudget[] = [];
+    if (targets.length === 0 && blockedProviders) blocked.push(...blockedProviders);
+    for (const b of [modelBudget, capabilityBudget]) {
+      if (b && b.entry.action === 'block' && t.committed(b, now) >= b.entry.max_budget_usd) blocked.push(b);
+    }
+    if (blocked.length > 0) this.reject(ctx, blocked, now);
+    if (blockedProviders) {
+      for (const b of blockedProviders) this.deps.metrics.budgetExceeded.inc(b.labels);
+      this.deps.log.warn('budget_provider_skipped', {
+        request_id: ctx.requestId,
+        providers: blockedProviders.map((b) => b.entry.target),
+      });
+      ctx.targets = targets;
+    }
+
+    this.warnIfExceeded(ctx, [t.get('provider', targets[0]?.provider), modelBudget, capabilityBudget], now);
+    this.reserve(ctx, targets, modelBudget, capabilityBudget);
+  }
+
+  override onSuccess(ctx: RequestContext): void {
+    this.settle(ctx);
+  }
+
+  override onError(ctx: RequestContext): void {
+    this.settle(ctx);
+  }
+
+  private reject(ctx: RequestContext, blocked: TrackedBudget[], now: number): never {
+    const t = this.tracker;
+    for (const b of blocked) this.deps.metrics.budgetExceeded.inc(b.labels);
+    const reasons = blocked.map((b) => describe(b, t.spend(b, now)));
+    this.deps.log.warn('budget_blocked', {
+      request_id: ctx.requestId,
+      budgets: blocked.map((b) => b.key),
+    });
+    throw new GatewayError(429, 'budget_exceeded', `budget exceeded: ${reasons.join('; ')}`);
+  }
+
+  private warnIfExceeded(ctx: RequestContext, budgets: Array<TrackedBudget | undefined>, now: number): void {
+    let header: string | null = null;
+    for (const b of budgets) {
+      if (!b || b.entry.action !== 'warn') continue;
+      const spend = this.tracker.spend(b, now);
+      if (spend < b.entry.max_budget_usd) continue;
+      this.deps.metrics.budgetExceeded.inc(b.labels);
+      const text = describe(b, spend);
+      header = header === null ? text : `${header}; ${text}`;
+      const last = this.lastWarnLog.get(b.key) ?? 0;
+      if (now - last >= WARN_LOG_INTERVAL_MS) {
+        this.lastWarnLog.set(b.key, now);
+        this.deps.log.warn('budget_exceeded', { request_id: ctx.requestId, budget: b.key, spend_usd: spend, max_budget_usd: b.entry.max_budget_usd });
+      }
+    }
+    if (header !== null) ctx.responseHeaders['x-backend-budget-warning'] = header;
+  }
+
+  private reserve(
+    ctx: RequestContext,
+    targets: readonly Target[],
+    modelBudget: TrackedBudget | undefined,
+    capabilityBudget: TrackedBudget | undefined,
+  ): void {
+    const t = this.tracker;
+    let tokens: TokenEstimate | null = null;
+    const estimate = (pricing: Target['pricing']) => (pricing ? costAt(pricing, (tokens ??= estimateTokens(ctx.body, ctx.endpoint))) : 0);
+    const reservations: Reservation[] = [];
+    const hold = (b: TrackedBudget, usd: number) => {
+      if (usd <= 0) return;
+      t.reserve(b.key, usd);
+      reservations.push({ key: b.key, usd });
+    };
+    // The model and capability may be charged by whichever target answers: reserve the dearest.
+    let dearest = 0;
+    const needsDearest = modelBudget?.entry.action === 'block' || capabilityBudget?.entry.action === 'block';
+    for (const target of targets) {
+      const b = t.get('provider', target.provider);
+      const cost = b?.entry.action === 'block' || needsDearest ? estimate(target.pricing) : 0;
+      if (cost > dearest) dearest = cost;
+      // A provider with several targets of this model is charged at most once per request.
+      if (b?.entry.action === 'block' && !reservations.some((r) => r.key === b.key)) hold(b, cost);
+    }
+    if (modelBudget?.entry.action === 'block') hold(modelBudget, dearest);
+    if (capabilityBudget?.entry.action === 'block') hold(capabilityBudget, dearest);
+    if (reservations.length > 0) ctx.state[this.name] = { reservations, settled: false } satisfies BudgetsState;
+  }
+
+  private settle(ctx: RequestContext): void {
+    const state = ctx.state[this.name] as BudgetsState | undefined;
+    if (state) {
+      if (state.settled) return;
+      state.settled = true;
+      for (const r of state.reservations) this.tracker.release(r.key, r.usd);
+    } else {
+      ctx.state[this.name] = { reservations: [], settled: true } satisfies BudgetsState;
+    }
+    const cost = ctx.cacheHit ? 0 : ctx.costUsd;
+    if (!(cost >= 0)) {
+      // NaN, negative or missing: not spend, but worth knowing about
+      this.deps.metrics.budgetInvalidRows.inc();
+      return;
+    }
+    if (cost === 0) return;
+    const now = Date.now();
+    for (const b of this.tracker.charge(ctx.provider, ctx.logicalModel, ctx.capability, ctx.startedAt, cost, now)) {
+      this.deps.metrics.budgetSpend.set(b.labels, this.tracker.spend(b, now));
+    }
+  }
+
+  /** A fresh tracker for this config, seeded from the usage log; also rewrites budget_config.json. */
+  private build(config: ResolvedConfig): BudgetTracker {
+    const now = Date.now();
+    const tracker = new BudgetTracker(config.budgets, now, this.reserved);
+    if (tracker.size > 0) {
+      try {
+        const seed = readSpendSeed(this.deps.usage.db, seedSinceMs(config.budgets, now), seedGranularityMs(config.budgets), this.invalidAfterId);
+        tracker.seed(seed, now);
+        this.invalidAfterId = seed.maxId;
+        if (seed.invalidRows > 0) {
+          this.deps.metrics.budgetInvalidRows.inc(seed.invalidRows);
+          this.deps.log.warn('budget_invalid_cost_rows', { rows: seed.invalidRows, note: 'NULL or negative cost_usd ignored for spend' });
+        }
+      } catch (err) {
+        // An unreadable log must not take the gateway down: budgets start from zero, loudly.
+        this.deps.log.error('budget_seed_failed', { error: String(err) });
+      }
+    }
+    this.deps.metrics.budgetSpend.reset();
+    this.deps.metrics.budgetLimit.reset();
+    for (const b of tracker.all) this.deps.metrics.budgetLimit.set(b.labels, b.entry.max_budget_usd);
+    this.tracker = tracker;
+    this.refreshGauges();
+    this.exportBudgetConfig(config);
+    return tracker;
+  }
+
+  private refreshGauges(): void {
+    const now = Date.now();
+    for (const b of this.tracker.all) this.deps.metrics.budgetSpend.set(b.labels, this.tracker.spend(b, now));
+  }
+
+  private exportBudgetConfig(_config: ResolvedConfig): void {
+    // runtime/budget_config.json is written by the config exporter (src/config/export.ts).
+  }
+}

@@ -1,0 +1,120 @@
+// The response cache around the upstream call (SPEC §11). onRequest looks the request up and,
+// on a hit, answers through ctx.shortCircuit (the server then logs cache_hit=1, cost 0 and
+// makes no upstream call); on a miss it asks the server to capture the response, which
+// onSuccess stores without holding up the client (the response has already gone out).
+// Cache-Control: no-cache skips the lookup, no-store the write. A request that still carries a
+// secret (guardrails in warn mode) is never stored: its answer may echo the secret.
+import type { ResolvedConfig } from '../../config/load.js';
+import type { RequestContext } from '../context.js';
+import { Callback, type CallbackDeps } from '../pipeline.js';
+import { cacheKey } from '../cache/key.js';
+import { CACHE_FORMAT_VERSION, type CacheEntry } from '../cache/entry.js';
+import { assembleStream, streamFromBody } from '../cache/sse.js';
+import { CacheStore } from '../cache/store.js';
+import { carriesSecret } from './guardrails.js';
+
+interface CacheState {
+  key: string;
+  store: CacheStore;
+}
+
+interface StoreSettings {
+  dir: string;
+  ttlMs: number;
+  maxBytes: number;
+}
+
+/** `no-cache` / `no-store` directives of a Cache-Control request header. */
+export function parseCacheControl(header: string | string[] | undefined): { noCache: boolean; noStore: boolean } {
+  if (!header) return { noCache: false, noStore: false };
+  const v = (Array.isArray(header) ? header.join(',') : header).toLowerCase();
+  let noCache = false;
+  let noStore = false;
+  for (const d of v.split(',')) {
+    const t = d.trim();
+    if (t === 'no-cache') noCache = true;
+    else if (t === 'no-store') noStore = true;
+  }
+  return { noCache, noStore };
+}
+
+export class CacheCallback extends Callback {
+  readonly name = 'cache';
+  private store: CacheStore | null = null;
+  private settings: StoreSettings | null = null;
+
+  constructor(deps: CallbackDeps) {
+    super(deps);
+    this.apply(deps.getConfig());
+  }
+
+  override onConfig(config: ResolvedConfig): void {
+    this.apply(config);
+  }
+
+  private apply(config: ResolvedConfig): void {
+    const c = config.gateway.cache;
+    if (!c.enabled) {
+      this.store = null;
+      this.settings = null;
+      return;
+    }
+    const next: StoreSettings = { dir: config.paths.cacheDir, ttlMs: c.ttl_s * 1000, maxBytes: c.max_bytes };
+    const same =
+      this.settings && this.settings.dir === next.dir && this.settings.ttlMs === next.ttlMs && this.settings.maxBytes === next.maxBytes;
+    if (same && this.store) return;
+    this.settings = next;
+    this.store = CacheStore.open({ ...next, log: this.deps.log });
+    if (this.store) this.deps.log.info('cache_enabled', { dir: next.dir, entries: this.store.entries, bytes: this.store.bytes });
+  }
+
+  override async onRequest(ctx: RequestContext): Promise<void> {
+    const store = this.store;
+    if (!store || !ctx.body || !ctx.logicalModel) return;
+    const { noCache, noStore } = parseCacheControl(ctx.headers['cache-control']);
+    const key = cacheKey(ctx.endpoint, ctx.logicalModel, ctx.body);
+    ctx.state[this.name] = { key, store } satisfies CacheState;
+    if (!noCache) {
+      const found = await store.get(key, Date.now());
+      const entry = found.entry;
+      if (entry && entry.endpoint === ctx.endpoint) {
+        const sseEvents = ctx.stream ? streamFromBody(entry.body, ctx.endpoint, ctx.clientWantsUsage) : null;
+        if (!ctx.stream || sseEvents) {
+          ctx.shortCircuit = {
+            ...(sseEvents ? { sseEvents } : { body: entry.body }),
+            provider: entry.provider,
+            concreteModel: entry.concrete_model,
+            usage: entry.usage,
+          };
+          ctx.cacheHit = true;
+          ctx.responseHeaders['x-backend-cache'] = 'hit';
+          this.deps.metrics.cacheRequests.inc({ result: 'hit' });
+          return;
+        }
+      }
+    }
+    ctx.responseHeaders['x-backend-cache'] = 'miss';
+    this.deps.metrics.cacheRequests.inc({ result: 'miss' });
+    if (!noStore) ctx.captureResponse = true;
+  }
+
+  override onSuccess(ctx: RequestContext): void {
+    const st = ctx.state[this.name] as CacheState | undefined;
+    if (!st || ctx.cacheHit || !ctx.captureResponse || carriesSecret(ctx)) return;
+    if (ctx.httpStatus >= 300 || !ctx.provider || !ctx.concreteModel) return;
+    const body = ctx.capturedBody ?? (ctx.capturedEvents ? assembleStream(ctx.capturedEvents, ctx.endpoint) : null);
+    if (!body) return;
+    const entry: CacheEntry = {
+      v: CACHE_FORMAT_VERSION,
+      key: st.key,
+      created_ms: Date.now(),
+      endpoint: ctx.endpoint,
+      provider: ctx.provider,
+      concrete_model: ctx.concreteModel,
+      usage: ctx.usage,
+      body,
+    };
+    // Not awaited: the client already has its answer; put() logs its own failures.
+    void st.store.put(entry);
+  }
+}
