@@ -1,0 +1,45 @@
+// The live data sources of one dashboard session, created by main.tsx and read by the hooks.
+// Components never see this: they get plain data as props.
+import React, { createContext, useContext, type ReactNode } from 'react';
+import type { GpuState, HostState, JournalResult, ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
+import type { Store } from '../data/store.js';
+import type { UsageFeedState } from '../data/usageFeed.js';
+import type { BudgetFeedState } from '../data/budgetFeed.js';
+import type { ConfigState } from '../data/configStore.js';
+import type { GatewayChildState } from '../gatewayState.js';
+
+export interface DashboardActions {
+  serviceAction(unit: string, verb: ServiceVerb): Promise<ServiceActionResult>;
+  journal(unit: string): Promise<JournalResult>;
+  /** `g`: config export; resolves with the line for the status bar */
+  exportConfig(): Promise<{ ok: boolean; message: string }>;
+  /** `G` */
+  restartGateway(): Promise<string>;
+  quit(): void;
+}
+
+export interface DashboardSources {
+  gpu: Store<GpuState>;
+  host: Store<HostState>;
+  services: Store<ServicesState>;
+  usage: Store<UsageFeedState>;
+  budgets: Store<BudgetFeedState>;
+  gateway: Store<GatewayChildState>;
+  config: Store<ConfigState>;
+  actions: DashboardActions;
+  refreshMs: number;
+  statsWindowS: number;
+  title: string;
+}
+
+const SourcesContext = createContext<DashboardSources | null>(null);
+
+export function SourcesProvider({ sources, children }: { sources: DashboardSources; children: ReactNode }) {
+  return <SourcesContext.Provider value={sources}>{children}</SourcesContext.Provider>;
+}
+
+export function useSources(): DashboardSources {
+  const s = useContext(SourcesContext);
+  if (!s) throw new Error('useSources outside SourcesProvider');
+  return s;
+}

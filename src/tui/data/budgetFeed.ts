@@ -1,0 +1,133 @@
+// Live budgets: GET /budgets from the gateway (its O(1) counters), or the same figures summed
+// from the usage log when the gateway is down; plus each budget's spend over the last hour,
+// from which the panel forecasts when it runs out.
+import type { BudgetEntry, BudgetStatus } from '../../config/schema.js';
+import type { Db } from '../../usage/db.js';
+import { computeBudgetStatus } from '../../usage/spend.js';
+import type { BudgetRow } from '../budgetView.js';
+import { sortBudgets } from '../budgetView.js';
+import { ValueStore, sameData } from './store.js';
+
+export type BudgetSourceKind = 'gateway' | 'log' | null;
+
+export interface BudgetFeedState {
+  rows: readonly BudgetRow[];
+  source: BudgetSourceKind;
+  notice: string | null;
+}
+
+export interface BudgetFeedOptions {
+  refreshMs: number;
+  /** base URL of the gateway, e.g. http://127.0.0.1:4000; null when there is none to ask */
+  gatewayUrl: () => string | null;
+  masterKey: () => string | undefined;
+  budgets: () => readonly BudgetEntry[];
+  db: () => Db | null;
+  /** summing a window from the log costs a range scan: not on every tick */
+  logEveryMs?: number;
+  lastHourEveryMs?: number;
+  fetchTimeoutMs?: number;
+}
+
+const HOUR_S = 3600;
+
+function budgetKey(b: Pick<BudgetEntry, 'scope' | 'target'>): string {
+  return `${b.scope}\u0000${b.target}`;
+}
+
+/** GET /budgets may answer a bare array or `{budgets: [...]}`. */
+function parseBudgets(body: unknown): BudgetStatus[] | null {
+  const list = Array.isArray(body) ? body : (body as { budgets?: unknown })?.budgets;
+  if (!Array.isArray(list)) return null;
+  return list.filter(
+    (b): b is BudgetStatus =>
+      b && typeof b === 'object' && typeof b.target === 'string' && typeof b.spend_usd === 'number' && typeof b.max_budget_usd === 'number',
+  );
+}
+
+export class BudgetFeed extends ValueStore<BudgetFeedState> {
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight = false;
+  private lastHour = new Map<string, number>();
+  private lastHourAt = 0;
+  private fromLog: BudgetStatus[] | null = null;
+  private fromLogAt = 0;
+
+  constructor(private readonly opts: BudgetFeedOptions) {
+    super({ rows: [], source: null, notice: null }, sameData);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    void this.refresh();
+    this.timer = setInterval(() => void this.refresh(), this.opts.refreshMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  async refresh(now = Date.now()): Promise<void> {
+    if (this.inFlight) return;
+    this.inFlight = true;
+    try {
+      const budgets = this.opts.budgets();
+      const db = this.opts.db();
+      this.refreshLastHour(db, budgets, now);
+      const live = await this.fetchGateway();
+      let statuses: BudgetStatus[];
+      let source: BudgetSourceKind;
+      let notice: string | null = null;
+      if (live) {
+        statuses = live;
+        source = 'gateway';
+        this.fromLog = null;
+      } else if (db) {
+        if (!this.fromLog || now - this.fromLogAt >= (this.opts.logEveryMs ?? 5000)) {
+          this.fromLog = computeBudgetStatus(db, budgets, now);
+          this.fromLogAt = now;
+        }
+        statuses = this.fromLog;
+        source = 'log';
+      } else {
+        statuses = budgets.map((b) => ({ ...b, spend_usd: 0, remaining_usd: b.max_budget_usd, exceeded: false }));
+        source = null;
+        notice = budgets.length > 0 ? 'gateway down and no usage log yet: spend unknown' : null;
+      }
+      const rows: BudgetRow[] = statuses.map((s) => ({ ...s, lastHourSpendUsd: db ? (this.lastHour.get(budgetKey(s)) ?? 0) : null }));
+      this.set({ rows: sortBudgets(rows), source, notice });
+    } catch (e) {
+      this.set({ ...this.getSnapshot(), notice: `budgets: ${(e as Error).message}` });
+    } finally {
+      this.inFlight = false;
+    }
+  }
+
+  private refreshLastHour(db: Db | null, budgets: readonly BudgetEntry[], now: number): void {
+    if (!db || now - this.lastHourAt < (this.opts.lastHourEveryMs ?? 15_000)) return;
+    const hour = budgets.map((b) => ({ ...b, budget_window: '1h', window_seconds: HOUR_S }));
+    this.lastHour = new Map(computeBudgetStatus(db, hour, now).map((s) => [budgetKey(s), s.spend_usd]));
+    this.lastHourAt = now;
+  }
+
+  private async fetchGateway(): Promise<BudgetStatus[] | null> {
+    const base = this.opts.gatewayUrl();
+    if (!base) return null;
+    const key = this.opts.masterKey();
+    try {
+      const res = await fetch(`${base}/budgets`, {
+        headers: key ? { authorization: `Bearer ${key}` } : {},
+        signal: AbortSignal.timeout(this.opts.fetchTimeoutMs ?? 1000),
+      });
+      if (!res.ok) {
+        await res.body?.cancel();
+        return null;
+      }
+      return parseBudgets(await res.json());
+    } catch {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,44 @@
+// The config the dashboard runs on, reloaded when config/ changes (as the gateway does), so
+// an invalid config at start opens the dashboard with its errors and a fix shows up live.
+import chokidar, { type FSWatcher } from 'chokidar';
+import { loadConfig, type LoadOptions, type LoadResult } from '../../config/load.js';
+import { ValueStore } from './store.js';
+
+export interface ConfigState extends LoadResult {
+  /** bumped on every reload, so consumers can tell a reload from a re-render */
+  generation: number;
+}
+
+export class ConfigStore extends ValueStore<ConfigState> {
+  private watcher: FSWatcher | null = null;
+  private debounce: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: LoadOptions) {
+    super({ ...loadConfig(opts), generation: 0 });
+  }
+
+  reload(): void {
+    this.set({ ...loadConfig(this.opts), generation: this.getSnapshot().generation + 1 });
+  }
+
+  /** Watch the config dir; bursts of events (an editor's save) become one reload. */
+  watch(debounceMs = 300): void {
+    if (this.watcher) return;
+    const dir = this.getSnapshot().paths.configDir;
+    this.watcher = chokidar.watch(dir, { ignoreInitial: true, depth: 0 });
+    this.watcher.on('all', () => {
+      if (this.debounce) clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => this.reload(), debounceMs);
+      this.debounce.unref();
+    });
+    this.watcher.on('error', () => {
+      // A watcher error (dir removed) must not take the dashboard down; the last config stays.
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.debounce) clearTimeout(this.debounce);
+    await this.watcher?.close();
+    this.watcher = null;
+  }
+}

@@ -1,0 +1,65 @@
+// The small observable every dashboard data source exposes, shaped for React's
+// useSyncExternalStore: a stable snapshot that changes identity only when it changes.
+export interface Store<T> {
+  getSnapshot(): T;
+  subscribe(listener: () => void): () => void;
+}
+
+export class ValueStore<T> implements Store<T> {
+  private listeners = new Set<() => void>();
+
+  constructor(
+    private value: T,
+    private readonly equal: (a: T, b: T) => boolean = Object.is,
+  ) {}
+
+  getSnapshot = (): T => this.value;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  /** Replace the value; listeners hear of it only when it differs, so idle ticks render nothing. */
+  set(next: T): void {
+    if (this.equal(this.value, next)) return;
+    this.value = next;
+    for (const l of this.listeners) l();
+  }
+
+  update(fn: (prev: T) => T): void {
+    this.set(fn(this.value));
+  }
+}
+
+/** Structural equality for plain data (numbers, strings, arrays, objects): cheap for our sizes. */
+export function sameData(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (!sameData((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
+/** A collector of src/system (GpuMonitor, HostMonitor, ServicesMonitor) as seen by the dashboard. */
+export interface Collector<T> {
+  start(): void;
+  stop(): void | Promise<void>;
+  snapshot(): T;
+  subscribe(listener: (state: T) => void): () => void;
+}
+
+/** Mirror a collector into a store that keeps its snapshot stable between real changes. */
+export function collectorStore<T>(collector: Collector<T>, ignore?: (state: T) => T): ValueStore<T> & { dispose(): void } {
+  const normalize = ignore ?? ((s: T) => s);
+  const store = new ValueStore<T>(collector.snapshot(), (a, b) => sameData(normalize(a), normalize(b)));
+  const off = collector.subscribe((state) => store.set(state));
+  return Object.assign(store, { dispose: off });
+}

@@ -1,0 +1,160 @@
+// The Requests panel's feed: the usage log read incrementally by id (a cheap max(id) poll,
+// never a scan per refresh), the gateway's recent traffic figures, and a clear notice when the
+// log is absent (an empty panel that fills once the gateway creates it), locked (the last rows
+// stay), or written by a newer ptui.
+import fs from 'node:fs';
+import { UsageReader } from '../../usage/reader.js';
+import { UsageDbMissingError, UsageSchemaTooNewError, type Db } from '../../usage/db.js';
+import type { StoredUsageRow } from '../../usage/schema.js';
+import type { TrafficStats } from '../gatewayState.js';
+import { ValueStore, sameData } from './store.js';
+
+export type UsageDbState = 'absent' | 'open' | 'locked' | 'too-new' | 'error';
+
+export interface UsageFeedState {
+  /** newest first, at most `keep` */
+  rows: readonly StoredUsageRow[];
+  dbState: UsageDbState;
+  notice: string | null;
+  stats: TrafficStats | null;
+}
+
+export interface UsageFeedOptions {
+  dbPath: string;
+  /** how often to look for new rows */
+  pollMs: number;
+  /** how often to recompute the traffic figures */
+  statsMs: number;
+  statsWindowMs?: number;
+  keep?: number;
+  /** how long a query may wait on a lock: short, because it runs on the UI thread */
+  busyTimeoutMs?: number;
+}
+
+const INITIAL: UsageFeedState = { rows: [], dbState: 'absent', notice: null, stats: null };
+
+function isLockError(e: unknown): boolean {
+  const code = (e as { code?: string })?.code ?? (e as { cause?: { code?: string } })?.cause?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || /database is locked/i.test(String((e as Error)?.message));
+}
+
+export class UsageFeed extends ValueStore<UsageFeedState> {
+  readonly statsWindowMs: number;
+  private readonly keep: number;
+  private reader: UsageReader | null = null;
+  private lastId = 0;
+  private lastStatsAt = 0;
+  private pollTimer: NodeJS.Timeout | null = null;
+  /** the too-new check is retried rarely: the file will not change version by itself */
+  private nextOpenAt = 0;
+
+  constructor(private readonly opts: UsageFeedOptions) {
+    super(INITIAL, (a, b) => a.rows === b.rows && a.dbState === b.dbState && a.notice === b.notice && sameData(a.stats, b.stats));
+    this.statsWindowMs = opts.statsWindowMs ?? 60_000;
+    this.keep = opts.keep ?? 500;
+  }
+
+  start(): void {
+    if (this.pollTimer) return;
+    this.poll();
+    this.pollTimer = setInterval(() => this.poll(), this.opts.pollMs);
+    this.pollTimer.unref();
+  }
+
+  stop(): void {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
+    this.closeReader();
+  }
+
+  /** The open read-only connection, for budget figures computed from the same log. */
+  db(): Db | null {
+    return this.reader?.db ?? null;
+  }
+
+  /** One round: open if needed, append new rows, refresh the figures when due. */
+  poll(now = Date.now()): void {
+    if (!this.reader && !this.open(now)) return;
+    const reader = this.reader!;
+    const prev = this.getSnapshot();
+    try {
+      const maxId = reader.maxId();
+      let rows = prev.rows;
+      if (maxId < this.lastId) {
+        // The file was replaced or truncated: start over from its newest rows.
+        rows = byIdDesc(reader.latest(this.keep));
+        this.lastId = maxId;
+      } else if (maxId > this.lastId) {
+        const fresh = byIdDesc(reader.rowsAfter(this.lastId, this.keep));
+        rows = [...fresh, ...rows].slice(0, this.keep);
+        this.lastId = fresh.length > 0 ? fresh[0].id : maxId;
+      }
+      let stats = prev.stats;
+      if (now - this.lastStatsAt >= this.opts.statsMs || rows !== prev.rows) {
+        stats = reader.stats(now - this.statsWindowMs);
+        this.lastStatsAt = now;
+      }
+      this.set({ rows, dbState: 'open', notice: null, stats });
+    } catch (e) {
+      if (isLockError(e)) {
+        this.set({ ...prev, dbState: 'locked', notice: 'usage log locked by another program: showing the last rows read' });
+        return;
+      }
+      // Deleted, corrupt or replaced under us: reopen on the next round.
+      this.closeReader();
+      this.set({ ...prev, dbState: 'error', notice: `usage log unreadable: ${(e as Error).message}` });
+    }
+  }
+
+  private open(now: number): boolean {
+    if (now < this.nextOpenAt) return false;
+    if (!fs.existsSync(this.opts.dbPath)) {
+      this.set({ ...this.getSnapshot(), dbState: 'absent', notice: `no usage log yet (the gateway creates ${this.opts.dbPath})` });
+      return false;
+    }
+    try {
+      this.reader = UsageReader.open(this.opts.dbPath, { busyTimeoutMs: this.opts.busyTimeoutMs ?? 50 });
+      this.lastId = 0;
+      const rows = byIdDesc(this.reader.latest(this.keep));
+      this.lastId = rows.length > 0 ? rows[0].id : 0;
+      this.lastStatsAt = 0;
+      this.set({ ...this.getSnapshot(), rows, dbState: 'open', notice: null });
+      return true;
+    } catch (e) {
+      this.closeReader();
+      if (e instanceof UsageDbMissingError) {
+        this.set({ ...this.getSnapshot(), dbState: 'absent', notice: `no usage log yet (the gateway creates ${this.opts.dbPath})` });
+        return false;
+      }
+      if (e instanceof UsageSchemaTooNewError) {
+        this.nextOpenAt = now + 10_000;
+        this.set({
+          ...this.getSnapshot(),
+          dbState: 'too-new',
+          notice: `usage log schema v${e.found} is newer than this ptui (v${e.supported}): upgrade ptui`,
+        });
+        return false;
+      }
+      if (isLockError(e)) {
+        this.set({ ...this.getSnapshot(), dbState: 'locked', notice: 'usage log locked by another program: retrying' });
+        return false;
+      }
+      // Created but not initialised yet, or unreadable: say why and retry next round.
+      this.set({ ...this.getSnapshot(), dbState: 'error', notice: (e as Error).message });
+      return false;
+    }
+  }
+
+  private closeReader(): void {
+    try {
+      this.reader?.close();
+    } catch {
+      // already closed
+    }
+    this.reader = null;
+  }
+}
+
+function byIdDesc(rows: StoredUsageRow[]): StoredUsageRow[] {
+  return rows.length > 1 && rows[0].id < rows[rows.length - 1].id ? [...rows].reverse() : rows;
+}

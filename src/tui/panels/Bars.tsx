@@ -1,0 +1,42 @@
+// The title line on top and the status line at the bottom of the screen.
+import React, { memo } from 'react';
+import { Text } from 'ink';
+import { fit } from '../format.js';
+import { useTheme, type Tone } from '../contexts/ThemeContext.js';
+
+export const TitleBar = memo(function TitleBar({ left, right, width }: { left: string; right: string; width: number }) {
+  const theme = useTheme();
+  const r = right.length + 2 < width ? right : '';
+  return (
+    <Text wrap="truncate" bold color={theme.tone('accent')}>
+      {fit(left, Math.max(0, width - r.length))}
+      <Text bold={false} dimColor>
+        {r}
+      </Text>
+    </Text>
+  );
+});
+
+export interface StatusMessage {
+  text: string;
+  tone: Tone | null;
+}
+
+export const StatusBar = memo(function StatusBar({ message, width }: { message: StatusMessage; width: number }) {
+  const theme = useTheme();
+  return (
+    <Text wrap="truncate" color={theme.tone(message.tone)} inverse={message.tone === 'bad' && !theme.color}>
+      {fit(message.text, width)}
+    </Text>
+  );
+});
+
+/** Shown instead of the panels below 80×24; the app recovers on the next resize. */
+export const TooSmall = memo(function TooSmall({ columns, rows }: { columns: number; rows: number }) {
+  const theme = useTheme();
+  return (
+    <Text wrap="truncate" color={theme.tone('warn')}>
+      {`terminal too small: ${columns}×${rows}, need 80×24 (q quits)`}
+    </Text>
+  );
+});

@@ -1,0 +1,92 @@
+// Budgets: spend against limit over the rolling window, fullest first, yellow from 80 % and
+// red with EXCEEDED from 100 %, and when each runs out at the last hour's rate.
+import React, { memo } from 'react';
+import { Text } from 'ink';
+import { bar, fit, roughDuration, usd } from '../format.js';
+import { budgetFraction, budgetTone, runsOutInSeconds, type BudgetRow } from '../budgetView.js';
+import { useTheme } from '../contexts/ThemeContext.js';
+import { PanelFrame } from './PanelFrame.js';
+
+export type BudgetSource = 'gateway' | 'log' | null;
+
+export interface BudgetsPanelProps {
+  rows: readonly BudgetRow[];
+  source: BudgetSource;
+  notice: string | null;
+  /** first row shown (the panel scrolls when focused) */
+  offset: number;
+  width: number;
+  height: number;
+  focused: boolean;
+}
+
+const SCOPE_SHORT = { provider: 'prov', model: 'model', capability: 'cap' } as const;
+
+function BudgetLine({ row, width }: { row: BudgetRow; width: number }) {
+  const theme = useTheme();
+  const wide = width >= 100;
+  const f = budgetFraction(row);
+  const tone = theme.tone(budgetTone(row));
+  const label = fit(`${wide ? row.scope : SCOPE_SHORT[row.scope]} ${row.target}`, wide ? 24 : 16);
+  const money = fit(`${usd(row.spend_usd)}/${usd(row.max_budget_usd)}`, 15, 'right');
+  const percent = fit(`${Math.floor(f * 100)}%`, 5, 'right');
+  const window = fit(row.budget_window, 4, 'right');
+  const action = fit(row.action, 5);
+  const exceeded = row.exceeded || f >= 1;
+  const eta = runsOutInSeconds(row);
+  const forecast = exceeded
+    ? 'EXCEEDED'
+    : eta === null
+      ? wide
+        ? 'no spend in the last hour'
+        : '–'
+      : wide
+        ? `runs out in ${roughDuration(eta)}`
+        : `out ${roughDuration(eta)}`;
+  const forecastW = wide ? 26 : 11;
+  const barW = Math.max(4, width - label.length - money.length - percent.length - window.length - action.length - forecastW - 6);
+  return (
+    <Text wrap="truncate">
+      {label} {money} <Text color={tone}>{bar(f, barW)}</Text>
+      <Text color={tone}>{percent}</Text> {window} {action}{' '}
+      <Text color={exceeded ? tone : undefined} bold={exceeded} dimColor={!exceeded && eta === null}>
+        {fit(forecast, forecastW)}
+      </Text>
+    </Text>
+  );
+}
+
+export const BudgetsPanel = memo(function BudgetsPanel({ rows, source, notice, offset, width, height, focused }: BudgetsPanelProps) {
+  const theme = useTheme();
+  const body = Math.max(0, height - 1);
+  const lines: React.ReactNode[] = [];
+  if (notice) {
+    lines.push(
+      <Text key="notice" color={theme.tone('warn')} wrap="truncate">
+        {notice}
+      </Text>,
+    );
+  }
+  if (rows.length === 0 && !notice) {
+    lines.push(
+      <Text key="none" dimColor wrap="truncate">
+        no budgets configured
+      </Text>,
+    );
+  }
+  const room = body - lines.length;
+  const start = Math.max(0, Math.min(offset, rows.length - room));
+  for (const row of rows.slice(start, start + room)) lines.push(<BudgetLine key={`${row.scope}:${row.target}`} row={row} width={width} />);
+  const exceeded = rows.filter((r) => r.exceeded || budgetFraction(r) >= 1).length;
+  const parts = [
+    exceeded > 0 ? `${exceeded} exceeded` : null,
+    rows.length > room ? `${start + 1}-${Math.min(rows.length, start + room)}/${rows.length}` : null,
+    source === 'gateway' ? 'from gateway' : source === 'log' ? 'from usage log' : null,
+    width >= 100 ? "forecast at last hour's rate" : null,
+  ].filter(Boolean);
+  return (
+    <PanelFrame index={5} title="Budgets" focused={focused} width={width} height={height} summary={parts.join(' · ') || undefined}>
+      {lines}
+    </PanelFrame>
+  );
+});

@@ -1,0 +1,90 @@
+// Gateway: the supervised child (or the gateway we attached to) and the traffic through it.
+import React, { memo } from 'react';
+import { Text } from 'ink';
+import type { GatewayChildState, TrafficStats } from '../gatewayState.js';
+import { NA, duration, fit, num } from '../format.js';
+import { useTheme, type Tone } from '../contexts/ThemeContext.js';
+import { PanelFrame } from './PanelFrame.js';
+
+export interface GatewayPanelProps {
+  state: GatewayChildState;
+  stats: TrafficStats | null;
+  /** seconds the stats cover, for the title */
+  statsWindowS: number;
+  width: number;
+  height: number;
+  focused: boolean;
+  nowMs: number;
+}
+
+export function gatewayHeadline(s: GatewayChildState, nowMs: number): { text: string; tone: Tone | null } {
+  switch (s.mode) {
+    case 'running':
+      return s.health === 'degraded' ? { text: '● running (degraded)', tone: 'warn' } : { text: '● running', tone: 'ok' };
+    case 'attached':
+      return { text: '⇄ attached', tone: s.health === 'degraded' ? 'warn' : 'ok' };
+    case 'starting':
+      return { text: '◌ starting', tone: 'warn' };
+    case 'probing':
+      return { text: '◌ probing port', tone: 'dim' };
+    case 'restarting': {
+      const left = s.nextRestartAt === null ? 0 : Math.max(0, Math.ceil((s.nextRestartAt - nowMs) / 1000));
+      return { text: `↻ restarting in ${left}s`, tone: 'bad' };
+    }
+    case 'port-taken':
+      return { text: `✗ port ${s.port} taken by another program`, tone: 'bad' };
+    case 'disabled':
+      return { text: '○ disabled (--no-gateway)', tone: 'dim' };
+    case 'stopping':
+      return { text: '◌ stopping', tone: 'dim' };
+    case 'stopped':
+      return { text: '○ stopped', tone: 'dim' };
+  }
+}
+
+function ms(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return NA;
+  return v >= 10_000 ? `${(v / 1000).toFixed(1)}s` : `${Math.round(v)}ms`;
+}
+
+export const GatewayPanel = memo(function GatewayPanel(props: GatewayPanelProps) {
+  const { state, stats, statsWindowS, width, height, focused, nowMs } = props;
+  const theme = useTheme();
+  const head = gatewayHeadline(state, nowMs);
+  const up = state.startedAt !== null && (state.mode === 'running' || state.mode === 'attached') ? duration((nowMs - state.startedAt) / 1000) : NA;
+  const errRate = stats && stats.requests > 0 ? (stats.errors / stats.requests) * 100 : null;
+  const lines: React.ReactNode[] = [
+    <Text key="head" wrap="truncate">
+      <Text color={theme.tone(head.tone)}>{head.text}</Text>
+      {state.mode === 'port-taken' || state.mode === 'disabled' ? '' : `  restarts ${state.restarts}`}
+    </Text>,
+    <Text key="proc" wrap="truncate">
+      {`pid ${state.pid ?? NA}  ${state.host === '127.0.0.1' ? '' : state.host}:${state.port}  up ${up}`}
+    </Text>,
+    <Text key="rate" wrap="truncate">
+      {fit(`${num(stats?.rps ?? null, stats && stats.rps < 10 ? 2 : 0)} req/s`, 12)}
+      <Text color={theme.tone(errRate === null ? null : errRate >= 10 ? 'bad' : errRate > 0 ? 'warn' : 'ok')}>
+        {`err ${num(errRate, errRate !== null && errRate < 10 && errRate > 0 ? 1 : 0, '%')}`}
+      </Text>
+    </Text>,
+    <Text key="lat" wrap="truncate">
+      {`p50 ${ms(stats?.p50LatencyMs ?? null)}  p95 ${ms(stats?.p95LatencyMs ?? null)}`}
+    </Text>,
+  ];
+  const detail = state.message ?? (state.mode === 'restarting' || state.mode === 'starting' ? state.lastExit : null);
+  if (detail) {
+    lines.push(
+      <Text key="detail" color={theme.tone(state.mode === 'running' ? 'warn' : 'bad')} wrap="truncate">
+        {detail}
+      </Text>,
+    );
+  }
+  // A problem matters more than latency figures when the panel is short.
+  const body = Math.max(0, height - 1);
+  const shown = detail && lines.length > body ? [...lines.slice(0, body - 1), lines[lines.length - 1]] : lines.slice(0, body);
+  return (
+    <PanelFrame index={4} title="Gateway" focused={focused} width={width} height={height} summary={`last ${statsWindowS}s`}>
+      {shown}
+    </PanelFrame>
+  );
+});

@@ -1,0 +1,38 @@
+// A panel: one title line (number, name, a summary on the right) and a clipped body of a
+// fixed size. No box border, so an 80×24 terminal keeps its lines for data.
+import React, { memo, type ReactNode } from 'react';
+import { Box, Text } from 'ink';
+import { useTheme } from '../contexts/ThemeContext.js';
+
+export interface PanelFrameProps {
+  index: number | null;
+  title: string;
+  focused: boolean;
+  width: number;
+  height: number;
+  summary?: string;
+  children?: ReactNode;
+}
+
+export const PanelFrame = memo(function PanelFrame({ index, title, focused, width, height, summary, children }: PanelFrameProps) {
+  const theme = useTheme();
+  const label = index === null ? ` ${title} ` : ` ${index} ${title} `;
+  const right = summary ? ` ${summary}` : '';
+  const rightShown = label.length + right.length + 1 <= width ? right : '';
+  const fill = Math.max(0, width - 1 - label.length - rightShown.length);
+  return (
+    <Box flexDirection="column" width={width} height={height} overflow="hidden">
+      <Text wrap="truncate">
+        <Text dimColor={!focused}>─</Text>
+        <Text bold inverse={focused} color={focused ? theme.tone('focus') : undefined}>
+          {label}
+        </Text>
+        <Text dimColor>{'─'.repeat(fill)}</Text>
+        <Text dimColor>{rightShown}</Text>
+      </Text>
+      <Box flexDirection="column" height={Math.max(0, height - 1)} overflow="hidden">
+        {children}
+      </Box>
+    </Box>
+  );
+});

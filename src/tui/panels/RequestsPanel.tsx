@@ -1,0 +1,114 @@
+// Requests: the newest rows of the usage log, newest on top; scrolls back when focused.
+import React, { memo } from 'react';
+import { Text } from 'ink';
+import type { StoredUsageRow } from '../../usage/schema.js';
+import { NA, clock, fit, usd } from '../format.js';
+import { useTheme } from '../contexts/ThemeContext.js';
+import { PanelFrame } from './PanelFrame.js';
+
+export interface RequestsPanelProps {
+  /** newest first */
+  rows: readonly StoredUsageRow[];
+  /** rows skipped from the newest (0 = following new rows) */
+  offset: number;
+  notice: string | null;
+  width: number;
+  height: number;
+  focused: boolean;
+}
+
+function latency(ms: number | null): string {
+  if (ms === null) return NA;
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms)}ms`;
+}
+
+function tokens(r: StoredUsageRow): string {
+  if (r.prompt_tokens === null && r.completion_tokens === null) return NA;
+  return `${r.prompt_tokens ?? NA}/${r.completion_tokens ?? NA}`;
+}
+
+function note(r: StoredUsageRow): string {
+  if (r.status === 'error') return r.error_type ?? '';
+  const parts = [r.stream ? 'stream' : '', r.cache_hit ? 'cache hit' : '', r.attempts > 1 ? `${r.attempts} tries` : ''];
+  return parts.filter(Boolean).join(' ');
+}
+
+interface Layout {
+  time: number;
+  model: number;
+  provider: number;
+  status: number;
+  latency: number;
+  tokens: number;
+  cost: number;
+  note: number;
+}
+
+function layout(width: number): Layout {
+  const base = { time: 8, provider: 10, status: 7, latency: 7, tokens: 11, cost: 8 };
+  const fixed = base.time + base.provider + base.status + base.latency + base.tokens + base.cost + 7;
+  const rest = width - fixed;
+  if (rest >= 40) {
+    const model = Math.min(28, Math.floor(rest * 0.5));
+    return { ...base, model, note: rest - model - 1 };
+  }
+  return { ...base, model: Math.max(6, rest), note: 0 };
+}
+
+function header(l: Layout): string {
+  return (
+    `${fit('time', l.time)} ${fit('model', l.model)} ${fit('provider', l.provider)} ${fit('status', l.status)} ` +
+    `${fit('latency', l.latency, 'right')} ${fit('tok in/out', l.tokens, 'right')} ${fit('cost', l.cost, 'right')}` +
+    (l.note > 0 ? ` ${fit('note', l.note)}` : '')
+  );
+}
+
+const RequestLine = memo(function RequestLine({ row, l }: { row: StoredUsageRow; l: Layout }) {
+  const theme = useTheme();
+  const ok = row.status === 'success';
+  return (
+    <Text wrap="truncate">
+      <Text dimColor>{fit(clock(row.timestamp), l.time)}</Text> {fit(row.logical_model ?? NA, l.model)}{' '}
+      {fit(row.provider ?? NA, l.provider)}{' '}
+      <Text color={theme.tone(ok ? 'ok' : 'bad')}>{fit(`${ok ? 'ok' : 'err'} ${row.http_status}`, l.status)}</Text>{' '}
+      {fit(latency(row.latency_ms), l.latency, 'right')} {fit(tokens(row), l.tokens, 'right')}{' '}
+      {fit(usd(row.cost_usd), l.cost, 'right')}
+      {l.note > 0 ? <Text color={theme.tone(ok ? 'dim' : 'bad')}>{` ${fit(note(row), l.note)}`}</Text> : null}
+    </Text>
+  );
+});
+
+export const RequestsPanel = memo(function RequestsPanel({ rows, offset, notice, width, height, focused }: RequestsPanelProps) {
+  const theme = useTheme();
+  const l = layout(width);
+  const body = Math.max(0, height - 1);
+  const lines: React.ReactNode[] = [];
+  if (notice) {
+    lines.push(
+      <Text key="notice" color={theme.tone('warn')} wrap="truncate">
+        {notice}
+      </Text>,
+    );
+  }
+  lines.push(
+    <Text key="head" dimColor wrap="truncate">
+      {header(l)}
+    </Text>,
+  );
+  const room = Math.max(0, body - lines.length);
+  const start = Math.max(0, Math.min(offset, rows.length - room));
+  for (const row of rows.slice(start, start + room)) lines.push(<RequestLine key={row.id} row={row} l={l} />);
+  if (rows.length === 0 && !notice && room > 0) {
+    lines.push(
+      <Text key="empty" dimColor wrap="truncate">
+        no requests yet
+      </Text>,
+    );
+  }
+  const summary = offset > 0 ? `scrolled back ${start} · k/↑ to follow` : rows.length > 0 ? 'following' : undefined;
+  return (
+    <PanelFrame index={6} title="Requests" focused={focused} width={width} height={height} summary={summary}>
+      {lines.slice(0, body)}
+    </PanelFrame>
+  );
+});

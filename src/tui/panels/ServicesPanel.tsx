@@ -1,0 +1,106 @@
+// Services: the configured systemd units in config order, with state, MainPID, uptime, the
+// health probe and the GPU memory charged to them. The selected row is what s/x/r/l act on.
+import React, { memo } from 'react';
+import { Text } from 'ink';
+import type { ServiceState, ServicesState } from '../../system/types.js';
+import { NA, duration, fit, mib } from '../format.js';
+import { useTheme, type Tone } from '../contexts/ThemeContext.js';
+import { PanelFrame } from './PanelFrame.js';
+
+export interface ServicesPanelProps {
+  state: ServicesState;
+  selected: number;
+  /** unit with a systemctl action in flight */
+  busyUnit: string | null;
+  width: number;
+  height: number;
+  focused: boolean;
+  nowMs: number;
+}
+
+export function activeTone(active: string | null): Tone | null {
+  switch (active) {
+    case 'active':
+      return 'ok';
+    case 'activating':
+    case 'deactivating':
+    case 'reloading':
+      return 'warn';
+    case 'failed':
+      return 'bad';
+    case 'inactive':
+      return 'dim';
+    default:
+      return null;
+  }
+}
+
+function stateText(s: ServiceState, wide: boolean): string {
+  if (s.loadState === 'not-found') return 'not-found';
+  if (s.activeState === null) return NA;
+  if (!wide) return s.subState ?? s.activeState;
+  return s.subState ? `${s.activeState}/${s.subState}` : s.activeState;
+}
+
+function sinceSeconds(since: string | null, nowMs: number): number | null {
+  if (!since) return null;
+  const t = Date.parse(since);
+  return Number.isNaN(t) ? null : Math.max(0, (nowMs - t) / 1000);
+}
+
+export const ServicesPanel = memo(function ServicesPanel(props: ServicesPanelProps) {
+  const { state, selected, busyUnit, width, height, focused, nowMs } = props;
+  const theme = useTheme();
+  const wide = width >= 64;
+  const stateW = wide ? 17 : 10;
+  const pidW = 8;
+  const upW = 7;
+  const healthW = 5;
+  const gpuW = 6;
+  const unitW = Math.max(6, width - 2 - stateW - pidW - upW - healthW - gpuW - 5);
+  const lines: React.ReactNode[] = [];
+  if (state.notice) {
+    lines.push(
+      <Text key="notice" color={theme.tone('warn')} wrap="truncate">
+        {state.notice}
+      </Text>,
+    );
+  }
+  if (state.services.length === 0) {
+    lines.push(
+      <Text key="none" dimColor wrap="truncate">
+        no services configured (providers.*.service)
+      </Text>,
+    );
+  }
+  state.services.forEach((s, i) => {
+    const isSel = i === selected;
+    const unit = wide || s.unit.length <= unitW ? s.unit : s.unit.replace(/\.service$/, '');
+    const up = s.activeState === 'active' ? duration(sinceSeconds(s.since, nowMs)) : NA;
+    const health = s.health === 'none' ? NA : s.health;
+    const busy = busyUnit === s.unit;
+    lines.push(
+      <Text key={s.unit} wrap="truncate" inverse={isSel && focused}>
+        {isSel ? '▸ ' : '  '}
+        <Text bold={isSel}>{fit(unit, unitW)}</Text>{' '}
+        <Text color={theme.tone(s.error ? 'bad' : activeTone(s.activeState))}>{fit(busy ? '…' : stateText(s, wide), stateW)}</Text>{' '}
+        {fit(s.mainPid ? String(s.mainPid) : NA, pidW, 'right')} {fit(up, upW, 'right')}{' '}
+        <Text color={theme.tone(s.health === 'ok' ? 'ok' : s.health === 'fail' ? 'bad' : null)}>{fit(health, healthW, 'right')}</Text>{' '}
+        {fit(mib(s.gpuMemMiB), gpuW, 'right')}
+      </Text>,
+    );
+    if (s.error && isSel) {
+      lines.push(
+        <Text key={`${s.unit}-err`} color={theme.tone('bad')} wrap="truncate">
+          {`    ${s.error}`}
+        </Text>,
+      );
+    }
+  });
+  const summary = wide ? `${fit('state', stateW)} ${fit('pid', pidW, 'right')} ${fit('up', upW, 'right')} ${fit('health', healthW, 'right')} ${fit('gpu', gpuW, 'right')}` : undefined;
+  return (
+    <PanelFrame index={3} title="Services" focused={focused} width={width} height={height} summary={summary}>
+      {lines.slice(0, Math.max(0, height - 1))}
+    </PanelFrame>
+  );
+});

@@ -1,0 +1,107 @@
+// The lines of the full-screen views (help, routing/config, journal), built from data so they
+// can be tested without a terminal.
+import type { ConfigProblem, ResolvedConfig } from '../config/load.js';
+import { formatProblem } from '../config/load.js';
+import type { StoredUsageRow } from '../usage/schema.js';
+import type { ViewLine } from './panels/TextView.js';
+import { helpRows } from './keys.js';
+import { fit, usd } from './format.js';
+
+export function helpLines(): ViewLine[] {
+  const rows = helpRows();
+  const w = Math.max(...rows.map((r) => r.label.length)) + 2;
+  return [
+    { text: 'Keys', bold: true },
+    ...rows.map((r) => ({ text: `  ${fit(r.label, w)}${r.description}` })),
+    { text: '' },
+    { text: 'Panels: 1 GPUs · 2 Host · 3 Services · 4 Gateway · 5 Budgets · 6 Requests', tone: 'dim' },
+    { text: 'Gateway output goes to runtime/logs/gateway.log.', tone: 'dim' },
+  ];
+}
+
+export interface TargetTraffic {
+  requests: number;
+  errors: number;
+}
+
+/** Requests and errors per provider/concrete model in the rows the dashboard holds. */
+export function trafficByTarget(rows: readonly StoredUsageRow[], sinceMs: number): Map<string, TargetTraffic> {
+  const out = new Map<string, TargetTraffic>();
+  for (const r of rows) {
+    if (Date.parse(r.timestamp) < sinceMs) break; // rows are newest first
+    const key = `${r.provider}\u0000${r.concrete_model}`;
+    const t = out.get(key) ?? { requests: 0, errors: 0 };
+    t.requests++;
+    if (r.status === 'error') t.errors++;
+    out.set(key, t);
+  }
+  return out;
+}
+
+function budgetText(b: { max_budget_usd: number; budget_window: string; action: string } | undefined): string {
+  return b ? `budget ${usd(b.max_budget_usd)}/${b.budget_window} ${b.action}` : '';
+}
+
+export function routingLines(
+  config: ResolvedConfig | undefined,
+  problems: readonly ConfigProblem[],
+  traffic: ReadonlyMap<string, TargetTraffic>,
+  trafficWindowS: number,
+): ViewLine[] {
+  const lines: ViewLine[] = [];
+  const errors = problems.filter((p) => p.severity === 'error');
+  const warnings = problems.filter((p) => p.severity === 'warning');
+  if (errors.length > 0) {
+    lines.push({ text: `Config errors (${errors.length}) — the gateway keeps its last good config`, tone: 'bad', bold: true });
+    for (const p of errors) lines.push({ text: `  ${formatProblem(p)}`, tone: 'bad' });
+    lines.push({ text: '' });
+  }
+  if (warnings.length > 0) {
+    for (const p of warnings) lines.push({ text: `  ${formatProblem(p)}`, tone: 'warn' });
+    lines.push({ text: '' });
+  }
+  if (!config) {
+    lines.push({ text: 'No valid configuration loaded.', tone: 'dim' });
+    return lines;
+  }
+  lines.push({ text: `Routing: logical model → targets in order (later ones are fallbacks) · traffic over the last ${trafficWindowS}s`, bold: true });
+  const modelW = Math.max(8, ...Object.keys(config.models).map((m) => m.length)) + 2;
+  for (const m of Object.values(config.models)) {
+    lines.push({ text: `  ${fit(m.name, modelW)}${fit(m.capability, 12)} ${budgetText(m.budget)}`.trimEnd(), bold: true });
+    m.targets.forEach((t, i) => {
+      const tr = traffic.get(`${t.provider}\u0000${t.model}`);
+      const price = t.pricing ? `$${t.pricing.input_usd_per_1m}/$${t.pricing.output_usd_per_1m} per 1M` : 'free (local)';
+      const live = tr ? `${tr.requests} req${tr.errors ? `, ${tr.errors} err` : ''}` : '–';
+      lines.push({
+        text: `    ${i + 1}. ${fit(t.provider, 10)} ${fit(t.model, 36)} ${fit(price, 22)} ${live}`,
+        tone: tr && tr.errors > 0 ? 'warn' : tr ? 'ok' : null,
+      });
+    });
+  }
+  lines.push({ text: '' });
+  lines.push({ text: 'Providers', bold: true });
+  for (const [name, p] of Object.entries(config.providers)) {
+    const extra = [p.service ? `unit ${p.service}` : '', budgetText(p.budget)].filter(Boolean).join('  ');
+    lines.push({ text: `  ${fit(name, 12)}${fit(p.type, 18)}${fit(p.api_base, 34)} ${extra}`.trimEnd() });
+  }
+  const capBudgets = Object.entries(config.capabilities).filter(([, c]) => c.budget);
+  if (capBudgets.length > 0) {
+    lines.push({ text: '' });
+    lines.push({ text: 'Capability budgets', bold: true });
+    for (const [name, c] of capBudgets) lines.push({ text: `  ${fit(name, 12)}${budgetText(c.budget)}` });
+  }
+  lines.push({ text: '' });
+  lines.push({ text: 'Files', bold: true });
+  lines.push({ text: `  config   ${config.paths.configDir}` });
+  lines.push({ text: `  runtime  ${config.paths.runtimeDir}` });
+  lines.push({ text: `  usage    ${config.paths.usageDb}` });
+  lines.push({ text: `  gateway  ${config.listen.host}:${config.listen.port}${config.gateway.master_key ? ' (master key set)' : ''}` });
+  return lines;
+}
+
+export function journalLines(text: string): ViewLine[] {
+  return text
+    .split('\n')
+    .filter((l, i, all) => !(l === '' && i === all.length - 1))
+    .map((l) => ({ text: l, tone: /\b(error|failed|fatal|panic)\b/i.test(l) ? 'bad' : null }));
+}
