@@ -194,7 +194,12 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
     if (kind === 'embeddings') {
       if (m === 'badjson') return badJson(res);
       const inputs = Array.isArray(body.input) ? body.input : [body.input];
-      const data = inputs.map((v, index) => ({ object: 'embedding', index, embedding: embed(String(v)) }));
+      // The openai SDK asks for base64 (little-endian float32) by default.
+      const base64 = body.encoding_format === 'base64';
+      const data = inputs.map((v, index) => {
+        const vec = embed(String(v));
+        return { object: 'embedding', index, embedding: base64 ? Buffer.from(new Float32Array(vec).buffer).toString('base64') : vec };
+      });
       return json(res, 200, { object: 'list', data, model, usage: { prompt_tokens: prompt, total_tokens: prompt } });
     }
 

@@ -1,0 +1,157 @@
+// `ptui gateway`: load config, open the usage log, assemble the pipeline, serve, hot-reload,
+// and drain on SIGTERM/SIGINT (SPEC §5). Startup failures are one clear stderr line and exit 1.
+import fs from 'node:fs';
+import path from 'node:path';
+import { formatProblem, loadConfig, type LoadOptions, type ResolvedConfig } from '../config/load.js';
+import { PACKAGE_ROOT } from '../config/paths.js';
+import { UsageLog } from '../usage/log.js';
+import { buildPipeline } from './callbacks/index.js';
+import { createLogger } from './log.js';
+import { createMetrics } from './metrics.js';
+import type { CallbackDeps } from './pipeline.js';
+import { watchConfigDir } from './reload.js';
+import { GatewayServer } from './server.js';
+import { Upstreams } from './upstream.js';
+
+export interface GatewayOptions {
+  home?: string;
+  configDir?: string;
+  runtimeDir?: string;
+  host?: string;
+  port?: number;
+}
+
+/** How long SIGTERM waits for requests in flight (SPEC §5). */
+export const DRAIN_MS = 10_000;
+
+function fatal(message: string): number {
+  process.stderr.write(`ptui gateway: ${message}\n`);
+  return 1;
+}
+
+function version(): string {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function errorsOf(problems: ReturnType<typeof loadConfig>['problems']): string {
+  return problems
+    .filter((p) => p.severity === 'error')
+    .map(formatProblem)
+    .join('; ');
+}
+
+/** Resolves with the exit code once the server has shut down (or failed to start). */
+export async function runGateway(opts: GatewayOptions = {}): Promise<number> {
+  const log = createLogger();
+  const loadOpts: LoadOptions = { home: opts.home, configDir: opts.configDir, runtimeDir: opts.runtimeDir, host: opts.host, port: opts.port };
+  const loaded = loadConfig(loadOpts);
+  if (!loaded.config) return fatal(`invalid config: ${errorsOf(loaded.problems)}`);
+  for (const p of loaded.problems) log.warn('config_warning', { problem: formatProblem(p) });
+  let config: ResolvedConfig = loaded.config;
+
+  const usageDir = path.dirname(config.paths.usageDb);
+  try {
+    fs.mkdirSync(usageDir, { recursive: true });
+    fs.accessSync(usageDir, fs.constants.W_OK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return fatal(`runtime dir ${config.paths.runtimeDir} is not writable (${e.code ?? e.message}); set --runtime-dir or AI_BACKEND_RUNTIME_DIR`);
+  }
+  let usage: UsageLog;
+  try {
+    usage = UsageLog.open(config.paths.usageDb);
+  } catch (err) {
+    return fatal(`cannot open usage log ${config.paths.usageDb}: ${(err as Error).message}`);
+  }
+
+  const metrics = createMetrics();
+  const deps: CallbackDeps = { getConfig: () => config, metrics, log, usage };
+  let pipeline;
+  try {
+    pipeline = await buildPipeline(deps, config);
+  } catch (err) {
+    usage.close();
+    return fatal((err as Error).message);
+  }
+  const { manager, budgets } = pipeline;
+  const upstreams = new Upstreams();
+  const server = new GatewayServer({ deps, manager, budgets, upstreams, log, version: version() }, config);
+
+  const closeAll = async () => {
+    await manager.close();
+    usage.close();
+    await upstreams.close();
+  };
+
+  const { host, port } = config.listen;
+  try {
+    const addr = await server.listen(host, port);
+    log.info('listening', { host, port: addr.port, url: `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}` });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    await closeAll();
+    if (e.code === 'EADDRINUSE') return fatal(`port ${port} on ${host} is already in use (another gateway running? use --port)`);
+    if (e.code === 'EACCES') return fatal(`no permission to listen on ${host}:${port}`);
+    if (e.code === 'EADDRNOTAVAIL') return fatal(`cannot listen on ${host}:${port}: address not available`);
+    return fatal(`cannot listen on ${host}:${port}: ${e.message}`);
+  }
+
+  // Reloads run one after another; a burst of changes is already debounced by the watcher.
+  let reloading = Promise.resolve();
+  const reload = () => {
+    reloading = reloading.then(async () => {
+      const r = loadConfig(loadOpts);
+      if (!r.config) {
+        const message = errorsOf(r.problems);
+        server.setConfigError(message);
+        metrics.configReloads.inc({ result: 'failure' });
+        log.error('config_invalid', { error: message, note: 'keeping the last good config' });
+        return;
+      }
+      const next = r.config;
+      if (next.listen.host !== config.listen.host || next.listen.port !== config.listen.port) {
+        log.warn('config_restart_needed', { key: 'listen', note: 'the listen address changes on restart' });
+      }
+      if (JSON.stringify(next.gateway.callbacks) !== JSON.stringify(config.gateway.callbacks)) {
+        log.warn('config_restart_needed', { key: 'callbacks', note: 'callback modules load on restart' });
+      }
+      config = next;
+      server.applyConfig(next);
+      await manager.reconfigure(next);
+      metrics.configReloads.inc({ result: 'success' });
+      log.info('config_reloaded', { models: Object.keys(next.models).length, providers: Object.keys(next.providers).length });
+    });
+  };
+  const watcher = watchConfigDir(config.paths.configDir, reload, (err) => log.error('config_watch_failed', { error: err.message }));
+
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  await new Promise<void>((resolve) => {
+    let signalled = false;
+    onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        // A second signal: stop waiting for slow requests.
+        log.warn('shutdown_forced', { signal });
+        server.http.closeAllConnections();
+        return;
+      }
+      signalled = true;
+      log.info('shutting_down', { signal, in_flight: server.inFlight });
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+
+  await server.shutdown(DRAIN_MS);
+  await watcher.close();
+  await reloading;
+  await closeAll();
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  log.info('stopped', {});
+  return 0;
+}

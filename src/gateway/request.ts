@@ -1,0 +1,132 @@
+// The incoming LLM request: its context object, body reading under the size limit, one JSON
+// parse, and the field checks of SPEC §5 (400 with the offending `param`).
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { ResolvedConfig, ResolvedModel } from '../config/load.js';
+import type { Target } from '../config/schema.js';
+import type { Endpoint, RequestContext, ShortCircuitResponse, TokenUsage } from './context.js';
+import { badRequest, GatewayError } from './errors.js';
+
+/** One class so every context has the same shape (monomorphic property access on the hot path). */
+export class Context implements RequestContext {
+  readonly startedAt = Date.now();
+  readonly startMono: number;
+  body: Record<string, unknown> | null = null;
+  stream = false;
+  clientWantsUsage = false;
+  logicalModel: string | null = null;
+  model: ResolvedModel | null = null;
+  capability: string | null = null;
+  targets: Target[] = [];
+  shortCircuit: ShortCircuitResponse | null = null;
+  captureResponse = false;
+  capturedBody: string | null = null;
+  capturedEvents: string[] | null = null;
+  responseHeaders: Record<string, string> = {};
+  provider: string | null = null;
+  concreteModel: string | null = null;
+  target: Target | null = null;
+  attempts = 0;
+  usage: TokenUsage | null = null;
+  costUsd = 0;
+  httpStatus = 0;
+  error: GatewayError | null = null;
+  latencyMs = 0;
+  ttftMs: number | null = null;
+  upstreamMs = 0;
+  cacheHit = false;
+  readonly state: Record<string, unknown> = {};
+
+  constructor(
+    readonly requestId: string,
+    readonly endpoint: Endpoint,
+    readonly headers: IncomingHttpHeaders,
+    readonly config: ResolvedConfig,
+    startMono: number,
+  ) {
+    this.startMono = startMono;
+  }
+}
+
+const tooLarge = (max: number) => new GatewayError(413, 'request_too_large', `request body is larger than ${max} bytes`);
+
+/**
+ * Reads the body, refusing (413) as soon as it passes `max` bytes: a declared Content-Length
+ * over the limit is refused before a byte is read, a chunked body when it crosses the limit.
+ */
+export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined) {
+    const n = Number(declared);
+    if (n > max) return Promise.reject(tooLarge(max));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        // Keep draining (and discarding) so the 413 can still be read by the client.
+        req.resume();
+        reject(tooLarge(max));
+        return;
+      }
+      chunks.push(c);
+    };
+    const onEnd = () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', reject);
+  });
+}
+
+export function parseJsonBody(buf: Buffer): Record<string, unknown> {
+  if (buf.length === 0) throw badRequest('request body is empty; expected a JSON object');
+  let value: unknown;
+  try {
+    value = JSON.parse(buf.toString('utf8'));
+  } catch (e) {
+    throw badRequest(`request body is not valid JSON: ${(e as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw badRequest(`request body must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+const isStringOrArray = (v: unknown) => typeof v === 'string' || Array.isArray(v);
+
+/** Field checks per endpoint; fills ctx.stream / clientWantsUsage / logicalModel. */
+export function applyBody(ctx: Context, body: Record<string, unknown>): void {
+  ctx.body = body;
+  const model = body.model;
+  if (typeof model === 'string') ctx.logicalModel = model;
+  if (model === undefined) throw badRequest('missing required field "model"', 'model');
+  if (typeof model !== 'string' || model === '') throw badRequest('"model" must be a non-empty string', 'model');
+
+  const stream = body.stream;
+  if (stream !== undefined && stream !== null && typeof stream !== 'boolean') throw badRequest('"stream" must be a boolean', 'stream');
+  const so = body.stream_options;
+  if (so !== undefined && so !== null && (typeof so !== 'object' || Array.isArray(so))) {
+    throw badRequest('"stream_options" must be an object', 'stream_options');
+  }
+
+  switch (ctx.endpoint) {
+    case 'chat':
+      if (body.messages === undefined) throw badRequest('missing required field "messages"', 'messages');
+      if (!Array.isArray(body.messages)) throw badRequest('"messages" must be an array', 'messages');
+      break;
+    case 'completions':
+      if (body.prompt === undefined) throw badRequest('missing required field "prompt"', 'prompt');
+      if (!isStringOrArray(body.prompt)) throw badRequest('"prompt" must be a string or an array', 'prompt');
+      break;
+    case 'embeddings':
+      if (body.input === undefined) throw badRequest('missing required field "input"', 'input');
+      if (!isStringOrArray(body.input)) throw badRequest('"input" must be a string or an array', 'input');
+      if (stream === true) throw badRequest('embeddings cannot be streamed', 'stream');
+      break;
+  }
+  ctx.stream = stream === true;
+  ctx.clientWantsUsage = ctx.stream && !!so && (so as { include_usage?: unknown }).include_usage === true;
+}

@@ -1,0 +1,181 @@
+// Incremental SSE relay (SPEC §5 streaming). Upstream bytes are forwarded as soon as an event is
+// complete (never the whole stream); only `data:` lines are looked at, and only a line that
+// mentions "usage" is JSON-parsed. The usage-only chunk we asked for is dropped unless the client
+// asked for it too.
+import type { TokenUsage } from './context.js';
+import { readUsage } from './cost.js';
+
+export interface ByteSink {
+  /** false = the client is slow; wait for drain */
+  write(chunk: Buffer): boolean;
+}
+
+const LF = 10;
+const CR = 13;
+const DATA = Buffer.from('data:');
+const DONE = Buffer.from('[DONE]');
+const USAGE = Buffer.from('"usage"');
+const END_OF_EVENT = Buffer.from('\n\n');
+
+export class SseRelay {
+  usage: TokenUsage | null = null;
+  sawDone = false;
+  /** a data event other than [DONE] and the usage-only chunk has been seen (first token) */
+  sawContent = false;
+  /** bytes written to the client so far: after the first one there is no fallback */
+  bytesOut = 0;
+  /** data payloads in order (without [DONE]) when capturing for the cache */
+  readonly events: string[] | null;
+  private tail: Buffer | null = null;
+  private writable = true;
+
+  constructor(
+    private readonly sink: ByteSink,
+    private readonly keepUsageChunk: boolean,
+    capture: boolean,
+  ) {
+    this.events = capture ? [] : null;
+  }
+
+  /** Feeds one upstream chunk; returns false when the client applied backpressure. */
+  feed(chunk: Buffer): boolean {
+    const buf = this.tail ? Buffer.concat([this.tail, chunk]) : chunk;
+    this.tail = null;
+    this.writable = true;
+    let eventStart = 0;
+    let emitFrom = 0;
+    let lineStart = 0;
+    let dataStart = -1;
+    let dataEnd = -1;
+    for (;;) {
+      const nl = buf.indexOf(LF, lineStart);
+      if (nl === -1) break;
+      let lineEnd = nl;
+      if (lineEnd > lineStart && buf[lineEnd - 1] === CR) lineEnd--;
+      if (lineEnd === lineStart) {
+        if (dataStart >= 0 && !this.onData(buf, dataStart, dataEnd)) {
+          if (eventStart > emitFrom) this.emit(buf.subarray(emitFrom, eventStart));
+          emitFrom = nl + 1;
+        }
+        eventStart = nl + 1;
+        dataStart = -1;
+      } else if (lineEnd - lineStart >= 5 && buf.compare(DATA, 0, 5, lineStart, lineStart + 5) === 0) {
+        dataStart = lineStart + 5;
+        if (buf[dataStart] === 32) dataStart++;
+        dataEnd = lineEnd;
+      }
+      lineStart = nl + 1;
+    }
+    if (eventStart > emitFrom) this.emit(buf.subarray(emitFrom, eventStart));
+    if (eventStart < buf.length) this.tail = buf.subarray(eventStart);
+    return this.writable;
+  }
+
+  /** The upstream ended: an unterminated last event still counts. */
+  end(): boolean {
+    if (this.tail && this.tail.length > 0) return this.feed(END_OF_EVENT);
+    return true;
+  }
+
+  private emit(b: Buffer): void {
+    this.bytesOut += b.length;
+    if (!this.sink.write(b)) this.writable = false;
+  }
+
+  /** Looks at one event's data; false = drop the event. */
+  private onData(buf: Buffer, s: number, e: number): boolean {
+    if (e - s === 6 && buf.compare(DONE, 0, 6, s, e) === 0) {
+      this.sawDone = true;
+      return true;
+    }
+    const events = this.events;
+    if (events) events.push(buf.toString('utf8', s, e));
+    if (buf.subarray(s, e).indexOf(USAGE) !== -1) {
+      try {
+        const obj = JSON.parse(buf.toString('utf8', s, e)) as { usage?: unknown; choices?: unknown };
+        if (obj.usage) {
+          this.usage = readUsage(obj.usage);
+          if (Array.isArray(obj.choices) && obj.choices.length === 0) return this.keepUsageChunk;
+        }
+      } catch {
+        // not JSON: relay as is, the client decides
+      }
+    }
+    this.sawContent = true;
+    return true;
+  }
+}
+
+/** A cached event is the usage-only chunk (replayed only to clients that asked for usage). */
+export function isUsageOnlyEvent(payload: string): boolean {
+  if (!payload.includes('"usage"')) return false;
+  try {
+    const o = JSON.parse(payload) as { usage?: unknown; choices?: unknown };
+    return !!o.usage && Array.isArray(o.choices) && o.choices.length === 0;
+  } catch {
+    return false;
+  }
+}
+
+interface JsonChoice {
+  index?: number;
+  message?: { role?: string; content?: unknown };
+  text?: string;
+  delta?: { role?: string; content?: unknown };
+  finish_reason?: unknown;
+}
+
+/**
+ * A stored non-streamed answer replayed to a streaming client: one content chunk, a finish
+ * chunk and the usage-only chunk, as an upstream would have sent them.
+ */
+export function jsonToEvents(body: string): string[] {
+  const o = JSON.parse(body) as { id?: string; object?: string; created?: number; model?: string; choices?: JsonChoice[]; usage?: unknown };
+  const chat = o.object !== 'text_completion';
+  const object = chat ? 'chat.completion.chunk' : 'text_completion';
+  const base = { id: o.id, object, created: o.created, model: o.model };
+  const out: string[] = [];
+  for (const c of o.choices ?? []) {
+    const index = c.index ?? 0;
+    const content = chat ? { index, delta: { role: c.message?.role ?? 'assistant', content: c.message?.content ?? '' }, finish_reason: null } : { index, text: c.text ?? '', finish_reason: null };
+    out.push(JSON.stringify({ ...base, choices: [content] }));
+    const fin = chat ? { index, delta: {}, finish_reason: c.finish_reason ?? 'stop' } : { index, text: '', finish_reason: c.finish_reason ?? 'stop' };
+    out.push(JSON.stringify({ ...base, choices: [fin] }));
+  }
+  if (o.usage) out.push(JSON.stringify({ ...base, choices: [], usage: o.usage }));
+  return out;
+}
+
+/** A stored streamed answer replayed to a non-streaming client: the chunks assembled into one body. */
+export function eventsToJson(events: string[]): string {
+  let base: { id?: string; created?: number; model?: string; object?: string } = {};
+  let usage: unknown = undefined;
+  const choices = new Map<number, { role: string; text: string; finish: unknown }>();
+  for (const e of events) {
+    const o = JSON.parse(e) as { id?: string; created?: number; model?: string; object?: string; choices?: JsonChoice[]; usage?: unknown };
+    if (!base.id) base = o;
+    if (o.usage) usage = o.usage;
+    for (const c of o.choices ?? []) {
+      const index = c.index ?? 0;
+      const cur = choices.get(index) ?? { role: 'assistant', text: '', finish: null };
+      if (c.delta?.role) cur.role = c.delta.role;
+      if (typeof c.delta?.content === 'string') cur.text += c.delta.content;
+      if (typeof c.text === 'string') cur.text += c.text;
+      if (c.finish_reason) cur.finish = c.finish_reason;
+      choices.set(index, cur);
+    }
+  }
+  const chat = base.object !== 'text_completion';
+  return JSON.stringify({
+    id: base.id,
+    object: chat ? 'chat.completion' : 'text_completion',
+    created: base.created,
+    model: base.model,
+    choices: [...choices].map(([index, c]) =>
+      chat
+        ? { index, message: { role: c.role, content: c.text }, finish_reason: c.finish ?? 'stop' }
+        : { index, text: c.text, finish_reason: c.finish ?? 'stop' },
+    ),
+    ...(usage ? { usage } : {}),
+  });
+}

@@ -1,0 +1,121 @@
+// Upstream connections (SPEC §5): one undici Pool per provider with keep-alive, the provider's
+// timeout as headers/body timeout, and its key as a precomputed Authorization header. Clients
+// are reused across config reloads while their provider settings are unchanged.
+import { Pool } from 'undici';
+import type { Provider } from '../config/schema.js';
+import type { Endpoint } from './context.js';
+
+const ENDPOINT_PATHS: Record<Endpoint, string> = {
+  chat: '/chat/completions',
+  completions: '/completions',
+  embeddings: '/embeddings',
+};
+
+// A retired pool (its provider changed on reload) may still serve requests that started on
+// the old config; close it only after they had time to finish.
+const RETIRE_AFTER_MS = 30_000;
+
+export class ProviderClient {
+  readonly pool: Pool;
+  readonly paths: Record<Endpoint, string>;
+  readonly headers: Record<string, string>;
+  readonly timeoutMs: number;
+
+  constructor(
+    readonly name: string,
+    readonly provider: Provider,
+    readonly signature: string,
+  ) {
+    const base = new URL(provider.api_base);
+    const prefix = base.pathname.replace(/\/+$/, '');
+    this.paths = {
+      chat: prefix + ENDPOINT_PATHS.chat,
+      completions: prefix + ENDPOINT_PATHS.completions,
+      embeddings: prefix + ENDPOINT_PATHS.embeddings,
+    };
+    this.timeoutMs = Math.round(provider.timeout_s * 1000);
+    this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    if (provider.api_key) this.headers.authorization = `Bearer ${provider.api_key}`;
+    this.pool = new Pool(base.origin, {
+      connections: 1024,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 600_000,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+      connect: { timeout: Math.min(this.timeoutMs, 10_000) },
+    });
+  }
+}
+
+const signatureOf = (p: Provider) => JSON.stringify([p.type, p.api_base, p.api_key ?? '', p.timeout_s]);
+
+export class Upstreams {
+  private clients = new Map<string, ProviderClient>();
+  private readonly retiring = new Set<Pool>();
+
+  /** Clients for a (new) provider set; unchanged providers keep their pools and connections. */
+  update(providers: Record<string, Provider>): ReadonlyMap<string, ProviderClient> {
+    const next = new Map<string, ProviderClient>();
+    for (const [name, p] of Object.entries(providers)) {
+      const sig = signatureOf(p);
+      const old = this.clients.get(name);
+      next.set(name, old && old.signature === sig ? old : new ProviderClient(name, p, sig));
+    }
+    for (const [name, c] of this.clients) {
+      if (next.get(name) !== c) this.retire(c.pool);
+    }
+    this.clients = next;
+    return next;
+  }
+
+  private retire(pool: Pool): void {
+    this.retiring.add(pool);
+    setTimeout(() => {
+      this.retiring.delete(pool);
+      void pool.close().catch(() => {});
+    }, RETIRE_AFTER_MS).unref();
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.retiring, ...[...this.clients.values()].map((c) => c.pool)];
+    this.retiring.clear();
+    await Promise.all(pools.map((p) => p.close().catch(() => p.destroy().catch(() => {}))));
+  }
+}
+
+export type FailureKind = 'connect' | 'timeout' | 'aborted' | 'other';
+
+/** What an undici error means for fallback and for the client's status. */
+export function classifyUpstreamError(err: unknown): FailureKind {
+  const e = err as { code?: string; name?: string };
+  switch (e?.code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 'timeout';
+    case 'UND_ERR_ABORTED':
+    case 'ABORT_ERR':
+      return 'aborted';
+    case 'ECONNREFUSED':
+    case 'ECONNRESET':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+    case 'UND_ERR_DESTROYED':
+      return 'connect';
+  }
+  if (e?.name === 'AbortError') return 'aborted';
+  return 'other';
+}
+
+export function describeUpstreamError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const msg = e?.message ?? String(err);
+  return e?.code && !msg.includes(e.code) ? `${e.code}: ${msg}` : msg;
+}
