@@ -24,7 +24,7 @@ export interface GpuMonitorOptions {
   /** executable name or path; resolved on PATH like any command */
   command?: string;
   env?: NodeJS.ProcessEnv;
-  /** first restart delay after the stats child dies; doubles up to maxBackoffMs */
+  /** first restart delay after the stats child dies or falls silent; doubles up to maxBackoffMs */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -66,6 +66,7 @@ export class GpuMonitor extends EventEmitter {
   private available = false;
   private notice: string | null = null;
   private updatedAt: number | null = null;
+  private lastSampleAt = 0;
   /** how many stats children were spawned: restarts are this minus one */
   spawnCount = 0;
 
@@ -185,6 +186,7 @@ export class GpuMonitor extends EventEmitter {
     this.available = true;
     this.notice = null;
     this.updatedAt = now;
+    this.lastSampleAt = now;
     this.backoffMs = this.initialBackoffMs;
     this.scheduleEmit();
     return true;
@@ -224,6 +226,7 @@ export class GpuMonitor extends EventEmitter {
   }
 
   private pollApps(): void {
+    this.checkStalled();
     // Only while the stream says the driver answers; never two queries at once.
     if (!this.running || !this.available || this.appsChild) return;
     this.dropVanishedGpus();
@@ -242,6 +245,20 @@ export class GpuMonitor extends EventEmitter {
       },
     );
     this.appsChild = child;
+  }
+
+  // A hung driver leaves nvidia-smi alive but silent: the last numbers would stay on screen
+  // as if current. After a few missed loops the stream counts as dead and is restarted.
+  private checkStalled(): void {
+    if (!this.available || !this.child) return;
+    const silentMs = Date.now() - this.lastSampleAt;
+    if (silentMs < Math.max(5000, this.refreshMs * 5)) return;
+    const child = this.child;
+    this.child = null;
+    child.removeAllListeners('close');
+    child.kill('SIGKILL');
+    this.markUnavailable(`nvidia-smi stopped answering (no sample for ${Math.round(silentMs / 1000)} s)`);
+    this.scheduleRestart();
   }
 
   // A GPU that stopped reporting while others still do (hot-unplugged, MIG reconfigured)

@@ -114,6 +114,22 @@ describe('GpuMonitor against the fake nvidia-smi', () => {
     expect(childrenMatching(process.pid, ['-lms']).length).toBeLessThanOrEqual(1);
   });
 
+  it('treats a silent stream (hung driver) as dead: notice, numbers cleared, child replaced', async () => {
+    const dir = tempDir('gpu');
+    const log = path.join(dir, 'calls.log');
+    const m = monitor({ FAKE_NVIDIA_SMI_MODE: 'hang-after:1', FAKE_NVIDIA_SMI_LOG: log }, { refreshMs: 100 });
+    const notices: string[] = [];
+    m.subscribe((s) => s.notice && notices.push(s.notice));
+    m.start();
+    await waitFor(() => m.snapshot().gpus.length === 2, 'first samples');
+    const firstPid = m.streamPid;
+    await waitFor(() => notices.length > 0, 'a stall notice', 15_000);
+    expect(notices[0]).toMatch(/^nvidia-smi stopped answering \(no sample for \d+ s\)$/);
+    await waitFor(() => readLog(log).filter((c) => c.argv.includes('-lms')).length >= 2, 'a new -lms child', 15_000);
+    await waitFor(() => childrenMatching(process.pid, ['-lms']).length === 1, 'the hung child gone');
+    expect(childrenMatching(process.pid, ['-lms'])).not.toContain(firstPid);
+  });
+
   it('says "driver not loaded" on exit 9', async () => {
     const m = monitor({ FAKE_NVIDIA_SMI_MODE: 'exit9' });
     m.start();
