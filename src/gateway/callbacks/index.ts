@@ -76,10 +76,14 @@ export async function loadCallbackModule(home: string, rel: string, deps: Callba
 
 export interface Pipeline {
   manager: CallbackManager;
-  budgets: BudgetsCallback;
+  /** null only when the pipeline is off for a benchmark */
+  budgets: BudgetsCallback | null;
 }
 
 export async function buildPipeline(deps: CallbackDeps, config: ResolvedConfig): Promise<Pipeline> {
+  // bench/gateway-overhead.mjs measures the bare proxy next to the full pipeline to show what the
+  // callbacks cost; not a user setting, so it is read here and documented only in BENCHMARKS.md.
+  if (process.env.PTUI_BENCH_NO_PIPELINE === '1') return { manager: new CallbackManager([], deps), budgets: null };
   const pre = PRE_CALLBACKS.map((C) => new C(deps));
   const extras: Callback[] = [];
   for (const rel of config.gateway.callbacks) extras.push(await loadCallbackModule(config.paths.home, rel, deps));
