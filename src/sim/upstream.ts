@@ -24,7 +24,7 @@ export interface SimOptions {
   chunkIntervalMs?: number;
   /** gap between stream chunks in mode slow */
   slowIntervalMs?: number;
-  /** completion tokens (words) per reply unless max_tokens is lower */
+  /** completion tokens (words) per reply when the request has no max_tokens */
   completionTokens?: number;
   mode?: SimMode;
   /** models listed by /v1/models and /api/tags */
@@ -204,7 +204,8 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
     }
 
     const maxTokens = typeof body.max_tokens === 'number' && body.max_tokens > 0 ? body.max_tokens : completionTokens;
-    const n = Math.min(completionTokens, maxTokens);
+    // max_tokens sets the reply length exactly, so a test can ask for a long slow stream.
+    const n = Math.min(maxTokens, 100_000);
     const words: string[] = [];
     for (let i = 0; i < n; i++) words.push(WORDS[i % WORDS.length]);
     const usage = { prompt_tokens: prompt, completion_tokens: n, total_tokens: prompt + n };
@@ -228,7 +229,10 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
     for (let i = 0; i < n; i++) {
       if (res.destroyed) return;
       if (i === cutAt) {
-        res.destroy(); // mid-stream failure: no [DONE], connection gone
+        // Let what was written reach the caller first (http corks writes until the next tick),
+        // then fail mid-stream: no [DONE], connection gone.
+        await sleep(50);
+        res.destroy();
         return;
       }
       if (i > 0) await sleep(interval);
