@@ -19,6 +19,12 @@ export const NVIDIA_DRIVER_NOT_LOADED = 'NVIDIA driver not loaded (nvidia-smi ex
 
 export interface GpuMonitorOptions {
   refreshMs?: number;
+  /**
+   * How often --query-compute-apps runs (default: refreshMs, the spec's "same rhythm").
+   * Each run is a fresh nvidia-smi that initialises NVML; raise this where that start-up
+   * cost matters more than second-fresh process lists.
+   */
+  appsIntervalMs?: number;
   /** samples kept per GPU for the sparkline */
   historyLength?: number;
   /** executable name or path; resolved on PATH like any command */
@@ -47,6 +53,7 @@ export function describeNvidiaSmiExit(code: number | null, signal: string | null
 
 export class GpuMonitor extends EventEmitter {
   readonly refreshMs: number;
+  readonly appsIntervalMs: number;
   private readonly historyLength: number;
   private readonly command: string;
   private readonly env: NodeJS.ProcessEnv | undefined;
@@ -73,6 +80,7 @@ export class GpuMonitor extends EventEmitter {
   constructor(opts: GpuMonitorOptions = {}) {
     super();
     this.refreshMs = Math.max(100, Math.round(opts.refreshMs ?? 1000));
+    this.appsIntervalMs = Math.max(this.refreshMs, Math.round(opts.appsIntervalMs ?? this.refreshMs));
     this.historyLength = opts.historyLength ?? 60;
     this.command = opts.command ?? 'nvidia-smi';
     this.env = opts.env;
@@ -85,7 +93,7 @@ export class GpuMonitor extends EventEmitter {
     if (this.running) return;
     this.running = true;
     this.spawnStream();
-    this.appsTimer = setInterval(() => this.pollApps(), this.refreshMs);
+    this.appsTimer = setInterval(() => this.pollApps(), this.appsIntervalMs);
     this.appsTimer.unref();
   }
 
