@@ -41,23 +41,38 @@ export class BudgetTracker {
   };
 
   /** `reserved` outlives a tracker: requests in flight across a reload still hold their estimates. */
+  /** budgets whose window is new here and must be filled from the log */
+  readonly unseeded: readonly TrackedBudget[];
+
+  /**
+   * `reserved` outlives a tracker: requests in flight across a reload still hold their
+   * estimates. A budget whose scope, target and window are unchanged from `previous` keeps its
+   * live window (it already holds the log's spend plus everything settled since); only new or
+   * changed ones need seeding.
+   */
   constructor(
     entries: readonly BudgetEntry[],
     nowMs: number,
     private readonly reserved: Map<string, number>,
+    previous?: BudgetTracker,
   ) {
     const all: TrackedBudget[] = [];
+    const unseeded: TrackedBudget[] = [];
     for (const entry of entries) {
+      const old = previous?.get(entry.scope, entry.target);
+      const keep = old !== undefined && old.entry.window_seconds === entry.window_seconds;
       const b: TrackedBudget = {
         entry,
         key: budgetKey(entry.scope, entry.target),
         labels: { scope: entry.scope, target: entry.target },
-        window: new SpendWindow(entry.window_seconds * 1000, nowMs),
+        window: keep ? old.window : new SpendWindow(entry.window_seconds * 1000, nowMs),
       };
       all.push(b);
+      if (!keep) unseeded.push(b);
       this.byScope[entry.scope].set(entry.target, b);
     }
     this.all = all;
+    this.unseeded = unseeded;
   }
 
   get size(): number {
@@ -68,12 +83,16 @@ export class BudgetTracker {
     return target == null ? undefined : this.byScope[scope].get(target);
   }
 
-  /** Loads spend read from the usage log. */
+  /** Loads spend read from the usage log into the budgets that need it (`unseeded`). */
   seed(seed: SpendSeed, nowMs: number): void {
+    const fresh = new Set(this.unseeded);
+    const add = (b: TrackedBudget | undefined, r: SpendSeed['rows'][number]) => {
+      if (b && fresh.has(b)) b.window.add(r.bucket_ms, r.cost_usd, nowMs);
+    };
     for (const r of seed.rows) {
-      this.get('provider', r.provider)?.window.add(r.bucket_ms, r.cost_usd, nowMs);
-      this.get('model', r.logical_model)?.window.add(r.bucket_ms, r.cost_usd, nowMs);
-      this.get('capability', r.capability)?.window.add(r.bucket_ms, r.cost_usd, nowMs);
+      add(this.get('provider', r.provider), r);
+      add(this.get('model', r.logical_model), r);
+      add(this.get('capability', r.capability), r);
     }
   }
 

@@ -15,6 +15,7 @@
 //
 // Spend is seeded from the usage log at start and on every config change, so it survives
 // restarts and a changed window takes effect at once.
+import { writeBudgetConfigJson } from '../../config/export.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import type { BudgetStatus, Target } from '../../config/schema.js';
 import { readSpendSeed } from '../../usage/spend.js';
@@ -47,7 +48,8 @@ function describe(b: TrackedBudget, spend: number): string {
 
 export class BudgetsCallback extends Callback {
   readonly name = 'budgets';
-  private tracker: BudgetTracker;
+  // set by build() in the constructor; undefined only while the first one is built
+  private tracker!: BudgetTracker;
   /** outlives reloads: requests in flight keep their estimates reserved across a config change */
   private readonly reserved = new Map<string, number>();
   private readonly lastWarnLog = new Map<string, number>();
@@ -170,8 +172,14 @@ export class BudgetsCallback extends Callback {
       const b = t.get('provider', target.provider);
       const cost = b?.entry.action === 'block' || needsDearest ? estimate(target.pricing) : 0;
       if (cost > dearest) dearest = cost;
-      // A provider with several targets of this model is charged at most once per request.
-      if (b?.entry.action === 'block' && !reservations.some((r) => r.key === b.key)) hold(b, cost);
+      if (b?.entry.action !== 'block') continue;
+      // A provider with several targets of this model answers at most once: hold its dearest.
+      const held = reservations.find((r) => r.key === b.key);
+      if (!held) hold(b, cost);
+      else if (cost > held.usd) {
+        t.reserve(b.key, cost - held.usd);
+        held.usd = cost;
+      }
     }
     if (modelBudget?.entry.action === 'block') hold(modelBudget, dearest);
     if (capabilityBudget?.entry.action === 'block') hold(capabilityBudget, dearest);
@@ -203,10 +211,11 @@ export class BudgetsCallback extends Callback {
   /** A fresh tracker for this config, seeded from the usage log; also rewrites budget_config.json. */
   private build(config: ResolvedConfig): BudgetTracker {
     const now = Date.now();
-    const tracker = new BudgetTracker(config.budgets, now, this.reserved);
-    if (tracker.size > 0) {
+    const tracker = new BudgetTracker(config.budgets, now, this.reserved, this.tracker);
+    if (tracker.unseeded.length > 0) {
+      const fresh = tracker.unseeded.map((b) => b.entry);
       try {
-        const seed = readSpendSeed(this.deps.usage.db, seedSinceMs(config.budgets, now), seedGranularityMs(config.budgets), this.invalidAfterId);
+        const seed = readSpendSeed(this.deps.usage.db, seedSinceMs(fresh, now), seedGranularityMs(fresh), this.invalidAfterId);
         tracker.seed(seed, now);
         this.invalidAfterId = seed.maxId;
         if (seed.invalidRows > 0) {
@@ -232,7 +241,12 @@ export class BudgetsCallback extends Callback {
     for (const b of this.tracker.all) this.deps.metrics.budgetSpend.set(b.labels, this.tracker.spend(b, now));
   }
 
-  private exportBudgetConfig(_config: ResolvedConfig): void {
-    // runtime/budget_config.json is written by the config exporter (src/config/export.ts).
+  private exportBudgetConfig(config: ResolvedConfig): void {
+    try {
+      writeBudgetConfigJson(config);
+    } catch (err) {
+      // A read-only runtime dir loses the export, not the budgets.
+      this.deps.log.warn('budget_config_export_failed', { file: config.paths.budgetConfigJson, error: String(err) });
+    }
   }
 }
