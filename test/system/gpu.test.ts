@@ -73,6 +73,18 @@ describe('GpuMonitor against the fake nvidia-smi', () => {
     expect(s.processes).toEqual([{ gpuUuid: s.gpus[1].uuid, pid: 4242, name: 'python3', usedMemMiB: 40000 }]);
   });
 
+  it('never runs two compute-apps queries at once, even when one takes longer than a tick', async () => {
+    const m = monitor({ FAKE_NVIDIA_SMI_APPS_DELAY_MS: '500' }, { refreshMs: 100 });
+    m.start();
+    let maxSeen = 0;
+    const until = Date.now() + 2000;
+    while (Date.now() < until) {
+      maxSeen = Math.max(maxSeen, childrenMatching(process.pid, ['--query-compute-apps=gpu_uuid,pid,process_name,used_memory']).length);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(maxSeen).toBe(1);
+  });
+
   it('tolerates Xid lines mid-stream and lines split across writes', async () => {
     const xid = monitor({ FAKE_NVIDIA_SMI_MODE: 'xid' });
     const chunked = monitor({ FAKE_NVIDIA_SMI_MODE: 'chunked' });
