@@ -87,6 +87,12 @@ export function generateRows(db: Db, n: number, opts: GenerateOptions = {}): num
     return models[models.length - 1]!;
   };
 
+  // A bigger page cache keeps the index B-trees in memory between batches; restored afterwards.
+  // Generated rows need no crash safety: skipping fsync at each checkpoint halves the time.
+  const cacheSize = db.pragma('cache_size', { simple: true }) as number;
+  const synchronous = db.pragma('synchronous', { simple: true }) as number;
+  db.pragma('cache_size = -262144');
+  db.pragma('synchronous = OFF');
   let written = 0;
   const writeBatch = db.transaction((from: number, to: number) => {
     for (let i = from; i < to; i++) {
@@ -129,11 +135,16 @@ export function generateRows(db: Db, n: number, opts: GenerateOptions = {}): num
       );
     }
   });
-  for (let from = 0; from < n; from += batch) {
-    const to = Math.min(n, from + batch);
-    writeBatch(from, to);
-    written = to;
-    opts.onProgress?.(written);
+  try {
+    for (let from = 0; from < n; from += batch) {
+      const to = Math.min(n, from + batch);
+      writeBatch(from, to);
+      written = to;
+      opts.onProgress?.(written);
+    }
+  } finally {
+    db.pragma(`cache_size = ${cacheSize}`);
+    db.pragma(`synchronous = ${synchronous}`);
   }
   return written;
 }

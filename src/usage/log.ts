@@ -23,6 +23,13 @@ export interface UsageLogOptions {
   retryMs?: number;
   /** how long an insert waits for another writer's lock before buffering (default WRITER_BUSY_TIMEOUT_MS) */
   busyTimeoutMs?: number;
+  /**
+   * 'immediate' (default): each insert is its own transaction, on disk (WAL) before insert
+   * returns, so a kill -9 right after loses nothing. 'tick': rows of one event-loop turn are
+   * written together in one transaction from setImmediate (cheaper under load; a kill -9 can
+   * lose the current turn's rows; flush() and close() still write them).
+   */
+  batch?: 'immediate' | 'tick';
 }
 
 export const DEFAULT_MAX_BUFFERED = 100_000;
@@ -50,6 +57,12 @@ const num = (v: number | null | undefined): number | null => (typeof v === 'numb
 export class UsageLog {
   private readonly stmt: Database.Statement;
   private readonly buffer: UsageRow[] = [];
+  /** 'tick' mode: rows of this event-loop turn, not yet written */
+  private pending: UsageRow[] = [];
+  private drainScheduled = false;
+  /** the last count given to onBuffered, so the gauge is set only when it changes */
+  private reportedBuffered = 0;
+  private readonly batchTick: boolean;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private _degradedReason: string | null = null;
@@ -65,6 +78,7 @@ export class UsageLog {
     this.stmt = db.prepare(USAGE_INSERT_SQL);
     this.maxBuffered = opts.maxBuffered ?? DEFAULT_MAX_BUFFERED;
     this.retryMs = opts.retryMs ?? DEFAULT_RETRY_MS;
+    this.batchTick = opts.batch === 'tick';
   }
 
   /** Opens (creating dir, file and schema as needed). Throws an Error naming the path and reason. */
@@ -97,6 +111,15 @@ export class UsageLog {
       this.enqueue(row);
       return;
     }
+    if (this.batchTick) {
+      this.pending.push(row);
+      if (this.pending.length >= FLUSH_CHUNK) this.drainPending();
+      else if (!this.drainScheduled) {
+        this.drainScheduled = true;
+        setImmediate(this.drainPending);
+      }
+      return;
+    }
     try {
       this.write(row);
     } catch (err) {
@@ -110,8 +133,9 @@ export class UsageLog {
     }
   }
 
-  /** Writes the buffer now if the database accepts it; returns the rows still buffered. */
+  /** Writes pending and buffered rows now if the database accepts them; returns the rows still buffered. */
   flush(): number {
+    if (this.pending.length > 0) this.drainPending();
     while (this.buffer.length > 0) {
       const n = Math.min(FLUSH_CHUNK, this.buffer.length);
       try {
@@ -123,7 +147,7 @@ export class UsageLog {
           continue;
         }
         this.fail(err as Error);
-        this.hooks.onBuffered?.(this.buffer.length);
+        this.reportBuffered();
         return this.buffer.length;
       }
       this.buffer.splice(0, n);
@@ -141,7 +165,7 @@ export class UsageLog {
     if (this.buffer.length > 0) {
       const rows = this.buffer.splice(0);
       for (const r of rows) this.hooks.onDropped?.(1, r);
-      this.hooks.onBuffered?.(0);
+      this.reportBuffered();
     }
     try {
       // Fold the WAL back into the main file so readers after us open one small file.
@@ -177,6 +201,28 @@ export class UsageLog {
     );
   }
 
+  /** 'tick' mode: this turn's rows in one transaction; on failure they join the retry buffer. */
+  private readonly drainPending = (): void => {
+    this.drainScheduled = false;
+    const rows = this.pending;
+    if (rows.length === 0) return;
+    this.pending = [];
+    if (this.buffer.length === 0) {
+      try {
+        this.db.transaction(() => {
+          for (let i = 0; i < rows.length; i++) this.write(rows[i]!);
+        })();
+        return;
+      } catch (err) {
+        if (!isPermanent(err)) this.fail(err as Error);
+      }
+    }
+    // Degraded, or one bad row spoiled the batch: the buffer path writes what it can, drops bad
+    // rows with a report, and keeps the rest for the retry timer.
+    for (const r of rows) this.enqueue(r);
+    if (this._degradedReason === null) this.flush();
+  };
+
   private writeChunk(n: number): void {
     this.db.transaction(() => {
       for (let i = 0; i < n; i++) this.write(this.buffer[i]!);
@@ -206,7 +252,7 @@ export class UsageLog {
       return;
     }
     this.buffer.push(row);
-    this.hooks.onBuffered?.(this.buffer.length);
+    this.reportBuffered();
     this.startTimer();
   }
 
@@ -221,10 +267,14 @@ export class UsageLog {
 
   private recovered(): void {
     this.stopTimer();
-    if (this._degradedReason !== null) {
-      this._degradedReason = null;
-      this.hooks.onBuffered?.(0);
-    }
+    this._degradedReason = null;
+    this.reportBuffered();
+  }
+
+  private reportBuffered(): void {
+    if (this.buffer.length === this.reportedBuffered) return;
+    this.reportedBuffered = this.buffer.length;
+    this.hooks.onBuffered?.(this.buffer.length);
   }
 
   private startTimer(): void {

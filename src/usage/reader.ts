@@ -39,7 +39,7 @@ export interface UsageReaderOptions {
   maxLatencySamples?: number;
 }
 
-export const DEFAULT_MAX_LATENCY_SAMPLES = 20_000;
+export const DEFAULT_MAX_LATENCY_SAMPLES = 10_000;
 const MINUTE_MS = 60_000;
 
 /** 'YYYY-MM-DDTHH:MM', the rollup's key for the minute holding `ms`. */

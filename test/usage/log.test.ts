@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openReaderDb, UsageSchemaTooNewError, UsageDbMissingError } from '../../src/usage/db.js';
+import { MIGRATION_V1, openReaderDb, UsageSchemaTooNewError, UsageDbMissingError } from '../../src/usage/db.js';
 import { UsageLog } from '../../src/usage/log.js';
 import { USAGE_SCHEMA_VERSION, type StoredUsageRow, type UsageRow } from '../../src/usage/schema.js';
 import { sampleRow, tempDir } from './helpers.js';
@@ -35,7 +35,7 @@ describe('usage db: open and migrations', () => {
       name: string;
       sql: string;
     }[]).map((r) => r.sql);
-    expect(idx.some((s) => /\(timestamp\)/.test(s))).toBe(true);
+    expect(idx.some((s) => /ON llm_usage\(timestamp[,)]/.test(s))).toBe(true);
     for (const col of ['provider', 'logical_model', 'capability']) {
       expect(idx.some((s) => new RegExp(`\\(${col}, timestamp`).test(s))).toBe(true);
     }
@@ -225,5 +225,107 @@ describe('usage log writer', () => {
     // checkpointed on close: the WAL is empty
     const wal = dbPath + '-wal';
     expect(!fs.existsSync(wal) || fs.statSync(wal).size === 0).toBe(true);
+  });
+});
+
+describe('schema v2: per-minute rollup', () => {
+  const rollupOf = (db: Database.Database) =>
+    db.prepare('SELECT * FROM llm_usage_minute ORDER BY minute, provider, logical_model, capability').all();
+  const recomputed = (db: Database.Database) =>
+    db
+      .prepare(
+        `SELECT substr(timestamp,1,16) AS minute, coalesce(provider,'') AS provider, coalesce(logical_model,'') AS logical_model,
+                coalesce(capability,'') AS capability, count(*) AS requests, sum(status='error') AS errors,
+                coalesce(sum(cost_usd),0) AS cost_usd, coalesce(sum(prompt_tokens),0) AS prompt_tokens,
+                coalesce(sum(completion_tokens),0) AS completion_tokens, coalesce(sum(total_tokens),0) AS total_tokens,
+                coalesce(sum(latency_ms),0) AS latency_ms_sum
+         FROM llm_usage GROUP BY 1,2,3,4 ORDER BY 1,2,3,4`,
+      )
+      .all();
+
+  const mixedRows = () => [
+    sampleRow({ timestamp: '2026-01-02T03:04:05.000Z' }),
+    sampleRow({ timestamp: '2026-01-02T03:04:59.999Z', cost_usd: 0.5 }),
+    sampleRow({ timestamp: '2026-01-02T03:05:00.000Z', status: 'error', http_status: 502, error_type: 'upstream_error' }),
+    sampleRow({ timestamp: '2026-01-02T03:05:01.000Z', provider: null, logical_model: null, capability: null, prompt_tokens: null, completion_tokens: null, total_tokens: null, cost_usd: null, status: 'error', http_status: 400 }),
+    sampleRow({ timestamp: '2026-01-02T03:05:02.000Z', logical_model: 'code', capability: 'code', provider: 'ollama' }),
+  ];
+
+  it('migrates a v1 file: rows kept, rollup backfilled exactly, new inserts keep it exact', () => {
+    fs.mkdirSync(path.dirname(dbPath), { recursive: true });
+    const v1 = new Database(dbPath);
+    v1.pragma('journal_mode = WAL');
+    v1.exec(MIGRATION_V1);
+    v1.pragma('user_version = 1');
+    const ins = v1.prepare(
+      `INSERT INTO llm_usage (request_id, timestamp, provider, logical_model, concrete_model, capability, endpoint, stream,
+        prompt_tokens, completion_tokens, total_tokens, cost_usd, latency_ms, ttft_ms, status, http_status, error_type,
+        error_message, cache_hit, attempts) VALUES (@request_id, @timestamp, @provider, @logical_model, @concrete_model,
+        @capability, @endpoint, @stream, @prompt_tokens, @completion_tokens, @total_tokens, @cost_usd, @latency_ms, @ttft_ms,
+        @status, @http_status, @error_type, @error_message, @cache_hit, @attempts)`,
+    );
+    for (const r of mixedRows()) ins.run(r);
+    v1.close();
+
+    const log = UsageLog.open(dbPath);
+    expect(log.db.pragma('user_version', { simple: true })).toBe(USAGE_SCHEMA_VERSION);
+    expect(log.db.prepare('SELECT count(*) FROM llm_usage').pluck().get()).toBe(5);
+    expect(rollupOf(log.db)).toEqual(recomputed(log.db));
+    expect(rollupOf(log.db)).toHaveLength(4);
+    for (const r of mixedRows()) log.insert(r);
+    expect(rollupOf(log.db)).toEqual(recomputed(log.db));
+    // deletes (a retention job) keep it exact too, and empty groups disappear
+    log.db.prepare(`DELETE FROM llm_usage WHERE logical_model = 'code'`).run();
+    expect(rollupOf(log.db)).toEqual(recomputed(log.db));
+    log.close();
+  });
+});
+
+describe("batch: 'tick'", () => {
+  it('rows of one turn land together after it; flush() and close() write what is pending', async () => {
+    const log = UsageLog.open(dbPath, {}, { batch: 'tick' });
+    const count = () => log.db.prepare('SELECT count(*) FROM llm_usage').pluck().get();
+    log.insert(sampleRow());
+    log.insert(sampleRow());
+    expect(count()).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    expect(count()).toBe(2);
+    log.insert(sampleRow());
+    expect(log.flush()).toBe(0);
+    expect(count()).toBe(3);
+    log.insert(sampleRow());
+    log.close();
+    expect(allRows(dbPath)).toHaveLength(4);
+  });
+
+  it('a bad row in a batch is dropped alone; a locked database buffers the whole batch', async () => {
+    const dropped: string[] = [];
+    const buffered: number[] = [];
+    const log = UsageLog.open(
+      dbPath,
+      { onDropped: (_n, r) => dropped.push(String(r?.request_id)), onBuffered: (n) => buffered.push(n) },
+      { batch: 'tick', busyTimeoutMs: 5, retryMs: 60_000 },
+    );
+    const good = [sampleRow(), sampleRow()];
+    log.insert(good[0]!);
+    log.insert(sampleRow({ request_id: null as unknown as string }));
+    log.insert(good[1]!);
+    await new Promise((r) => setImmediate(r));
+    expect(dropped).toEqual(['null']);
+    expect(log.degradedReason).toBeNull();
+    expect(buffered.at(-1) ?? 0).toBe(0);
+    expect(allRows(dbPath).map((r) => r.request_id)).toEqual(good.map((r) => r.request_id));
+
+    const other = new Database(dbPath);
+    other.exec('BEGIN IMMEDIATE');
+    log.insert(sampleRow());
+    log.insert(sampleRow());
+    await new Promise((r) => setImmediate(r));
+    expect(log.bufferedRows).toBe(2);
+    expect(log.degradedReason).toBe('usage log: database is locked');
+    other.exec('COMMIT');
+    other.close();
+    log.close();
+    expect(allRows(dbPath)).toHaveLength(4);
   });
 });
