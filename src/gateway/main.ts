@@ -87,19 +87,6 @@ export async function runGateway(opts: GatewayOptions = {}): Promise<number> {
     await upstreams.close();
   };
 
-  const { host, port } = config.listen;
-  try {
-    const addr = await server.listen(host, port);
-    log.info('listening', { host, port: addr.port, url: `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}` });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    await closeAll();
-    if (e.code === 'EADDRINUSE') return fatal(`port ${port} on ${host} is already in use (another gateway running? use --port)`);
-    if (e.code === 'EACCES') return fatal(`no permission to listen on ${host}:${port}`);
-    if (e.code === 'EADDRNOTAVAIL') return fatal(`cannot listen on ${host}:${port}: address not available`);
-    return fatal(`cannot listen on ${host}:${port}: ${e.message}`);
-  }
-
   // Reloads run one after another; a burst of changes is already debounced by the watcher.
   let reloading = Promise.resolve();
   const reload = () => {
@@ -127,6 +114,22 @@ export async function runGateway(opts: GatewayOptions = {}): Promise<number> {
     });
   };
   const watcher = watchConfigDir(config.paths.configDir, reload, (err) => log.error('config_watch_failed', { error: err.message }));
+  // Listening only once the watcher sees edits, so 'listening' means reloads work too.
+  await watcher.ready;
+
+  const { host, port } = config.listen;
+  try {
+    const addr = await server.listen(host, port);
+    log.info('listening', { host, port: addr.port, url: `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}` });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    await watcher.close();
+    await closeAll();
+    if (e.code === 'EADDRINUSE') return fatal(`port ${port} on ${host} is already in use (another gateway running? use --port)`);
+    if (e.code === 'EACCES') return fatal(`no permission to listen on ${host}:${port}`);
+    if (e.code === 'EADDRNOTAVAIL') return fatal(`cannot listen on ${host}:${port}: address not available`);
+    return fatal(`cannot listen on ${host}:${port}: ${e.message}`);
+  }
 
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
   await new Promise<void>((resolve) => {

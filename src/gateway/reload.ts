@@ -5,6 +5,8 @@ import { watch, type FSWatcher } from 'chokidar';
 export const RELOAD_DEBOUNCE_MS = 200;
 
 export interface ConfigWatcher {
+  /** resolves once the initial scan is done: edits after this are seen */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -24,7 +26,9 @@ export function watchConfigDir(dir: string, onChange: () => void, onError: (err:
     }, RELOAD_DEBOUNCE_MS);
   });
   watcher.on('error', (err) => onError(err as Error));
+  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   return {
+    ready,
     close: async () => {
       if (timer) clearTimeout(timer);
       await watcher.close();
