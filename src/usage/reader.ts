@@ -57,6 +57,19 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
 
+/** Every query the reader runs; exported so a test can check each one's plan. */
+export const READER_SQL = {
+  maxId: 'SELECT max(id) FROM llm_usage',
+  rowsAfter: 'SELECT * FROM llm_usage WHERE id > ? ORDER BY id LIMIT ?',
+  latest: 'SELECT * FROM llm_usage ORDER BY id DESC LIMIT ?',
+  count: `SELECT count(*) AS requests, coalesce(sum(status = 'error'), 0) AS errors FROM llm_usage WHERE timestamp >= ?`,
+  latencies: 'SELECT latency_ms FROM llm_usage WHERE timestamp >= ? ORDER BY timestamp DESC LIMIT ?',
+  perMinute: `SELECT minute, sum(requests) AS requests, sum(errors) AS errors, sum(cost_usd) AS costUsd
+              FROM llm_usage_minute WHERE minute >= ? GROUP BY minute ORDER BY minute`,
+  perModel: `SELECT logical_model, sum(requests) AS requests, sum(cost_usd) AS costUsd, sum(total_tokens) AS tokens
+             FROM llm_usage_minute WHERE minute >= ? GROUP BY logical_model ORDER BY requests DESC, logical_model`,
+} as const;
+
 export class UsageReader {
   private readonly qMaxId: Database.Statement;
   private readonly qAfter: Database.Statement;
@@ -72,23 +85,13 @@ export class UsageReader {
     opts: UsageReaderOptions,
   ) {
     this.maxSamples = opts.maxLatencySamples ?? DEFAULT_MAX_LATENCY_SAMPLES;
-    this.qMaxId = db.prepare('SELECT max(id) FROM llm_usage').pluck();
-    this.qAfter = db.prepare('SELECT * FROM llm_usage WHERE id > ? ORDER BY id LIMIT ?');
-    this.qLatest = db.prepare('SELECT * FROM llm_usage ORDER BY id DESC LIMIT ?');
-    this.qCount = db.prepare(
-      `SELECT count(*) AS requests, coalesce(sum(status = 'error'), 0) AS errors FROM llm_usage WHERE timestamp >= ?`,
-    );
-    this.qLatencies = db
-      .prepare('SELECT latency_ms FROM llm_usage WHERE timestamp >= ? ORDER BY timestamp DESC LIMIT ?')
-      .pluck();
-    this.qPerMinute = db.prepare(
-      `SELECT minute, sum(requests) AS requests, sum(errors) AS errors, sum(cost_usd) AS costUsd
-       FROM llm_usage_minute WHERE minute >= ? GROUP BY minute ORDER BY minute`,
-    );
-    this.qPerModel = db.prepare(
-      `SELECT logical_model, sum(requests) AS requests, sum(cost_usd) AS costUsd, sum(total_tokens) AS tokens
-       FROM llm_usage_minute WHERE minute >= ? GROUP BY logical_model ORDER BY requests DESC, logical_model`,
-    );
+    this.qMaxId = db.prepare(READER_SQL.maxId).pluck();
+    this.qAfter = db.prepare(READER_SQL.rowsAfter);
+    this.qLatest = db.prepare(READER_SQL.latest);
+    this.qCount = db.prepare(READER_SQL.count);
+    this.qLatencies = db.prepare(READER_SQL.latencies).pluck();
+    this.qPerMinute = db.prepare(READER_SQL.perMinute);
+    this.qPerModel = db.prepare(READER_SQL.perModel);
   }
 
   /**
