@@ -8,12 +8,27 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 export function loadEnv(home: string, processEnv: Env = process.env): Env {
   let fromFile: Record<string, string> = {};
+  const file = path.join(home, '.env');
   try {
-    fromFile = parseEnv(fs.readFileSync(path.join(home, '.env'), 'utf8')) as Record<string, string>;
+    // stat first: reading a FIFO named .env would block forever.
+    if (fs.statSync(file).isFile()) fromFile = parseEnv(fs.readFileSync(file, 'utf8')) as Record<string, string>;
   } catch {
     // No .env (or unreadable): the process environment alone.
   }
   return { ...fromFile, ...processEnv };
+}
+
+/** Why `<home>/.env` exists but was not used (a directory, unreadable), or undefined when fine or absent. */
+export function envFileProblem(home: string): string | undefined {
+  const file = path.join(home, '.env');
+  try {
+    if (!fs.statSync(file).isFile()) return `${file} is not a regular file; ignored`;
+    fs.accessSync(file, fs.constants.R_OK);
+    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? undefined : `cannot read ${file} (${code}); ignored`;
+  }
 }
 
 /** `${VAR}` anywhere in a string. */

@@ -4,7 +4,7 @@
 // are checked on whatever parsed, so a broken provider does not hide a dangling model reference.
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadEnv, resolveVarsDeep, pureVarRef, type Env, type VarRef } from './env.js';
+import { envFileProblem, loadEnv, resolveVarsDeep, pureVarRef, type Env, type VarRef } from './env.js';
 import { resolvePaths, type PathOptions, type Paths } from './paths.js';
 import { formatKeyPath, formatProblem, hasErrors, type ConfigProblem } from './problems.js';
 import { readYamlFile } from './read-yaml.js';
@@ -170,7 +170,7 @@ function checkCallbacks(file: string, home: string, callbacks: string[], problem
   });
 }
 
-const FILE_ORDER: string[] = [CONFIG_FILES.providers, CONFIG_FILES.mappings, CONFIG_FILES.gateway];
+const FILE_ORDER: string[] = ['.env', CONFIG_FILES.providers, CONFIG_FILES.mappings, CONFIG_FILES.gateway];
 
 /** Group the lines by file (stable, so each file keeps the order problems were found in). */
 function sortByFile(problems: ConfigProblem[]): void {
@@ -187,6 +187,8 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   const env = loadEnv(preliminary.home, processEnv);
   const paths = resolvePaths(opts, env);
   const problems: ConfigProblem[] = [];
+  const envProblem = envFileProblem(preliminary.home);
+  if (envProblem) problems.push({ file: '.env', path: '', message: envProblem, severity: 'warning' });
 
   let dirStat: fs.Stats | undefined;
   try {

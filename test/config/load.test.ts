@@ -204,3 +204,16 @@ describe('formatProblem', () => {
     );
   });
 });
+
+describe('.env', () => {
+  it('a .env that is a directory or a FIFO is ignored with a warning, never read', () => {
+    for (const make of [(p: string) => fs.mkdirSync(p), (p: string) => spawnSync('mkfifo', [p])]) {
+      const h = home();
+      make(path.join(h.home, '.env'));
+      const { config, problems } = loadConfig({ home: h.home, env: {} });
+      expect(config).toBeDefined();
+      expect(problems[0]).toMatchObject({ file: '.env', severity: 'warning' });
+      expect(formatProblem(problems[0])).toBe(`.env: warning: ${path.join(h.home, '.env')} is not a regular file; ignored`);
+    }
+  });
+});
