@@ -2,7 +2,7 @@
 // and the keyboard (every binding comes from keys.ts). Data arrives through the hooks; the
 // panels only draw their props.
 import React, { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Box, useInput } from 'ink';
+import { Box, useInput, type Key } from 'ink';
 import os from 'node:os';
 import { hasErrors, formatProblem } from '../config/problems.js';
 import { PANELS, resolveKey, type Command, type KeyMode, type PanelId, type ServiceVerb } from './keys.js';
@@ -225,10 +225,15 @@ export function App() {
   };
 
   const mode: KeyMode = confirm ? 'confirm' : view ? 'view' : 'main';
-  useInput((input, key) => {
-    const cmd = resolveKey(input, key, mode);
-    if (cmd) dispatch(cmd);
-  });
+  // One stable input handler reading the latest render's state through a ref: a key that
+  // arrives between a render and its effects must not meet the previous screen's handler.
+  const latest = useRef({ mode, dispatch });
+  latest.current = { mode, dispatch };
+  const onInput = useCallback((input: string, key: Key) => {
+    const cmd = resolveKey(input, key, latest.current.mode);
+    if (cmd) latest.current.dispatch(cmd);
+  }, []);
+  useInput(onInput);
 
   const status = statusLine({
     confirm,

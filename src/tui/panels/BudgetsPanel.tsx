@@ -37,7 +37,7 @@ function BudgetLine({ row, width }: { row: BudgetRow; width: number }) {
   const forecast = exceeded
     ? 'EXCEEDED'
     : eta === null
-      ? wide
+      ? wide && row.lastHourSpendUsd !== null
         ? 'no spend in the last hour'
         : '–'
       : wide

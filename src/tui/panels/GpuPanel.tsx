@@ -53,7 +53,7 @@ function GpuLine({ gpu, width }: { gpu: GpuSample; width: number }) {
       {fit(String(gpu.index), 2)}
       {fit(shortName(gpu.name), nameWidth)}{' '}
       <Text color={theme.tone(utilTone(gpu.utilPct))}>{util}</Text>{' '}
-      <Text color={theme.tone('accent')}>{sparkline(gpu.utilHistory, sparkWidth)}</Text>{' '}
+      <Text color={theme.tone('accent')}>{gpu.utilPct === null ? ' '.repeat(sparkWidth) : sparkline(gpu.utilHistory, sparkWidth)}</Text>{' '}
       {mem} <Text color={theme.tone(tempTone(gpu.tempC))}>{temp}</Text> {power}
     </Text>
   );
@@ -87,11 +87,12 @@ export const GpuPanel = memo(function GpuPanel({ state, owners, width, height, f
       const owner = owners.get(p.pid);
       const gpu = indexByUuid.get(p.gpuUuid);
       const head = `  ${fit(gpu === undefined ? '?' : String(gpu), 2)}${fit(String(p.pid), 8, 'right')} ${fit(mib(p.usedMemMiB), 6, 'right')} `;
+      const name = p.name.split('/').pop() || p.name;
       const nameWidth = Math.max(4, width - head.length - (owner ? owner.length + 3 : 0));
       lines.push(
         <Text key={`p${p.gpuUuid}${p.pid}`} wrap="truncate">
           <Text dimColor>{head}</Text>
-          {fit(p.name.split('/').pop() ?? p.name, nameWidth)}
+          {name.length > nameWidth ? fit(name, nameWidth) : name}
           {owner ? <Text color={theme.tone('accent')}>{` → ${owner}`}</Text> : null}
         </Text>,
       );

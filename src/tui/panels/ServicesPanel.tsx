@@ -53,9 +53,9 @@ export const ServicesPanel = memo(function ServicesPanel(props: ServicesPanelPro
   const theme = useTheme();
   const wide = width >= 64;
   const stateW = wide ? 17 : 10;
-  const pidW = 8;
-  const upW = 7;
-  const healthW = 5;
+  const pidW = 7;
+  const upW = 6;
+  const healthW = 6;
   const gpuW = 6;
   const unitW = Math.max(6, width - 2 - stateW - pidW - upW - healthW - gpuW - 5);
   const lines: React.ReactNode[] = [];
