@@ -4,7 +4,7 @@
 // are checked on whatever parsed, so a broken provider does not hide a dangling model reference.
 import fs from 'node:fs';
 import path from 'node:path';
-import { envFileProblem, loadEnv, resolveVarsDeep, pureVarRef, type Env, type VarRef } from './env.js';
+import { envFileProblem, loadEnv, resolveVarsDeep, type Env, type VarRef } from './env.js';
 import { resolvePaths, type PathOptions, type Paths } from './paths.js';
 import { formatKeyPath, formatProblem, hasErrors, type ConfigProblem } from './problems.js';
 import { readYamlFile } from './read-yaml.js';
@@ -19,6 +19,7 @@ import {
   type LogicalModel,
   type Provider,
 } from './schema.js';
+import { checkCallbacks, checkLiteralSecrets, checkReferences, checkUnits } from './validate.js';
 import { validateFile } from './zod-problems.js';
 
 export { formatProblem, type ConfigProblem };
@@ -65,110 +66,8 @@ export interface LoadResult {
   paths: Paths;
 }
 
-
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-function known(names: string[]): string {
-  return names.length ? names.join(', ') : 'none';
-}
-
-
-/**
- * Cross-file references on the `${VAR}`-resolved data, defensively typed because either file may
- * have failed its schema. `providers` / `capabilities` are undefined when their file is unusable.
- */
-function checkReferences(
-  file: string,
-  mappings: Obj,
-  providerNames: string[] | undefined,
-  problems: ConfigProblem[],
-): void {
-  const capabilityNames = isObj(mappings.capabilities) ? Object.keys(mappings.capabilities) : undefined;
-  if (!isObj(mappings.models)) return;
-  for (const [name, model] of Object.entries(mappings.models)) {
-    if (!isObj(model)) continue;
-    if (capabilityNames && typeof model.capability === 'string' && !capabilityNames.includes(model.capability)) {
-      problems.push({
-        file,
-        path: formatKeyPath(['models', name, 'capability']),
-        message: `unknown capability "${model.capability}" (known: ${known(capabilityNames)})`,
-        severity: 'error',
-      });
-    }
-    if (!Array.isArray(model.targets)) continue;
-    const seen = new Set<string>();
-    model.targets.forEach((t, i) => {
-      if (!isObj(t) || typeof t.provider !== 'string') return;
-      if (providerNames && !providerNames.includes(t.provider)) {
-        problems.push({
-          file,
-          path: formatKeyPath(['models', name, 'targets', i, 'provider']),
-          message: `unknown provider "${t.provider}" (known: ${known(providerNames)})`,
-          severity: 'error',
-        });
-      }
-      const key = `${t.provider}\u0000${String(t.model)}`;
-      if (seen.has(key)) {
-        problems.push({
-          file,
-          path: formatKeyPath(['models', name, 'targets', i]),
-          message: `duplicate target ${t.provider}/${String(t.model)} (the fallback would retry the same upstream)`,
-          severity: 'error',
-        });
-      }
-      seen.add(key);
-    });
-  }
-}
-
-/** The same unit under two provider names would make the Services panel act on it twice. */
-function checkUnits(file: string, providers: Record<string, Provider>, problems: ConfigProblem[]): void {
-  const units = new Map<string, string>();
-  for (const [name, p] of Object.entries(providers)) {
-    if (!p.service) continue;
-    const other = units.get(p.service);
-    if (other) {
-      problems.push({
-        file,
-        path: formatKeyPath(['providers', name, 'service']),
-        message: `unit "${p.service}" is already used by provider "${other}"`,
-        severity: 'error',
-      });
-    } else units.set(p.service, name);
-  }
-}
-
-/** Secrets belong in the environment (SPEC §2): a literal key in YAML works, but is flagged. */
-function checkLiteralSecrets(file: string, raw: Obj, keyPaths: PropertyKey[][], problems: ConfigProblem[]): void {
-  for (const keyPath of keyPaths) {
-    let v: unknown = raw;
-    for (const seg of keyPath) v = isObj(v) ? v[seg as string] : undefined;
-    if (typeof v === 'string' && v !== '' && !pureVarRef(v)) {
-      problems.push({
-        file,
-        path: formatKeyPath(keyPath),
-        message: 'secret written literally in the config file; use ${VAR} and put the value in the environment or .env',
-        severity: 'warning',
-      });
-    }
-  }
-}
-
-function checkCallbacks(file: string, home: string, callbacks: string[], problems: ConfigProblem[]): void {
-  callbacks.forEach((cb, i) => {
-    const full = path.resolve(home, cb);
-    let ok = false;
-    try {
-      ok = fs.statSync(full).isFile();
-    } catch {
-      ok = false;
-    }
-    if (!ok) {
-      problems.push({ file, path: formatKeyPath(['callbacks', i]), message: `callback module not found: ${full}`, severity: 'error' });
-    }
-  });
-}
 
 const FILE_ORDER: string[] = ['.env', CONFIG_FILES.providers, CONFIG_FILES.mappings, CONFIG_FILES.gateway];
 
