@@ -44,21 +44,27 @@ describe('writeFileAtomic', () => {
       process.execPath,
       [
         '-e',
-        `const fs=require('fs');let reads=0,bad=0;
+        `const fs=require('fs');let reads=0,bad=0;let first=true;
          while(!fs.existsSync(${JSON.stringify(stop)})){const s=fs.readFileSync(${JSON.stringify(file)},'latin1');reads++;
-           if(s.length!==${size}||s[0]!==s[s.length-1])bad++;}
-         process.stdout.write(JSON.stringify({reads,bad}));`,
+           if(s.length!==${size}||s[0]!==s[s.length-1])bad++;
+           if(first){first=false;fs.writeSync(1,'ready\\n');}}
+         fs.writeSync(1,JSON.stringify({reads,bad}));`,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
-    reader.stdout.on('data', (d) => (out += d));
+    const ready = new Promise<void>((resolve) =>
+      reader.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('ready\n')) resolve();
+      }),
+    );
     const done = new Promise((resolve) => reader.on('exit', resolve));
-    await new Promise((r) => setTimeout(r, 100));
+    await ready; // the reader is in its loop before the first replacement
     for (let i = 0; i < 300; i++) writeFileAtomic(file, (i % 2 ? 'a' : 'b').repeat(size));
     fs.writeFileSync(stop, '');
     await done;
-    const { reads, bad } = JSON.parse(out);
+    const { reads, bad } = JSON.parse(out.slice(out.indexOf('ready\n') + 6));
     expect(reads).toBeGreaterThan(0);
     expect(bad).toBe(0);
   });
