@@ -11,9 +11,26 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+let stderrGuarded = false;
+
+/**
+ * process.stderr with its write errors made harmless. The dashboard points the gateway's stderr
+ * at runtime/logs/gateway.log: on a full disk (ENOSPC) or a vanished reader (EPIPE) Node emits
+ * 'error' on the stream, and with no listener that is an uncaught exception that kills the
+ * gateway. Losing log lines is better than losing the gateway; the stream keeps working once
+ * the disk has room again.
+ */
+function writeStderr(line: string): void {
+  if (!stderrGuarded) {
+    stderrGuarded = true;
+    process.stderr.on('error', () => {});
+  }
+  process.stderr.write(line);
+}
+
 export function createLogger(
   minLevel: LogLevel = (process.env.PTUI_LOG_LEVEL as LogLevel) || 'info',
-  write: (line: string) => void = (line) => process.stderr.write(line),
+  write: (line: string) => void = writeStderr,
 ): Logger {
   const min = ORDER[minLevel] ?? ORDER.info;
   const emit = (level: LogLevel, event: string, fields?: Record<string, unknown>) => {
