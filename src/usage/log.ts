@@ -63,6 +63,7 @@ export class UsageLog {
   /** the last count given to onBuffered, so the gauge is set only when it changes */
   private reportedBuffered = 0;
   private readonly batchTick: boolean;
+  private readonly writeMany: (rows: readonly UsageRow[], n: number) => void;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private _degradedReason: string | null = null;
@@ -79,6 +80,10 @@ export class UsageLog {
     this.maxBuffered = opts.maxBuffered ?? DEFAULT_MAX_BUFFERED;
     this.retryMs = opts.retryMs ?? DEFAULT_RETRY_MS;
     this.batchTick = opts.batch === 'tick';
+    // Built once: db.transaction() allocates a wrapper per call.
+    this.writeMany = db.transaction((rows: readonly UsageRow[], n: number) => {
+      for (let i = 0; i < n; i++) this.write(rows[i]!);
+    });
   }
 
   /** Opens (creating dir, file and schema as needed). Throws an Error naming the path and reason. */
@@ -141,10 +146,11 @@ export class UsageLog {
       try {
         this.writeChunk(n);
       } catch (err) {
+        // One bad row must not block the rest: write this chunk row by row, dropping the bad ones.
+        if (isPermanent(err) && this.writeRowByRow(n)) continue;
         if (isPermanent(err)) {
-          // One bad row must not block the rest: write this chunk row by row, dropping the bad ones.
-          this.writeRowByRow(n);
-          continue;
+          this.reportBuffered();
+          return this.buffer.length;
         }
         this.fail(err as Error);
         this.reportBuffered();
@@ -209,9 +215,7 @@ export class UsageLog {
     this.pending = [];
     if (this.buffer.length === 0) {
       try {
-        this.db.transaction(() => {
-          for (let i = 0; i < rows.length; i++) this.write(rows[i]!);
-        })();
+        this.writeMany(rows, rows.length);
         return;
       } catch (err) {
         if (!isPermanent(err)) this.fail(err as Error);
@@ -224,12 +228,11 @@ export class UsageLog {
   };
 
   private writeChunk(n: number): void {
-    this.db.transaction(() => {
-      for (let i = 0; i < n; i++) this.write(this.buffer[i]!);
-    })();
+    this.writeMany(this.buffer, n);
   }
 
-  private writeRowByRow(n: number): void {
+  /** Returns false when a transient error stopped it (the rest stays buffered). */
+  private writeRowByRow(n: number): boolean {
     for (let i = 0; i < n; i++) {
       const row = this.buffer[0]!;
       try {
@@ -237,13 +240,14 @@ export class UsageLog {
       } catch (err) {
         if (!isPermanent(err)) {
           this.fail(err as Error);
-          return;
+          return false;
         }
         this.hooks.onWriteError?.(err as Error);
         this.drop(row);
       }
       this.buffer.shift();
     }
+    return true;
   }
 
   private enqueue(row: UsageRow): void {

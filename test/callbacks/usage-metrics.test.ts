@@ -134,6 +134,27 @@ describe('usage-log callback', () => {
     }
   });
 
+  it('a JSON.parse message that quotes the body (V8 does) is stored without the quote', async () => {
+    const bodies = ['my secret prompt sk-proj-abcdefghijklmnop', '[1, 2, my secret prompt that goes on and on and on and on'];
+    for (const body of bodies) {
+      let message = '';
+      try {
+        JSON.parse(body);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toContain('my secret');
+      await finish({ logicalModel: null, usage: null, error: new GatewayError(400, 'invalid_request_error', `invalid JSON body: ${message}`) });
+    }
+    await finish({ logicalModel: null, usage: null, error: new GatewayError(400, 'invalid_request_error', '"abc" is not valid JSON') });
+    const stored = rows().map((r) => r.error_message);
+    expect(stored).toEqual([
+      "invalid JSON body: Unexpected token 'm' in a body that is not valid JSON",
+      "invalid JSON body: Unexpected token 'm' in a body that is not valid JSON",
+      'body is not valid JSON',
+    ]);
+  });
+
   it('a cache hit is logged with cache_hit=1 and cost 0', async () => {
     await finish({ cacheHit: true, costUsd: 0.5, upstreamMs: 0, latencyMs: 2 });
     expect(rows()[0]).toMatchObject({ cache_hit: 1, cost_usd: 0, status: 'success' });

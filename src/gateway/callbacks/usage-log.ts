@@ -14,6 +14,16 @@ export const MAX_MODEL_NAME = 128;
 
 // Control characters would garble the dashboard's one-line rows.
 const CONTROL_RE = /[\u0000-\u001f\u007f]+/g;
+// V8's JSON.parse errors quote the start of the body (`Unexpected token 'h', "hello my key is…"
+// is not valid JSON`): that is prompt text, so the quote goes before the message is stored.
+const JSON_SNIPPET_RE = /(Unexpected token .{1,8}?), ".*"(?:\.\.\.)? is not valid JSON/s;
+const JSON_WHOLE_RE = /^".*"(?:\.\.\.)? is not valid JSON$/s;
+
+/** An error message fit for the log: no quoted request body, one line, short. */
+export function safeErrorMessage(message: string): string {
+  const m = JSON_WHOLE_RE.test(message) ? 'body is not valid JSON' : message.replace(JSON_SNIPPET_RE, '$1 in a body that is not valid JSON');
+  return clip(m, MAX_ERROR_MESSAGE)!;
+}
 
 function clip(s: string | null | undefined, max: number): string | null {
   if (s == null) return null;
@@ -71,7 +81,7 @@ export function usageRowFromContext(ctx: RequestContext, status: 'success' | 'er
     status,
     http_status: ctx.httpStatus,
     error_type: err ? err.type : null,
-    error_message: err ? clip(err.message, MAX_ERROR_MESSAGE) : null,
+    error_message: err ? safeErrorMessage(err.message) : null,
     cache_hit: ctx.cacheHit ? 1 : 0,
     attempts: ctx.attempts,
   };
