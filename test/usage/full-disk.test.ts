@@ -5,6 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { usageLogHooks } from '../../src/gateway/callbacks/usage-log.js';
+import { createLogger } from '../../src/gateway/log.js';
+import { createMetrics } from '../../src/gateway/metrics.js';
 import { UsageLog } from '../../src/usage/log.js';
 import { sampleRow, tempDir } from './helpers.js';
 
@@ -51,11 +54,20 @@ describe('usage log on a full disk (tmpfs, 512 KiB)', () => {
     let dropped = 0;
     let lastBuffered = -1;
     const maxBuffered = 300;
+    // The gateway's own wiring (metrics and log lines) rides along to prove the counts reach /metrics.
+    const metrics = createMetrics();
+    const logLines: string[] = [];
+    const wired = usageLogHooks(metrics, createLogger('debug', (l) => logLines.push(l)));
     const log = UsageLog.open(
       dbPath,
-      { onWriteError: () => errors++, onDropped: (n) => (dropped += n), onBuffered: (n) => (lastBuffered = n) },
+      {
+        onWriteError: (e) => (errors++, wired.onWriteError!(e)),
+        onDropped: (n, r) => ((dropped += n), wired.onDropped!(n, r)),
+        onBuffered: (n) => ((lastBuffered = n), wired.onBuffered!(n)),
+      },
       { maxBuffered, retryMs: 25 },
     );
+    const metric = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values[0]!.value;
     const filler = fill(mnt);
 
     // Write until the database refuses (pages already allocated in the WAL absorb a few rows).
@@ -78,6 +90,12 @@ describe('usage log on a full disk (tmpfs, 512 KiB)', () => {
     expect(log.bufferedRows).toBe(maxBuffered);
     expect(lastBuffered).toBe(maxBuffered);
     expect(dropped).toBe(51);
+    expect(await metric('backend_usage_log_buffered_rows')).toBe(maxBuffered);
+    expect(await metric('backend_usage_log_dropped_rows_total')).toBe(51);
+    // each dropped row leaves a log line with its id
+    const droppedLines = logLines.map((l) => JSON.parse(l)).filter((l) => l.event === 'usage_row_dropped');
+    expect(droppedLines).toHaveLength(51);
+    expect(droppedLines[0].request_id).toBe(sent[sent.length - 51]);
     // the retry timer keeps failing while the disk is full, and nothing is lost meanwhile
     await new Promise((r) => setTimeout(r, 100));
     expect(log.bufferedRows).toBe(maxBuffered);
@@ -87,6 +105,9 @@ describe('usage log on a full disk (tmpfs, 512 KiB)', () => {
     await expect.poll(() => log.bufferedRows, { timeout: 10_000, interval: 20 }).toBe(0);
     expect(log.degradedReason).toBeNull();
     expect(lastBuffered).toBe(0);
+    expect(await metric('backend_usage_log_buffered_rows')).toBe(0);
+    expect(await metric('backend_usage_log_errors_total')).toBe(errors);
+    expect(errors).toBeGreaterThan(1); // the retries while full counted too
     log.insert(sampleRow()); // healthy again: straight to the database
     log.close();
 
