@@ -288,6 +288,7 @@ export function App() {
             <GatewayPanel
               state={gateway}
               stats={usage.stats}
+              rateWindowS={sources.rateWindowS}
               statsWindowS={sources.statsWindowS}
               width={layout.rightWidth}
               height={layout.middleHeight}

@@ -34,8 +34,9 @@ export interface DashboardOptions {
   title?: string;
 }
 
-/** Traffic figures cover this window of the usage log. */
+/** Error rate and latency cover this window of the usage log; requests/s the shorter one. */
 const STATS_WINDOW_MS = 60_000;
+const RATE_WINDOW_MS = 10_000;
 
 function listenFromEnv(opts: DashboardOptions, env: NodeJS.ProcessEnv): { host: string; port: number } {
   const envPort = Number(env.AI_BACKEND_GATEWAY_PORT);
@@ -60,7 +61,7 @@ export async function runDashboard(opts: DashboardOptions): Promise<number> {
   const gpuMonitor = new GpuMonitor({ refreshMs });
   const hostMonitor = new HostMonitor({ diskPath: paths.runtimeDir, refreshMs });
   const services = new ServicesSource(first.config, { refreshMs, gpuProcesses: () => gpuMonitor.snapshot().processes });
-  const usage = new UsageFeed({ dbPath: paths.usageDb, pollMs: Math.min(refreshMs, 500), statsMs: refreshMs, statsWindowMs: STATS_WINDOW_MS });
+  const usage = new UsageFeed({ dbPath: paths.usageDb, pollMs: Math.min(refreshMs, 500), statsMs: refreshMs, statsWindowMs: STATS_WINDOW_MS, rateWindowMs: RATE_WINDOW_MS });
   const supervisor = new GatewaySupervisor({
     host: listen.host,
     port: listen.port,
@@ -107,6 +108,7 @@ export async function runDashboard(opts: DashboardOptions): Promise<number> {
     gateway: supervisor,
     config: configStore,
     refreshMs,
+    rateWindowS: RATE_WINDOW_MS / 1000,
     statsWindowS: STATS_WINDOW_MS / 1000,
     title: opts.title ?? 'ptui',
     actions: {

@@ -24,12 +24,16 @@ export interface TargetTraffic {
   errors: number;
 }
 
-/** Requests and errors per provider/concrete model in the rows the dashboard holds. */
+export function targetKey(model: string | null, provider: string | null, concrete: string | null): string {
+  return `${model}\u0000${provider}\u0000${concrete}`;
+}
+
+/** Requests and errors per logical model and the target that answered, in the rows held. */
 export function trafficByTarget(rows: readonly StoredUsageRow[], sinceMs: number): Map<string, TargetTraffic> {
   const out = new Map<string, TargetTraffic>();
   for (const r of rows) {
     if (Date.parse(r.timestamp) < sinceMs) break; // rows are newest first
-    const key = `${r.provider}\u0000${r.concrete_model}`;
+    const key = targetKey(r.logical_model, r.provider, r.concrete_model);
     const t = out.get(key) ?? { requests: 0, errors: 0 };
     t.requests++;
     if (r.status === 'error') t.errors++;
@@ -68,13 +72,18 @@ export function routingLines(
   const modelW = Math.max(8, ...Object.keys(config.models).map((m) => m.length)) + 2;
   for (const m of Object.values(config.models)) {
     lines.push({ text: `  ${fit(m.name, modelW)}${fit(m.capability, 12)} ${budgetText(m.budget)}`.trimEnd(), bold: true });
+    const served = m.targets.map((t) => traffic.get(targetKey(m.name, t.provider, t.model)));
     m.targets.forEach((t, i) => {
-      const tr = traffic.get(`${t.provider}\u0000${t.model}`);
+      const tr = served[i];
+      // requests answered by a later target went past this one: it failed or was skipped
+      const passed = served.slice(i + 1).reduce((n, x) => n + (x?.requests ?? 0), 0);
       const price = t.pricing ? `$${t.pricing.input_usd_per_1m}/$${t.pricing.output_usd_per_1m} per 1M` : 'free (local)';
-      const live = tr ? `${tr.requests} req${tr.errors ? `, ${tr.errors} err` : ''}` : '–';
+      const live = [tr ? `${tr.requests} req${tr.errors ? `, ${tr.errors} err` : ''}` : '', passed ? `${passed} fell back` : '']
+        .filter(Boolean)
+        .join(', ');
       lines.push({
-        text: `    ${i + 1}. ${fit(t.provider, 10)} ${fit(t.model, 36)} ${fit(price, 22)} ${live}`,
-        tone: tr && tr.errors > 0 ? 'warn' : tr ? 'ok' : null,
+        text: `    ${i + 1}. ${fit(t.provider, 10)} ${fit(t.model, 36)} ${fit(price, 22)} ${live || '–'}`,
+        tone: passed > 0 || (tr && tr.errors > 0) ? 'warn' : tr ? 'ok' : null,
       });
     });
   }

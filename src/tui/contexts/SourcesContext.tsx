@@ -28,6 +28,7 @@ export interface DashboardSources {
   config: Store<ConfigState>;
   actions: DashboardActions;
   refreshMs: number;
+  rateWindowS: number;
   statsWindowS: number;
   title: string;
 }

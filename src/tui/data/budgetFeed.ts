@@ -96,7 +96,7 @@ export class BudgetFeed extends ValueStore<BudgetFeedState> {
         source = null;
         notice = budgets.length > 0 ? 'gateway down and no usage log yet: spend unknown' : null;
       }
-      const rows: BudgetRow[] = statuses.map((s) => ({ ...s, lastHourSpendUsd: db ? (this.lastHour.get(budgetKey(s)) ?? 0) : null }));
+      const rows: BudgetRow[] = statuses.map((s) => ({ ...s, lastHourSpendUsd: db ? this.lastHourSpend(s) : null }));
       this.set({ rows: sortBudgets(rows), source, notice });
     } catch (e) {
       this.set({ ...this.getSnapshot(), notice: `budgets: ${(e as Error).message}` });
@@ -105,8 +105,14 @@ export class BudgetFeed extends ValueStore<BudgetFeedState> {
     }
   }
 
+  /** A window of an hour or less lies inside the last hour: its live spend is a floor. */
+  private lastHourSpend(s: BudgetStatus): number {
+    const fromLog = this.lastHour.get(budgetKey(s)) ?? 0;
+    return s.window_seconds <= HOUR_S ? Math.max(fromLog, s.spend_usd) : fromLog;
+  }
+
   private refreshLastHour(db: Db | null, budgets: readonly BudgetEntry[], now: number): void {
-    if (!db || now - this.lastHourAt < (this.opts.lastHourEveryMs ?? 15_000)) return;
+    if (!db || now - this.lastHourAt < (this.opts.lastHourEveryMs ?? 5000)) return;
     const hour = budgets.map((b) => ({ ...b, budget_window: '1h', window_seconds: HOUR_S }));
     this.lastHour = new Map(computeBudgetStatus(db, hour, now).map((s) => [budgetKey(s), s.spend_usd]));
     this.lastHourAt = now;

@@ -25,7 +25,10 @@ export interface UsageFeedOptions {
   pollMs: number;
   /** how often to recompute the traffic figures */
   statsMs: number;
+  /** error rate and latency percentiles cover this window */
   statsWindowMs?: number;
+  /** requests/s covers this shorter window, so the figure moves when traffic does */
+  rateWindowMs?: number;
   keep?: number;
   /** how long a query may wait on a lock: short, because it runs on the UI thread */
   busyTimeoutMs?: number;
@@ -40,6 +43,7 @@ function isLockError(e: unknown): boolean {
 
 export class UsageFeed extends ValueStore<UsageFeedState> {
   readonly statsWindowMs: number;
+  readonly rateWindowMs: number;
   private readonly keep: number;
   private reader: UsageReader | null = null;
   private lastId = 0;
@@ -51,6 +55,7 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
   constructor(private readonly opts: UsageFeedOptions) {
     super(INITIAL, (a, b) => a.rows === b.rows && a.dbState === b.dbState && a.notice === b.notice && sameData(a.stats, b.stats));
     this.statsWindowMs = opts.statsWindowMs ?? 60_000;
+    this.rateWindowMs = opts.rateWindowMs ?? 10_000;
     this.keep = opts.keep ?? 500;
   }
 
@@ -91,7 +96,8 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
       }
       let stats = prev.stats;
       if (now - this.lastStatsAt >= this.opts.statsMs || rows !== prev.rows) {
-        stats = reader.stats(now - this.statsWindowMs);
+        const recent = reader.stats(now - this.rateWindowMs, now);
+        stats = { ...reader.stats(now - this.statsWindowMs, now), rps: recent.rps };
         this.lastStatsAt = now;
       }
       this.set({ rows, dbState: 'open', notice: null, stats });

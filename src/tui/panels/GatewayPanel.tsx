@@ -9,7 +9,8 @@ import { PanelFrame } from './PanelFrame.js';
 export interface GatewayPanelProps {
   state: GatewayChildState;
   stats: TrafficStats | null;
-  /** seconds the stats cover, for the title */
+  /** seconds the rate and the other figures cover, for the title */
+  rateWindowS: number;
   statsWindowS: number;
   width: number;
   height: number;
@@ -48,7 +49,7 @@ function ms(v: number | null): string {
 }
 
 export const GatewayPanel = memo(function GatewayPanel(props: GatewayPanelProps) {
-  const { state, stats, statsWindowS, width, height, focused, nowMs } = props;
+  const { state, stats, rateWindowS, statsWindowS, width, height, focused, nowMs } = props;
   const theme = useTheme();
   const head = gatewayHeadline(state, nowMs);
   const up = state.startedAt !== null && (state.mode === 'running' || state.mode === 'attached') ? duration((nowMs - state.startedAt) / 1000) : NA;
@@ -83,7 +84,7 @@ export const GatewayPanel = memo(function GatewayPanel(props: GatewayPanelProps)
   const body = Math.max(0, height - 1);
   const shown = detail && lines.length > body ? [...lines.slice(0, body - 1), lines[lines.length - 1]] : lines.slice(0, body);
   return (
-    <PanelFrame index={4} title="Gateway" focused={focused} width={width} height={height} summary={`last ${statsWindowS}s`}>
+    <PanelFrame index={4} title="Gateway" focused={focused} width={width} height={height} summary={`rate ${rateWindowS}s · lat ${statsWindowS}s`}>
       {shown}
     </PanelFrame>
   );
