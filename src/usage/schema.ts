@@ -28,5 +28,9 @@ export interface StoredUsageRow extends UsageRow {
   id: number;
 }
 
-/** Bumped with every migration in db.ts; a database newer than this is refused with a clear notice. */
+/**
+ * Bumped with every migration in db.ts; a database newer than this is refused with a clear notice.
+ * v1: llm_usage and its time-range indexes. v2: llm_usage_minute, a per-minute rollup by
+ * provider, logical model and capability kept exact by triggers (what dashboard aggregates read).
+ */
 export const USAGE_SCHEMA_VERSION = 2;
