@@ -58,6 +58,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       gateway: true,
       refreshMs: opts.refreshMs,
       title: 'ptui demo',
+      // clients first, so the gateway drains the requests in flight and nothing new arrives
+      beforeStop: () => traffic?.stop() ?? Promise.resolve(),
     });
   } finally {
     clearInterval(drift);

@@ -32,6 +32,8 @@ export interface DashboardOptions {
   refreshMs: number;
   /** the title bar's first word ("ptui", "ptui demo") */
   title?: string;
+  /** runs on quit before the gateway child is stopped (the demo stops its clients here) */
+  beforeStop?: () => Promise<void>;
 }
 
 /** Error rate and latency cover this window of the usage log; requests/s the shorter one. */
@@ -182,6 +184,7 @@ export async function runDashboard(opts: DashboardOptions): Promise<number> {
   host.dispose();
   offConfig();
   terminal.restore();
+  await opts.beforeStop?.().catch(() => {});
   await Promise.all([supervisor.stop(), configStore.close()]);
   uninstall();
   return code;

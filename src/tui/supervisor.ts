@@ -30,6 +30,7 @@ export interface SupervisorOptions {
 }
 
 const LOG_TAIL_BYTES = 4096;
+const STARTUP_POLL_MS = 200;
 
 /** The last line the gateway logged, as a short reason for the panel ("config_invalid: …"). */
 export function lastLogReason(logFile: string): string | null {
@@ -180,6 +181,7 @@ export class GatewaySupervisor extends ValueStore<GatewayChildState> {
     const startedAt = Date.now();
     this.appendLog({ event: 'supervisor_spawn', pid: child.pid ?? null });
     this.patch({ mode: 'starting', pid: child.pid ?? null, startedAt, health: null, message: null, nextRestartAt: null });
+    void this.watchStartup(child);
     this.childExited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         resolve();
@@ -190,7 +192,26 @@ export class GatewaySupervisor extends ValueStore<GatewayChildState> {
       // spawn failure: 'exit' may not follow, so treat it as one
       if (this.child === child) this.onExit(child, startedAt, null, null, e.message);
     });
-    void this.check();
+  }
+
+  /** Poll /health quickly while the child starts, so 'running' shows as soon as it is true. */
+  private async watchStartup(child: ChildProcess): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (this.child === child && this.getSnapshot().mode === 'starting' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, STARTUP_POLL_MS).unref());
+      if (this.child !== child || this.stopped) return;
+      const probe = await probeGateway(this.opts.host, this.opts.port, this.probeTimeoutMs);
+      if (probe.kind === 'ptui' && this.child === child) this.markRunning(probe.health);
+    }
+  }
+
+  private markRunning(health: GatewayHealth): void {
+    this.patch({
+      mode: 'running',
+      health: health.status,
+      version: health.version,
+      message: health.configError ? `config error: ${health.configError}` : null,
+    });
   }
 
   private onExit(child: ChildProcess, startedAt: number, code: number | null, signal: NodeJS.Signals | null, error?: string): void {
@@ -236,12 +257,7 @@ export class GatewaySupervisor extends ValueStore<GatewayChildState> {
         const probe = await probeGateway(this.opts.host, this.opts.port, this.probeTimeoutMs);
         if (!this.child || this.stopped) return;
         if (probe.kind === 'ptui') {
-          this.patch({
-            mode: 'running',
-            health: probe.health.status,
-            version: probe.health.version,
-            message: probe.health.configError ? `config error: ${probe.health.configError}` : null,
-          });
+          this.markRunning(probe.health);
         } else if (s.mode === 'running') {
           this.patch({ health: null, message: 'not answering GET /health' });
         }
