@@ -1,7 +1,7 @@
 // Budget spend read from the usage log (SPEC §9): the log is the source of truth, so spend
-// survives restarts. Two readers: the gateway seeds its in-memory tracker with one grouped
-// range query at start and on reload; the dashboard, when no gateway answers, asks for exact
-// per-budget sums. Rows whose cost is negative, or NULL on a success, are not spend (a bug or a
+// survives restarts. Two readers: the gateway seeds its in-memory tracker at start and when a
+// window changes, mostly from the per-minute rollup (cheap whatever the log size); the
+// dashboard, when no gateway answers, asks for exact per-budget sums. Rows whose cost is negative, or NULL on a success, are not spend (a bug or a
 // hand edit wrote them) and are counted instead, so an operator can see they exist.
 import type { BudgetEntry, BudgetScope, BudgetStatus } from '../config/schema.js';
 import type { Db } from './db.js';
@@ -13,48 +13,121 @@ export interface SpendBucketRow {
   capability: string | null;
   /** bucket start, epoch ms */
   bucket_ms: number;
+  /** bucket length: 60 000 for rows from the minute rollup, the requested granularity for raw rows */
+  width_ms: number;
   cost_usd: number;
 }
 
 export interface SpendSeed {
-  rows: SpendBucketRow[];
+  /** whole minutes from the rollup, since `sinceMs` */
+  minutes: SpendBucketRow[];
+  /** finer buckets from the request rows, since `rawSinceMs` (empty when not asked for) */
+  raw: SpendBucketRow[];
   /** rows with id > afterId that carry a negative cost, or no cost on a success */
   invalidRows: number;
   /** the highest row id in the log when read (the next seed counts invalid rows after it) */
   maxId: number;
 }
 
-const INVALID_COST = `(cost_usd < 0 OR (cost_usd IS NULL AND status = 'success'))`;
+export interface SeedQuery {
+  /** start of the longest window to fill, epoch ms */
+  sinceMs: number;
+  /** start of the windows that need buckets finer than a minute; null when none do */
+  rawSinceMs: number | null;
+  /** bucket size for the raw rows */
+  rawGranularityMs: number;
+  /** invalid rows are counted only above this id, so a reseed does not count them again */
+  afterId: number;
+}
 
-// ISO 8601 timestamps with ms in UTC compare as strings, so the range uses idx_llm_usage_ts.
-// julianday() turns the text into epoch ms only for the rows in range.
-const SEED_SQL = `
+export const MINUTE_MS = 60_000;
+
+// Spend per minute comes from the rollup the usage log keeps with triggers: a day of traffic is
+// at most a few thousand rows, whatever the request count. The rollup sums every cost, negative
+// ones too, so those are read back and taken out.
+const MINUTES_SQL = `
+  SELECT minute, provider, logical_model, capability, cost_usd
+  FROM llm_usage_minute WHERE minute >= @sinceMinute`;
+
+// Rows with a negative or missing cost: found through the capability index, which holds
+// cost_usd (every row has an entry, NULL capability included), so only these few rows are read
+// from the table.
+const ODD_COST_SQL = `
+  SELECT id, substr(timestamp, 1, 16) AS minute, provider, logical_model, capability, cost_usd, status
+  FROM llm_usage WHERE rowid IN (
+    SELECT rowid FROM llm_usage INDEXED BY idx_llm_usage_capability_ts
+    WHERE timestamp >= @since AND (cost_usd < 0 OR cost_usd IS NULL))`;
+
+// ISO 8601 timestamps with ms in UTC compare as strings, so the range uses idx_llm_usage_ts;
+// julianday() turns the text into epoch ms only for the rows in range. Only short windows
+// (sub-minute buckets) need this, and only over their own length.
+const RAW_SQL = `
   SELECT provider, logical_model, capability,
          CAST((julianday(timestamp) - 2440587.5) * 86400000.0 / @granularity AS INTEGER) * @granularity AS bucket_ms,
-         SUM(CASE WHEN cost_usd > 0 THEN cost_usd ELSE 0 END) AS cost_usd,
-         SUM(CASE WHEN id > @afterId AND ${INVALID_COST} THEN 1 ELSE 0 END) AS invalid
+         SUM(CASE WHEN cost_usd > 0 THEN cost_usd ELSE 0 END) AS cost_usd
   FROM llm_usage
   WHERE timestamp >= @since
   GROUP BY provider, logical_model, capability, bucket_ms`;
 
+const orNull = (s: string) => (s === '' ? null : s);
+const minuteMs = (minute: string) => Date.parse(`${minute}:00.000Z`);
+const comboKey = (minute: string, p: string | null, m: string | null, c: string | null) => `${minute}\u0000${p ?? ''}\u0000${m ?? ''}\u0000${c ?? ''}`;
+
 /**
- * Spend since `sinceMs`, summed per (provider, model, capability) in buckets of
- * `granularityMs`, in one indexed range query. Invalid-cost rows are counted only when their id
- * is above `afterId`, so reseeding on every reload does not count the same rows again.
+ * Everything the gateway's budget tracker needs from the log, at start and when a window
+ * changes: spend per minute since `sinceMs` (from the rollup), finer buckets since `rawSinceMs`
+ * (from the request rows), both per (provider, model, capability), without negative costs.
  */
-export function readSpendSeed(db: Db, sinceMs: number, granularityMs: number, afterId = 0): SpendSeed {
-  const granularity = Math.max(1, Math.floor(granularityMs));
-  const raw = db.prepare(SEED_SQL).all({ since: new Date(sinceMs).toISOString(), granularity, afterId }) as Array<
-    SpendBucketRow & { invalid: number }
-  >;
+export function readSpendSeed(db: Db, q: SeedQuery): SpendSeed {
+  const since = new Date(q.sinceMs).toISOString();
   let invalidRows = 0;
-  const rows: SpendBucketRow[] = [];
-  for (const r of raw) {
-    invalidRows += r.invalid;
-    if (r.cost_usd > 0) rows.push({ provider: r.provider, logical_model: r.logical_model, capability: r.capability, bucket_ms: r.bucket_ms, cost_usd: r.cost_usd });
+  const negative = new Map<string, number>();
+  for (const r of db.prepare(ODD_COST_SQL).all({ since }) as Array<{
+    id: number;
+    minute: string;
+    provider: string | null;
+    logical_model: string | null;
+    capability: string | null;
+    cost_usd: number | null;
+    status: string;
+  }>) {
+    const bad = r.cost_usd !== null ? r.cost_usd < 0 : r.status === 'success';
+    if (bad && r.id > q.afterId) invalidRows++;
+    if (r.cost_usd !== null && r.cost_usd < 0) {
+      const k = comboKey(r.minute, r.provider, r.logical_model, r.capability);
+      negative.set(k, (negative.get(k) ?? 0) + r.cost_usd);
+    }
   }
+
+  const minutes: SpendBucketRow[] = [];
+  for (const r of db.prepare(MINUTES_SQL).all({ sinceMinute: since.slice(0, 16) }) as Array<{
+    minute: string;
+    provider: string;
+    logical_model: string;
+    capability: string;
+    cost_usd: number;
+  }>) {
+    const provider = orNull(r.provider);
+    const model = orNull(r.logical_model);
+    const capability = orNull(r.capability);
+    const cost = r.cost_usd - (negative.get(comboKey(r.minute, provider, model, capability)) ?? 0);
+    if (cost > 1e-12) {
+      minutes.push({ provider, logical_model: model, capability, bucket_ms: minuteMs(r.minute), width_ms: MINUTE_MS, cost_usd: cost });
+    }
+  }
+
+  const raw: SpendBucketRow[] = [];
+  if (q.rawSinceMs !== null) {
+    const granularity = Math.max(1, Math.floor(q.rawGranularityMs));
+    for (const r of db.prepare(RAW_SQL).all({ since: new Date(q.rawSinceMs).toISOString(), granularity }) as Array<
+      Omit<SpendBucketRow, 'width_ms'>
+    >) {
+      if (r.cost_usd > 0) raw.push({ ...r, width_ms: granularity });
+    }
+  }
+
   const maxId = (db.prepare('SELECT MAX(id) AS m FROM llm_usage').get() as { m: number | null }).m ?? 0;
-  return { rows, invalidRows, maxId };
+  return { minutes, raw, invalidRows, maxId };
 }
 
 /** The usage-log column a budget scope filters on. */

@@ -62,12 +62,31 @@ describe('spend from the usage log', () => {
   it('invalid rows are counted once, not again on every reseed', () => {
     h = harness({ providers: PROVIDERS, mappings: mappings({ modelBudget: { max_budget_usd: 1, budget_window: '1h' } }) });
     h.deps.usage.insert(usageRow({ cost_usd: -1 }));
-    const first = readSpendSeed(h.deps.usage.db, Date.now() - H, 60_000, 0);
+    const q = (afterId: number) => ({ sinceMs: Date.now() - H, rawSinceMs: null, rawGranularityMs: 60_000, afterId });
+    const first = readSpendSeed(h.deps.usage.db, q(0));
     expect(first.invalidRows).toBe(1);
-    const second = readSpendSeed(h.deps.usage.db, Date.now() - H, 60_000, first.maxId);
+    const second = readSpendSeed(h.deps.usage.db, q(first.maxId));
     expect(second.invalidRows).toBe(0);
     h.deps.usage.insert(usageRow({ cost_usd: null }));
-    expect(readSpendSeed(h.deps.usage.db, Date.now() - H, 60_000, first.maxId).invalidRows).toBe(1);
+    expect(readSpendSeed(h.deps.usage.db, q(first.maxId)).invalidRows).toBe(1);
+  });
+
+  it('minute rollup and raw rows agree, negative costs taken out of both', () => {
+    h = harness({ providers: PROVIDERS, mappings: mappings() });
+    const now = Date.now();
+    const at = (ms: number) => new Date(now - ms).toISOString();
+    h.deps.usage.insert(usageRow({ timestamp: at(90_000), cost_usd: 0.5 }));
+    h.deps.usage.insert(usageRow({ timestamp: at(90_000), cost_usd: -0.25 })); // same minute, same scope
+    h.deps.usage.insert(usageRow({ timestamp: at(30 * 60_000), cost_usd: 1, provider: 'backup' }));
+    h.deps.usage.insert(usageRow({ timestamp: at(3 * H), cost_usd: 9 })); // before since
+    const seed = readSpendSeed(h.deps.usage.db, { sinceMs: now - H, rawSinceMs: now - H, rawGranularityMs: 1000, afterId: 0 });
+    const total = (rows: typeof seed.minutes) => rows.reduce((s, r) => s + r.cost_usd, 0);
+    expect(total(seed.minutes)).toBeCloseTo(1.5, 9);
+    expect(total(seed.raw)).toBeCloseTo(1.5, 9);
+    expect(seed.minutes.every((r) => r.width_ms === 60_000 && r.bucket_ms % 60_000 === 0)).toBe(true);
+    expect(seed.raw.every((r) => r.width_ms === 1000)).toBe(true);
+    expect(seed.minutes.find((r) => r.provider === 'backup')?.cost_usd).toBe(1);
+    expect(seed.invalidRows).toBe(1);
   });
 
   it('an empty log and a log without budgets are both fine', () => {

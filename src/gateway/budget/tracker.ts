@@ -2,8 +2,8 @@
 // usage log, plus the estimates reserved by requests in flight. Everything a request does here
 // is a map lookup and a few additions.
 import type { BudgetEntry, BudgetScope, BudgetStatus } from '../../config/schema.js';
-import { toBudgetStatus, type SpendSeed } from '../../usage/spend.js';
-import { bucketMsFor, SpendWindow } from './window.js';
+import { MINUTE_MS, toBudgetStatus, type SeedQuery, type SpendBucketRow, type SpendSeed } from '../../usage/spend.js';
+import { bucketMsFor, minuteAligned, SpendWindow } from './window.js';
 
 export interface TrackedBudget {
   readonly entry: BudgetEntry;
@@ -15,21 +15,27 @@ export interface TrackedBudget {
 
 export const budgetKey = (scope: BudgetScope, target: string) => `${scope}:${target}`;
 
-/** The seed query's bucket size: fine enough for the budget with the shortest window. */
-export function seedGranularityMs(entries: readonly BudgetEntry[]): number {
-  let g = Infinity;
-  for (const e of entries) g = Math.min(g, bucketMsFor(e.window_seconds * 1000));
-  return Number.isFinite(g) ? g : 60_000;
-}
-
-/** How far back the seed reads: the longest window plus one bucket (the window's conservative edge). */
-export function seedSinceMs(entries: readonly BudgetEntry[], nowMs: number): number {
+/** What to read from the usage log to fill these budgets' windows. */
+export function seedQueryFor(entries: readonly BudgetEntry[], nowMs: number, afterId: number): SeedQuery {
   let longest = 0;
+  let longestRaw = 0;
+  let rawGranularity = Infinity;
   for (const e of entries) {
     const w = e.window_seconds * 1000;
-    longest = Math.max(longest, w + bucketMsFor(w));
+    const b = bucketMsFor(w);
+    // one bucket more than the window: the window's conservative edge
+    longest = Math.max(longest, w + b);
+    if (!minuteAligned(b)) {
+      longestRaw = Math.max(longestRaw, w + b);
+      rawGranularity = Math.min(rawGranularity, b);
+    }
   }
-  return nowMs - longest;
+  return {
+    sinceMs: nowMs - longest,
+    rawSinceMs: longestRaw > 0 ? nowMs - longestRaw : null,
+    rawGranularityMs: Number.isFinite(rawGranularity) ? rawGranularity : MINUTE_MS,
+    afterId,
+  };
 }
 
 export class BudgetTracker {
@@ -83,17 +89,27 @@ export class BudgetTracker {
     return target == null ? undefined : this.byScope[scope].get(target);
   }
 
-  /** Loads spend read from the usage log into the budgets that need it (`unseeded`). */
+  /**
+   * Loads spend read from the usage log into the budgets that need it (`unseeded`): whole
+   * minutes where a budget's buckets are whole minutes, the finer raw buckets otherwise. A
+   * bucket's spend is placed at its last millisecond, so when a seed bucket straddles two of a
+   * budget's buckets it expires late (counted a little longer), never early.
+   */
   seed(seed: SpendSeed, nowMs: number): void {
-    const fresh = new Set(this.unseeded);
-    const add = (b: TrackedBudget | undefined, r: SpendSeed['rows'][number]) => {
-      if (b && fresh.has(b)) b.window.add(r.bucket_ms, r.cost_usd, nowMs);
+    const fromMinutes = new Set<TrackedBudget>();
+    const fromRaw = new Set<TrackedBudget>();
+    for (const b of this.unseeded) (minuteAligned(b.window.bucketMs) ? fromMinutes : fromRaw).add(b);
+    const load = (rows: readonly SpendBucketRow[], wanted: Set<TrackedBudget>) => {
+      if (wanted.size === 0) return;
+      for (const r of rows) {
+        const at = r.bucket_ms + r.width_ms - 1;
+        for (const b of [this.get('provider', r.provider), this.get('model', r.logical_model), this.get('capability', r.capability)]) {
+          if (b && wanted.has(b)) b.window.add(at, r.cost_usd, nowMs);
+        }
+      }
     };
-    for (const r of seed.rows) {
-      add(this.get('provider', r.provider), r);
-      add(this.get('model', r.logical_model), r);
-      add(this.get('capability', r.capability), r);
-    }
+    load(seed.minutes, fromMinutes);
+    load(seed.raw, fromRaw);
   }
 
   spend(b: TrackedBudget, nowMs: number): number {

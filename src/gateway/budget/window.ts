@@ -4,12 +4,25 @@
 // spend: at the edge it errs toward counting a little more, never less, so a budget never
 // undercounts what it guards.
 
-/** Buckets per window: the edge precision is 1/BUCKETS of the window (6 minutes of a day). */
+/** Buckets per window (at most): the edge precision is 1/240 of the window (6 minutes of a day). */
 export const BUCKETS_PER_WINDOW = 240;
 const MIN_BUCKET_MS = 1000;
 
+const MINUTE_MS = 60_000;
+
+/**
+ * Whole seconds; whole minutes once a bucket reaches a minute (windows from 4 h up), so such a
+ * budget can be seeded exactly from the usage log's per-minute rollup.
+ */
 export function bucketMsFor(windowMs: number): number {
-  return Math.max(MIN_BUCKET_MS, Math.ceil(windowMs / BUCKETS_PER_WINDOW / MIN_BUCKET_MS) * MIN_BUCKET_MS);
+  const ideal = windowMs / BUCKETS_PER_WINDOW;
+  if (ideal >= MINUTE_MS) return Math.ceil(ideal / MINUTE_MS) * MINUTE_MS;
+  return Math.max(MIN_BUCKET_MS, Math.ceil(ideal / MIN_BUCKET_MS) * MIN_BUCKET_MS);
+}
+
+/** True when whole minutes fill this budget's buckets exactly (seeded from the rollup). */
+export function minuteAligned(bucketMs: number): boolean {
+  return bucketMs % MINUTE_MS === 0;
 }
 
 export class SpendWindow {

@@ -19,7 +19,7 @@ import { writeBudgetConfigJson } from '../../config/export.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import type { BudgetStatus, Target } from '../../config/schema.js';
 import { readSpendSeed } from '../../usage/spend.js';
-import { BudgetTracker, seedGranularityMs, seedSinceMs, type TrackedBudget } from '../budget/tracker.js';
+import { BudgetTracker, seedQueryFor, type TrackedBudget } from '../budget/tracker.js';
 import { costAt, estimateTokens, type TokenEstimate } from '../budget/estimate.js';
 import type { RequestContext } from '../context.js';
 import { GatewayError } from '../errors.js';
@@ -215,7 +215,7 @@ export class BudgetsCallback extends Callback {
     if (tracker.unseeded.length > 0) {
       const fresh = tracker.unseeded.map((b) => b.entry);
       try {
-        const seed = readSpendSeed(this.deps.usage.db, seedSinceMs(fresh, now), seedGranularityMs(fresh), this.invalidAfterId);
+        const seed = readSpendSeed(this.deps.usage.db, seedQueryFor(fresh, now, this.invalidAfterId));
         tracker.seed(seed, now);
         this.invalidAfterId = seed.maxId;
         if (seed.invalidRows > 0) {
