@@ -137,15 +137,80 @@ export const SCOPE_COLUMN: Record<BudgetScope, 'provider' | 'logical_model' | 'c
   capability: 'capability',
 };
 
-/** Exact spend of one budget over (now - window, now]: a covering-index range sum. */
+interface NegativeRow {
+  minute: string;
+  provider: string | null;
+  logical_model: string | null;
+  capability: string | null;
+  cost_usd: number;
+}
+
+/**
+ * Negative-cost rows per connection, so that subtracting them from the rollup does not cost a
+ * scan on every dashboard poll: the first call scans the capability index once, later calls
+ * read only the rows added since (a rowid range).
+ */
+const negativeMemo = new WeakMap<Db, { scannedId: number; rows: NegativeRow[] }>();
+
+function negativeRows(db: Db): NegativeRow[] {
+  let memo = negativeMemo.get(db);
+  const cols = `id, substr(timestamp, 1, 16) AS minute, provider, logical_model, capability, cost_usd`;
+  const add = (rows: Array<NegativeRow & { id: number }>, m: { scannedId: number; rows: NegativeRow[] }) => {
+    for (const r of rows) {
+      m.rows.push({ minute: r.minute, provider: r.provider, logical_model: r.logical_model, capability: r.capability, cost_usd: r.cost_usd });
+    }
+  };
+  const maxId = (db.prepare('SELECT MAX(id) AS m FROM llm_usage').get() as { m: number | null }).m ?? 0;
+  if (!memo || maxId < memo.scannedId) {
+    // first call, or the log was replaced under us
+    memo = { scannedId: maxId, rows: [] };
+    add(
+      db
+        .prepare(
+          `SELECT ${cols} FROM llm_usage WHERE rowid IN (SELECT rowid FROM llm_usage INDEXED BY idx_llm_usage_capability_ts WHERE cost_usd < 0) AND id <= ?`,
+        )
+        .all(maxId) as Array<NegativeRow & { id: number }>,
+      memo,
+    );
+    negativeMemo.set(db, memo);
+  } else if (maxId > memo.scannedId) {
+    add(db.prepare(`SELECT ${cols} FROM llm_usage WHERE id > ? AND id <= ? AND cost_usd < 0`).all(memo.scannedId, maxId) as Array<NegativeRow & { id: number }>, memo);
+    memo.scannedId = maxId;
+  }
+  return memo.rows;
+}
+
+const isoMinute = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+
+/**
+ * Exact spend of one budget over (now - window, now], positive costs only. Whole minutes inside
+ * the window come from the rollup (minus the negative rows there), the partial minutes at both
+ * ends from the scope's covering index, so the cost does not grow with the rows in the window.
+ */
 export function budgetSpend(db: Db, budget: BudgetEntry, nowMs: number): number {
   const col = SCOPE_COLUMN[budget.scope];
-  const row = db
-    .prepare(`SELECT SUM(cost_usd) AS s FROM llm_usage WHERE ${col} = ? AND timestamp > ? AND timestamp <= ? AND cost_usd > 0`)
-    .get(budget.target, new Date(nowMs - budget.window_seconds * 1000).toISOString(), new Date(nowMs).toISOString()) as {
-    s: number | null;
-  };
-  return row.s ?? 0;
+  const startMs = nowMs - budget.window_seconds * 1000;
+  const firstWhole = Math.ceil(startMs / MINUTE_MS) * MINUTE_MS;
+  const endWhole = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;
+  const raw = (fromMs: number, fromInclusive: boolean, toMs: number, toInclusive: boolean) =>
+    (
+      db
+        .prepare(
+          `SELECT SUM(cost_usd) AS s FROM llm_usage WHERE ${col} = ? AND timestamp ${fromInclusive ? '>=' : '>'} ? AND timestamp ${toInclusive ? '<=' : '<'} ? AND cost_usd > 0`,
+        )
+        .get(budget.target, new Date(fromMs).toISOString(), new Date(toMs).toISOString()) as { s: number | null }
+    ).s ?? 0;
+  if (endWhole <= firstWhole) return raw(startMs, false, nowMs, true);
+
+  const m0 = isoMinute(firstWhole);
+  const m1 = isoMinute(endWhole);
+  const rolled =
+    (db.prepare(`SELECT SUM(cost_usd) AS s FROM llm_usage_minute WHERE minute >= ? AND minute < ? AND ${col} = ?`).get(m0, m1, budget.target) as {
+      s: number | null;
+    }).s ?? 0;
+  let negative = 0;
+  for (const r of negativeRows(db)) if (r[col] === budget.target && r.minute >= m0 && r.minute < m1) negative += r.cost_usd;
+  return rolled - negative + raw(startMs, false, firstWhole, false) + raw(endWhole, true, nowMs, true);
 }
 
 export function toBudgetStatus(budget: BudgetEntry, spendUsd: number): BudgetStatus {

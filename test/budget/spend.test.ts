@@ -3,6 +3,7 @@
 // comes back after a restart (a fresh tracker seeded from the same log).
 import { afterEach, describe, expect, it } from 'vitest';
 import { BudgetsCallback } from '../../src/gateway/callbacks/budgets.js';
+import { windowSeconds } from '../../src/config/schema.js';
 import { computeBudgetStatus, readSpendSeed } from '../../src/usage/spend.js';
 import { harness, mappings, metricValue, PROVIDERS, usageRow, type Harness } from './helpers.js';
 
@@ -95,5 +96,51 @@ describe('spend from the usage log', () => {
     expect(cb.status()).toEqual([]);
     expect(computeBudgetStatus(h.deps.usage.db, [], Date.now())).toEqual([]);
     cb.close();
+  });
+});
+
+describe('computeBudgetStatus (the dashboard without a gateway)', () => {
+  it('equals a brute-force sum of positive costs in (now - window, now] for every scope and window', () => {
+    h = harness({ providers: PROVIDERS, mappings: mappings() });
+    const now = Date.now();
+    let seed = 12345;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const providers = ['paid', 'backup', null];
+    const models = ['chat-paid', 'coder', null];
+    const rows: Array<{ t: number; provider: string | null; model: string | null; cap: string | null; cost: number | null }> = [];
+    for (let i = 0; i < 3000; i++) {
+      const t = now - Math.floor(rnd() * 2 * 86400_000 * (rnd() < 0.5 ? 0.01 : 1));
+      const r = rnd();
+      const cost = r < 0.05 ? -rnd() : r < 0.1 ? null : Math.round(rnd() * 1e6) / 1e6;
+      const model = models[Math.floor(rnd() * 3)];
+      rows.push({ t, provider: providers[Math.floor(rnd() * 3)], model, cap: model === 'coder' ? 'code' : model ? 'chat' : null, cost });
+    }
+    const insert = (list: typeof rows) => {
+      for (const r of list) {
+        h!.deps.usage.insert(usageRow({ timestamp: iso(r.t), provider: r.provider, logical_model: r.model, capability: r.cap, cost_usd: r.cost }));
+      }
+    };
+    insert(rows.slice(0, 2000));
+    const check = (list: typeof rows) => {
+      for (const window of ['30s', '5m', '1h', '12h', '1d']) {
+        const budgets = [
+          { scope: 'provider' as const, target: 'paid' },
+          { scope: 'model' as const, target: 'chat-paid' },
+          { scope: 'capability' as const, target: 'code' },
+        ].map((b) => ({ ...b, max_budget_usd: 1, budget_window: window, window_seconds: windowSeconds(window), action: 'warn' as const }));
+        const got = computeBudgetStatus(h!.deps.usage.db, budgets, now);
+        for (const [i, b] of budgets.entries()) {
+          const key = b.scope === 'provider' ? 'provider' : b.scope === 'model' ? 'model' : 'cap';
+          const want = list
+            .filter((r) => r[key] === b.target && r.t > now - b.window_seconds * 1000 && r.t <= now && (r.cost ?? 0) > 0)
+            .reduce((s, r) => s + r.cost!, 0);
+          expect(got[i].spend_usd, `${b.scope} ${b.target} ${window}`).toBeCloseTo(want, 9);
+        }
+      }
+    };
+    check(rows.slice(0, 2000));
+    // rows (negative ones among them) written after the first call are seen by the next
+    insert(rows.slice(2000));
+    check(rows);
   });
 });
