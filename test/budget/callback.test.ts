@@ -48,6 +48,20 @@ describe('warn budgets', () => {
     expect(h.logs.filter((l) => l.event === 'budget_exceeded')).toHaveLength(1);
   });
 
+  it('a budget whose name a header cannot carry still gives a valid header', () => {
+    h = harness({
+      providers: PROVIDERS,
+      mappings: { capabilities: { chat: {} }, models: { 'modèle-测试': { capability: 'chat', budget: { max_budget_usd: 1, budget_window: '1d' }, targets: [{ provider: 'local', model: 'l' }] } } },
+    });
+    h.deps.usage.insert(usageRow({ logical_model: 'modèle-测试', cost_usd: 2 }));
+    cb = new BudgetsCallback(h.deps);
+    const ctx = makeCtx(h.config(), { model: 'modèle-测试', messages: [] });
+    cb.onRequest(ctx);
+    const header = ctx.responseHeaders['x-backend-budget-warning'];
+    expect(header).toMatch(/^model "mod\?le-\?\?" spent/);
+    expect(/^[\x20-\x7e]+$/.test(header)).toBe(true);
+  });
+
   it('below the limit there is no header and no count', async () => {
     const { h, cb } = setup({ modelBudget: { max_budget_usd: 1, budget_window: '1d' }, spent: 0.99 });
     const ctx = makeCtx(h.config(), chat('hello'));

@@ -111,6 +111,11 @@ export class CacheStore {
     fsp.unlink(this.file(key)).catch(() => {});
   }
 
+  /** Whether an entry may exist (the index knows every file this store wrote or found at start). */
+  has(key: string): boolean {
+    return this.index.has(key);
+  }
+
   async get(key: string, nowMs: number): Promise<LookupResult> {
     if (!this.index.has(key)) return { entry: null, reason: 'absent' };
     let text: string;

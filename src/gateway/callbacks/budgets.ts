@@ -147,7 +147,8 @@ export class BudgetsCallback extends Callback {
         this.deps.log.warn('budget_exceeded', { request_id: ctx.requestId, budget: b.key, spend_usd: spend, max_budget_usd: b.entry.max_budget_usd });
       }
     }
-    if (header !== null) ctx.responseHeaders['x-backend-budget-warning'] = header;
+    // Budget names come from config and may hold characters a header cannot carry.
+    if (header !== null) ctx.responseHeaders['x-backend-budget-warning'] = header.replace(/[^\x20-\x7e]/g, '?');
   }
 
   private reserve(
