@@ -208,6 +208,21 @@ describe('reload', () => {
     expect(cb.status()[0]).toMatchObject({ max_budget_usd: 20, spend_usd: 1.5 });
   });
 
+  it('requests in flight across a reload keep their reservation', () => {
+    const { h, cb } = setup({ modelBudget: { max_budget_usd: 1, budget_window: '1d', action: 'block' }, spent: 0.9 });
+    const inFlight = makeCtx(h.config(), chat('x'.repeat(40), { max_tokens: 100 })); // reserves $0.11
+    cb.onRequest(inFlight);
+    // a change elsewhere in the config (the window stays), and one that changes the window
+    for (const window of ['1d', '2d']) {
+      h.reload({ providers: PROVIDERS, mappings: mappings({ modelBudget: { max_budget_usd: 1, budget_window: window, action: 'block' } }) });
+      cb.onConfig(h.config());
+      expect(rejection(() => cb.onRequest(makeCtx(h.config(), chat('y', { max_tokens: 1 }))))?.status, window).toBe(429);
+    }
+    cb.onSuccess(succeed(inFlight, 0.01));
+    expect(cb.status()[0].spend_usd).toBeCloseTo(0.91);
+    expect(rejection(() => cb.onRequest(makeCtx(h.config(), chat('y', { max_tokens: 1 }))))).toBeNull();
+  });
+
   it('budgets removed on reload disappear from status and the gauges', async () => {
     const { h, cb } = setup({ modelBudget: { max_budget_usd: 10, budget_window: '1h' } });
     expect(await metricValue(h, 'backend_llm_budget_limit_usd', { scope: 'model', target: 'chat-paid' })).toBe(10);
