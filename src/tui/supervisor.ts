@@ -139,7 +139,7 @@ export class GatewaySupervisor extends ValueStore<GatewayChildState> {
       if (probe.kind === 'ptui') {
         this.attach(probe.health);
       } else if (probe.kind === 'other') {
-        this.patch({ mode: 'port-taken', pid: null, startedAt: null, health: null, message: `${this.opts.host}:${this.opts.port}: ${probe.detail}` });
+        this.patch({ mode: 'port-taken', pid: null, startedAt: null, health: null, message: probe.detail });
       } else {
         this.spawnChild();
       }
@@ -271,7 +271,7 @@ export class GatewaySupervisor extends ValueStore<GatewayChildState> {
         if (s.mode === 'attached' && ++this.attachedFailures < 2) return;
         if (this.opts.spawn) {
           if (probe.kind === 'free') await this.launch();
-          else this.patch({ mode: 'port-taken', pid: null, health: null, message: `${this.opts.host}:${this.opts.port}: ${probe.detail}` });
+          else this.patch({ mode: 'port-taken', pid: null, health: null, message: probe.detail });
         } else {
           this.patch({ mode: 'disabled', pid: null, startedAt: null, health: null, message: null });
         }

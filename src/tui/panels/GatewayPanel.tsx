@@ -43,6 +43,23 @@ export function gatewayHeadline(s: GatewayChildState, nowMs: number): { text: st
   }
 }
 
+/** Up to `maxLines` lines of at most `width` columns, broken at spaces where possible. */
+export function wordWrap(text: string, width: number, maxLines: number): string[] {
+  const out: string[] = [];
+  let rest = text.trim();
+  while (rest && out.length < maxLines) {
+    if (rest.length <= width || out.length === maxLines - 1) {
+      out.push(rest);
+      break;
+    }
+    let cut = rest.lastIndexOf(' ', width);
+    if (cut <= 0) cut = width;
+    out.push(rest.slice(0, cut));
+    rest = rest.slice(cut).trim();
+  }
+  return out;
+}
+
 function ms(v: number | null): string {
   if (v === null || !Number.isFinite(v)) return NA;
   return v >= 10_000 ? `${(v / 1000).toFixed(1)}s` : `${Math.round(v)}ms`;
@@ -73,16 +90,19 @@ export const GatewayPanel = memo(function GatewayPanel(props: GatewayPanelProps)
     </Text>,
   ];
   const detail = state.message ?? (state.mode === 'restarting' || state.mode === 'starting' ? state.lastExit : null);
-  if (detail) {
-    lines.push(
-      <Text key="detail" color={theme.tone(state.mode === 'running' ? 'warn' : 'bad')} wrap="truncate">
-        {detail}
-      </Text>,
-    );
-  }
-  // A problem matters more than latency figures when the panel is short.
   const body = Math.max(0, height - 1);
-  const shown = detail && lines.length > body ? [...lines.slice(0, body - 1), lines[lines.length - 1]] : lines.slice(0, body);
+  if (detail) {
+    // Why it is not running matters more than empty figures: right under the headline.
+    const urgent = state.mode !== 'running' && state.mode !== 'attached';
+    const wrapped = wordWrap(detail, width, urgent ? Math.max(1, body - 2) : 1).map((text, i) => (
+      <Text key={`detail${i}`} color={theme.tone(urgent ? 'bad' : 'warn')} wrap="truncate">
+        {text}
+      </Text>
+    ));
+    if (urgent) lines.splice(1, 0, ...wrapped);
+    else lines.splice(Math.min(lines.length, body - 1), 0, ...wrapped);
+  }
+  const shown = lines.slice(0, body);
   return (
     <PanelFrame index={4} title="Gateway" focused={focused} width={width} height={height} summary={`rate ${rateWindowS}s · lat ${statsWindowS}s`}>
       {shown}

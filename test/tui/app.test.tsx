@@ -1,0 +1,187 @@
+// The whole App in a sized in-memory terminal, fed by stores holding fixed data: the layout at
+// 80×24, the too-small notice and recovery, the help overlay, the y/n confirmation, and an
+// invalid config shown rather than fatal.
+import React from 'react';
+import { EventEmitter } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { render } from 'ink';
+import { App } from '../../src/tui/App.js';
+import { ThemeProvider, makeTheme } from '../../src/tui/contexts/ThemeContext.js';
+import { SourcesProvider, type DashboardSources } from '../../src/tui/contexts/SourcesContext.js';
+import { ValueStore } from '../../src/tui/data/store.js';
+import { resolvePaths } from '../../src/config/paths.js';
+import { loadConfig } from '../../src/config/load.js';
+import { helpRows } from '../../src/tui/keys.js';
+import type { ServiceVerb } from '../../src/system/types.js';
+import { makeHome } from '../helpers/config.js';
+import { waitFor } from '../helpers/gateway.js';
+
+class Terminal extends EventEmitter {
+  frames: string[] = [];
+  constructor(
+    public columns: number,
+    public rows: number,
+  ) {
+    super();
+  }
+  write = (frame: string) => {
+    this.frames.push(frame);
+    return true;
+  };
+  resize(columns: number, rows: number) {
+    this.columns = columns;
+    this.rows = rows;
+    this.emit('resize');
+  }
+  last = () => this.frames[this.frames.length - 1] ?? '';
+}
+
+class Keyboard extends EventEmitter {
+  isTTY = true;
+  private data: string | null = null;
+  press = (data: string) => {
+    this.data = data;
+    this.emit('readable');
+  };
+  read = () => {
+    const d = this.data;
+    this.data = null;
+    return d;
+  };
+  setEncoding() {}
+  setRawMode() {}
+  resume() {}
+  pause() {}
+  ref() {}
+  unref() {}
+}
+
+const unmounts: Array<() => void> = [];
+afterEach(() => unmounts.splice(0).forEach((u) => u()));
+
+function sources(opts: { configInvalid?: boolean } = {}) {
+  const home = makeHome(opts.configInvalid ? { mappings: 'models: [\n' } : {});
+  unmounts.push(home.cleanup);
+  const loaded = loadConfig({ home: home.home, env: {} });
+  const calls: Array<[string, ServiceVerb]> = [];
+  const s: DashboardSources = {
+    gpu: new ValueStore({ available: false, notice: 'nvidia-smi not found: no GPU panel', gpus: [], processes: [], updatedAt: null }),
+    host: new ValueStore({
+      cpuPct: 12, cores: 8, memUsedBytes: 2 ** 33, memTotalBytes: 2 ** 35, diskPath: '/', diskUsedBytes: 2 ** 38,
+      diskTotalBytes: 2 ** 40, load1: 0.5, load5: 0.4, load15: 0.3, updatedAt: 1,
+    }),
+    services: new ValueStore({
+      systemdAvailable: true,
+      notice: null,
+      services: ['vllm.service', 'ollama.service'].map((unit) => ({
+        provider: unit.split('.')[0], unit, loadState: 'loaded', activeState: 'active', subState: 'running', mainPid: 100,
+        since: null, health: 'ok' as const, healthDetail: null, gpuMemMiB: null, error: null,
+      })),
+    }),
+    usage: new ValueStore({ rows: [], dbState: 'absent' as const, notice: null, stats: null }),
+    budgets: new ValueStore({ rows: [], source: null, notice: null }),
+    gateway: new ValueStore({
+      mode: 'disabled' as const, host: '127.0.0.1', port: 4000, pid: null, startedAt: null, restarts: 0, nextRestartAt: null,
+      lastExit: null, message: null, health: null, version: null,
+    }),
+    config: new ValueStore({ ...loaded, paths: loaded.paths ?? resolvePaths({ home: home.home }), generation: 0 }),
+    actions: {
+      serviceAction: async (unit, verb) => {
+        calls.push([unit, verb]);
+        return { ok: true, unit, verb, argv: [], message: `${verb} ${unit}: done` };
+      },
+      journal: async (unit) => ({ unit, argv: [], lines: [], error: null }),
+      exportConfig: async () => ({ ok: true, message: 'exported' }),
+      restartGateway: async () => 'restarted',
+      quit: () => {},
+    },
+    refreshMs: 1000,
+    rateWindowS: 10,
+    statsWindowS: 60,
+    title: 'ptui',
+  };
+  return { s, calls };
+}
+
+function mount(columns: number, rows: number, s: DashboardSources) {
+  const term = new Terminal(columns, rows);
+  const keys = new Keyboard();
+  const ink = render(
+    <ThemeProvider theme={makeTheme(false)}>
+      <SourcesProvider sources={s}>
+        <App />
+      </SourcesProvider>
+    </ThemeProvider>,
+    { stdout: term as never, stdin: keys as never, debug: true, exitOnCtrlC: false, patchConsole: false },
+  );
+  unmounts.push(() => ink.unmount());
+  const frame = (what: string | RegExp) =>
+    waitFor(() => {
+      const f = term.last();
+      return (typeof what === 'string' ? f.includes(what) : what.test(f)) && f;
+    }, String(what), 5000);
+  return { term, keys, frame };
+}
+
+const TITLES = ['1 GPUs', '2 Host', '3 Services', '4 Gateway', '5 Budgets', '6 Requests'];
+
+describe('App', () => {
+  it('lays every panel out in 80×24, one line short of the terminal, nothing wider than 80', async () => {
+    const { frame } = mount(80, 24, sources().s);
+    const f = await frame('6 Requests');
+    const lines = f.split('\n');
+    expect(lines).toHaveLength(23);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+    for (const t of TITLES) expect(f).toContain(t);
+    expect(f).toMatch(/▸ vllm\s+running/); // narrow: the .service suffix and the active state go
+  });
+
+  it('shows a notice below 80×24 and recovers when the terminal grows', async () => {
+    const { term, frame } = mount(60, 20, sources().s);
+    await frame('terminal too small: 60×20, need 80×24');
+    term.resize(120, 40);
+    const f = await frame('6 Requests');
+    expect(f.split('\n')).toHaveLength(39);
+    expect(f).not.toContain('too small');
+  });
+
+  it('lists every key binding in the help overlay', async () => {
+    const { keys, frame } = mount(120, 40, sources().s);
+    await frame('6 Requests');
+    keys.press('?');
+    const help = await frame('Keys');
+    for (const r of helpRows()) expect(help).toContain(`${r.label}`);
+    keys.press('\x1b');
+    await frame('6 Requests');
+  });
+
+  it('asks before stopping and runs nothing on n', async () => {
+    const { s, calls } = sources();
+    const { keys, frame } = mount(120, 40, s);
+    await frame('6 Requests');
+    keys.press('x');
+    await frame('stop vllm.service? y/n');
+    keys.press('n');
+    await frame('stop vllm.service: cancelled');
+    expect(calls).toEqual([]);
+    keys.press('j');
+    await frame('▸ ollama.service');
+    keys.press('r');
+    await frame('restart ollama.service? y/n');
+    keys.press('y');
+    await frame('restart ollama.service: done');
+    keys.press('s');
+    await frame('start ollama.service: done');
+    expect(calls).toEqual([
+      ['ollama.service', 'restart'],
+      ['ollama.service', 'start'],
+    ]);
+  });
+
+  it('opens with an invalid config and shows the error', async () => {
+    const { frame } = mount(120, 40, sources({ configInvalid: true }).s);
+    const f = await frame('config invalid');
+    expect(f).toMatch(/config invalid: model-mappings\.yaml:\d+:\d+: YAML syntax error/);
+    for (const t of TITLES) expect(f).toContain(t);
+  });
+});

@@ -1,0 +1,147 @@
+// The dashboard's pure pieces: key table, layout arithmetic, formatting, health parsing.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Key } from 'ink';
+import { describe, expect, it } from 'vitest';
+import { KEY_BINDINGS, PANELS, helpRows, resolveKey } from '../../src/tui/keys.js';
+import { computeLayout } from '../../src/tui/layout.js';
+import { bar, duration, fit, roughDuration, sparkline, usd } from '../../src/tui/format.js';
+import { parseHealth } from '../../src/tui/probe.js';
+import { describeExit, lastLogReason } from '../../src/tui/supervisor.js';
+import { wordWrap } from '../../src/tui/panels/GatewayPanel.js';
+import { tempDir } from '../usage/helpers.js';
+
+const NO_KEY: Key = {
+  upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false,
+  return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false,
+  super: false, hyper: false, capsLock: false, numLock: false,
+};
+const key = (over: Partial<Key> = {}): Key => ({ ...NO_KEY, ...over });
+
+describe('keys', () => {
+  it('maps SPEC §12 keys in the main screen', () => {
+    expect(resolveKey('', key({ tab: true }), 'main')).toEqual({ type: 'focusNext' });
+    expect(resolveKey('', key({ tab: true, shift: true }), 'main')).toEqual({ type: 'focusPrev' });
+    PANELS.forEach((panel, i) => expect(resolveKey(String(i + 1), key(), 'main')).toEqual({ type: 'focus', panel }));
+    expect(resolveKey('3', key(), 'main')).toEqual({ type: 'focus', panel: 'services' });
+    expect(resolveKey('j', key(), 'main')).toEqual({ type: 'down' });
+    expect(resolveKey('', key({ upArrow: true }), 'main')).toEqual({ type: 'up' });
+    expect(resolveKey('s', key(), 'main')).toEqual({ type: 'service', verb: 'start' });
+    expect(resolveKey('x', key(), 'main')).toEqual({ type: 'service', verb: 'stop' });
+    expect(resolveKey('r', key(), 'main')).toEqual({ type: 'service', verb: 'restart' });
+    expect(resolveKey('g', key(), 'main')).toEqual({ type: 'exportConfig' });
+    expect(resolveKey('G', key({ shift: true }), 'main')).toEqual({ type: 'restartGateway' });
+    expect(resolveKey('l', key(), 'main')).toEqual({ type: 'journal' });
+    expect(resolveKey('c', key(), 'main')).toEqual({ type: 'routing' });
+    expect(resolveKey('?', key(), 'main')).toEqual({ type: 'help' });
+    expect(resolveKey('q', key(), 'main')).toEqual({ type: 'quit' });
+    expect(resolveKey('c', key({ ctrl: true }), 'main')).toEqual({ type: 'quit' });
+  });
+
+  it('lets a confirmation take only y, n, Esc and quit', () => {
+    expect(resolveKey('y', key(), 'confirm')).toEqual({ type: 'confirm' });
+    expect(resolveKey('n', key(), 'confirm')).toEqual({ type: 'cancel' });
+    expect(resolveKey('', key({ escape: true }), 'confirm')).toEqual({ type: 'close' });
+    for (const k of ['s', 'x', 'r', 'j', 'g', 'G', '1', 'c']) expect(resolveKey(k, key(), 'confirm')).toBeNull();
+    expect(resolveKey('c', key({ ctrl: true }), 'confirm')).toEqual({ type: 'quit' });
+  });
+
+  it('does not run service actions from a view', () => {
+    for (const k of ['s', 'x', 'r', 'g', 'G']) expect(resolveKey(k, key(), 'view')).toBeNull();
+    expect(resolveKey('', key({ escape: true }), 'view')).toEqual({ type: 'close' });
+  });
+
+  it('has a help row for every labelled binding and one binding per key', () => {
+    expect(helpRows().map((r) => r.label)).toEqual(KEY_BINDINGS.filter((b) => b.label).map((b) => b.label));
+    const seen = new Set<string>();
+    for (const c of 'abcdefghijklmnopqrstuvwxyzGS?123456') {
+      const hits = KEY_BINDINGS.filter((b) => b.modes.includes('main') && b.match(c, key()));
+      expect(hits.length, `key ${c}`).toBeLessThanOrEqual(1);
+      if (hits.length) seen.add(c);
+    }
+    expect([...seen].sort().join('')).toBe('123456?Gcgjklqrsx');
+  });
+});
+
+describe('layout', () => {
+  for (const [columns, rows] of [
+    [80, 24],
+    [120, 40],
+    [200, 60],
+  ]) {
+    it(`fills ${columns}×${rows} minus one line exactly`, () => {
+      const l = computeLayout({ columns, rows, gpuLines: 4, serviceLines: 3, budgetLines: 5 });
+      expect(l.tooSmall).toBe(false);
+      expect(2 + l.topHeight + l.middleHeight + l.budgetsHeight + l.requestsHeight).toBe(rows - 1);
+      expect(l.leftWidth + 1 + l.rightWidth).toBe(columns);
+      expect(l.requestsHeight).toBeGreaterThanOrEqual(4);
+      expect(l.topHeight).toBeGreaterThanOrEqual(5); // Host's four lines
+    });
+  }
+  it('is too small under 80 columns or 24 rows', () => {
+    expect(computeLayout({ columns: 79, rows: 40, gpuLines: 1, serviceLines: 1, budgetLines: 1 }).tooSmall).toBe(true);
+    expect(computeLayout({ columns: 120, rows: 23, gpuLines: 1, serviceLines: 1, budgetLines: 1 }).tooSmall).toBe(true);
+  });
+  it('keeps Requests usable when many GPUs and budgets compete at 80×24', () => {
+    const l = computeLayout({ columns: 80, rows: 24, gpuLines: 16, serviceLines: 8, budgetLines: 12 });
+    expect(l.requestsHeight).toBeGreaterThanOrEqual(4);
+    expect(2 + l.topHeight + l.middleHeight + l.budgetsHeight + l.requestsHeight).toBe(23);
+  });
+});
+
+describe('format', () => {
+  it('fits text to a width', () => {
+    expect(fit('abc', 5)).toBe('abc  ');
+    expect(fit('abc', 5, 'right')).toBe('  abc');
+    expect(fit('abcdef', 4)).toBe('abc…');
+    expect(fit('abc', 0)).toBe('');
+  });
+  it('draws sparklines and bars', () => {
+    expect(sparkline([0, 50, 100], 3)).toBe('▁▅█');
+    expect(sparkline([100], 3)).toBe('  █');
+    expect(bar(0.5, 4)).toBe('██░░');
+    expect(bar(2, 4)).toBe('████');
+    expect(bar(Number.NaN, 2)).toBe('░░');
+  });
+  it('writes durations and money', () => {
+    expect(duration(45)).toBe('45s');
+    expect(duration(3725)).toBe('1h02m');
+    expect(duration(null)).toBe('–');
+    expect(roughDuration(1200)).toBe('~20m');
+    expect(roughDuration(9000)).toBe('~2.5h');
+    expect(roughDuration(5 * 86400)).toBe('~5d');
+    expect(usd(0)).toBe('$0');
+    expect(usd(0.0012)).toBe('$0.0012');
+    expect(usd(12.345)).toBe('$12.35');
+    expect(usd(null)).toBe('–');
+  });
+  it('wraps a message at spaces', () => {
+    expect(wordWrap('GET /health answered HTTP 404, not a ptui gateway', 30, 3)).toEqual(['GET /health answered HTTP 404,', 'not a ptui gateway']);
+    expect(wordWrap('a b c d e f', 3, 2)).toEqual(['a b', 'c d e f']);
+  });
+});
+
+describe('gateway probe and supervisor helpers', () => {
+  it('recognises a ptui /health and nothing else', () => {
+    expect(parseHealth({ status: 'ok', version: '0.1.0', uptime_s: 12 })).toEqual({ status: 'ok', version: '0.1.0', uptimeS: 12, configError: null });
+    expect(parseHealth({ status: 'degraded', uptime_s: 3, config_error: 'providers.yaml: x: bad' })?.configError).toBe('providers.yaml: x: bad');
+    expect(parseHealth({ status: 'ok' })).toBeNull(); // some other service's health check
+    expect(parseHealth({ status: 'UP', version: '1' })).toBeNull();
+    expect(parseHealth('ok')).toBeNull();
+  });
+  it('explains an exit from the last line the gateway logged', () => {
+    const dir = tempDir('ptui-reason-');
+    try {
+      const log = path.join(dir.dir, 'gateway.log');
+      expect(lastLogReason(log)).toBeNull();
+      fs.writeFileSync(log, '{"level":"info","event":"listening"}\n{"level":"error","event":"listen_failed","error":"EADDRINUSE"}\n{"event":"supervisor_exit"}\n');
+      expect(lastLogReason(log)).toBe('listen_failed: EADDRINUSE');
+      fs.appendFileSync(log, 'Error: Cannot find module x\n');
+      expect(lastLogReason(log)).toBe('Error: Cannot find module x');
+      expect(describeExit(1, null)).toBe('exit 1');
+      expect(describeExit(null, 'SIGKILL')).toBe('killed by SIGKILL');
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
