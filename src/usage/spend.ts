@@ -69,6 +69,18 @@ const RAW_SQL = `
   WHERE timestamp >= @since
   GROUP BY provider, logical_model, capability, bucket_ms`;
 
+/**
+ * Prepares a statement that names the cost-carrying index; should a later schema drop or
+ * rename it, the same query without the hint (slower, still right) instead of a failure.
+ */
+function prepareHinted(db: Db, sql: string) {
+  try {
+    return db.prepare(sql);
+  } catch {
+    return db.prepare(sql.replace(/ INDEXED BY \w+/g, ''));
+  }
+}
+
 const orNull = (s: string) => (s === '' ? null : s);
 const minuteMs = (minute: string) => Date.parse(`${minute}:00.000Z`);
 const comboKey = (minute: string, p: string | null, m: string | null, c: string | null) => `${minute}\u0000${p ?? ''}\u0000${m ?? ''}\u0000${c ?? ''}`;
@@ -82,7 +94,7 @@ export function readSpendSeed(db: Db, q: SeedQuery): SpendSeed {
   const since = new Date(q.sinceMs).toISOString();
   let invalidRows = 0;
   const negative = new Map<string, number>();
-  for (const r of db.prepare(ODD_COST_SQL).all({ since }) as Array<{
+  for (const r of prepareHinted(db, ODD_COST_SQL).all({ since }) as Array<{
     id: number;
     minute: string;
     provider: string | null;
@@ -165,11 +177,10 @@ function negativeRows(db: Db): NegativeRow[] {
     // first call, or the log was replaced under us
     memo = { scannedId: maxId, rows: [] };
     add(
-      db
-        .prepare(
-          `SELECT ${cols} FROM llm_usage WHERE rowid IN (SELECT rowid FROM llm_usage INDEXED BY idx_llm_usage_capability_ts WHERE cost_usd < 0) AND id <= ?`,
-        )
-        .all(maxId) as Array<NegativeRow & { id: number }>,
+      prepareHinted(
+        db,
+        `SELECT ${cols} FROM llm_usage WHERE rowid IN (SELECT rowid FROM llm_usage INDEXED BY idx_llm_usage_capability_ts WHERE cost_usd < 0) AND id <= ?`,
+      ).all(maxId) as Array<NegativeRow & { id: number }>,
       memo,
     );
     negativeMemo.set(db, memo);
