@@ -6,11 +6,14 @@
 // tenants) hits every target alike. Reports added latency at concurrency 1 and 16, requests/s
 // at 16 (autocannon), time to first token for streams, and each server's RSS afterwards.
 //
-//   node bench/gateway-overhead.mjs [--quick] [--no-portkey] [--no-pin] [--rounds N] [--n N]
+// A fifth target, "node floor proxy" (bench/lib/floor-proxy.mjs: node:http + undici, nothing
+// else), shows what one extra Node.js hop costs on this machine: no Node gateway adds less.
+//
+//   node bench/gateway-overhead.mjs [--quick] [--no-portkey] [--no-floor] [--no-pin] [--rounds N] [--n N]
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  ROOT, QUICK, argv, fmt, freePort, log, numFlag, pinSelf, PIN, CLIENT_CPUS, SERVER_CPUS, rssMb, summarize, table, writeResult,
+  BENCH_DIR, ROOT, QUICK, startProcess, waitForHttp, argv, fmt, freePort, log, numFlag, pinSelf, PIN, CLIENT_CPUS, SERVER_CPUS, rssMb, summarize, table, writeResult,
 } from './lib/common.mjs';
 import { Samples, chatBody, makePool, runAutocannon, runConcurrent, runSequential } from './lib/load.mjs';
 import { ensurePortkey, portkeyHeaders, startPortkey } from './lib/portkey.mjs';
@@ -39,6 +42,13 @@ async function main() {
   const targets = [
     { key: 'direct', label: 'direct', origin: `http://127.0.0.1:${upstream.port}`, reqs: requests(CONCRETE_MODEL), proc: upstream },
   ];
+  // The floor: a bare node:http + undici relay, the least any Node.js proxy adds here.
+  if (!argv.includes('--no-floor')) {
+    const port = await freePort();
+    const floor = startProcess('floor', process.execPath, [path.join(BENCH_DIR, 'lib', 'floor-proxy.mjs'), '--port', String(port), '--upstream', `http://127.0.0.1:${upstream.port}`]);
+    await waitForHttp(`http://127.0.0.1:${port}/v1/models`, floor);
+    targets.push({ key: 'floor', label: 'node floor proxy', origin: `http://127.0.0.1:${port}`, reqs: requests(CONCRETE_MODEL), proc: floor });
+  }
   const homes = [];
   if (gatewayBuilt()) {
     homes.push(makeBenchHome(upstream.base), makeBenchHome(upstream.base));
@@ -165,21 +175,22 @@ async function main() {
   const p = results.ptui;
   const pk = results.portkey;
   const bare = results.ptui_bare;
+  const floor = results.floor;
   const ratioRows = [];
   for (const [kind, label] of KINDS) {
     for (const [m, col] of [['c=1 p50', 'c1_p50'], ['c=1 p99', 'c1_p99'], ['c=16 p50', 'c16_p50']]) {
-      ratioRows.push([`added ${label} ${m} (µs)`, p?.added_us[kind][col], pk?.added_us[kind][col], bare?.added_us[kind][col], null]);
+      ratioRows.push([`added ${label} ${m} (µs)`, p?.added_us[kind][col], pk?.added_us[kind][col], bare?.added_us[kind][col], floor?.added_us[kind][col], null]);
     }
   }
-  ratioRows.push(['req/s at c=16', p?.rps_c16, pk?.rps_c16, bare?.rps_c16, d.rps_c16]);
-  ratioRows.push(['RSS after (MB)', p?.rss_mb, pk?.rss_mb, bare?.rss_mb, null]);
+  ratioRows.push(['req/s at c=16', p?.rps_c16, pk?.rps_c16, bare?.rps_c16, floor?.rps_c16, d.rps_c16]);
+  ratioRows.push(['RSS after (MB)', p?.rss_mb, pk?.rss_mb, bare?.rss_mb, floor?.rss_mb, null]);
   // For latency the ratio that means something is total time through the gateway over total
   // time direct (at c=1, p50): how much slower a client sees the call.
-  ratioRows.push(['c=1 p50 chat, total (µs)', p?.c1_us.chat.p50, pk?.c1_us.chat.p50, bare?.c1_us.chat.p50, d.c1_us.chat.p50]);
-  ratioRows.push(['c=1 p50 stream TTFT, total (µs)', p?.c1_us.ttft.p50, pk?.c1_us.ttft.p50, bare?.c1_us.ttft.p50, d.c1_us.ttft.p50]);
+  ratioRows.push(['c=1 p50 chat, total (µs)', p?.c1_us.chat.p50, pk?.c1_us.chat.p50, bare?.c1_us.chat.p50, floor?.c1_us.chat.p50, d.c1_us.chat.p50]);
+  ratioRows.push(['c=1 p50 stream TTFT, total (µs)', p?.c1_us.ttft.p50, pk?.c1_us.ttft.p50, bare?.c1_us.ttft.p50, floor?.c1_us.ttft.p50, d.c1_us.ttft.p50]);
   tables.ratios = table(
-    ['metric', 'ptui', 'portkey', 'ptui bare', 'direct', 'ptui/direct', 'ptui/portkey'],
-    ratioRows.map(([m, ours, theirs, b, direct]) => [m, round1(ours), round1(theirs), round1(b), round1(direct), ratio(ours, direct), ratio(ours, theirs)]),
+    ['metric', 'ptui', 'portkey', 'ptui bare', 'node floor', 'direct', 'ptui/direct', 'ptui/portkey'],
+    ratioRows.map(([m, ours, theirs, b, f, direct]) => [m, round1(ours), round1(theirs), round1(b), round1(f), round1(direct), ratio(ours, direct), ratio(ours, theirs)]),
   );
   const targetsMet = {
     added_p50_c1_le_300us: p ? p.added_us.chat.c1_p50 <= 300 && p.added_us.stream.c1_p50 <= 300 : null,

@@ -73,6 +73,29 @@ function measureInserts(UsageLog, dbPath, n) {
   return { rows: n, seconds, rows_per_s: n / seconds, insert_us: summarize(us), buffered_after: buffered, firstNewId: before + 1 };
 }
 
+/**
+ * The same rows through the same statement, but committed `batch` rows per transaction: what
+ * the writer would cost per row if it grouped commits (UsageLog.write is TS-private, callable).
+ */
+function measureBatched(UsageLog, dbPath, n, batch) {
+  const ulog = UsageLog.open(dbPath);
+  const base = Date.now();
+  const rows = Array.from({ length: n }, (_, i) => makeRow(i, new Date(base + i).toISOString()));
+  const commit = ulog.db.transaction((from, to) => {
+    for (let i = from; i < to; i++) ulog.write(rows[i]);
+  });
+  const us = [];
+  const t0 = process.hrtime.bigint();
+  for (let from = 0; from < n; from += batch) {
+    const a = process.hrtime.bigint();
+    commit(from, Math.min(n, from + batch));
+    us.push(Number(process.hrtime.bigint() - a) / 1000);
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  ulog.close();
+  return { rows: n, batch, seconds, rows_per_s: n / seconds, commit_us: summarize(us), per_row_us: (seconds * 1e6) / n };
+}
+
 /** First run (fresh statement, cold caches) and median of `RUNS` further runs, in ms. */
 function timeIt(fn) {
   const t0 = process.hrtime.bigint();
@@ -91,6 +114,7 @@ function describe(out) {
   if (Array.isArray(out)) return { length: out.length };
   if (out && typeof out === 'object') {
     if (Array.isArray(out.rows)) return { rows: out.rows.length };
+    if (Array.isArray(out.minutes)) return { rows: out.minutes.length + (out.raw?.length ?? 0) };
     return { keys: Object.keys(out).slice(0, 8) };
   }
   return out ?? null;
@@ -106,6 +130,7 @@ async function main() {
   try {
     log(`insert: ${INSERTS} rows into a fresh log`);
     results.inserts.fresh = measureInserts(logMod.UsageLog, path.join(tmp, 'llm_usage.db'), INSERTS);
+    results.inserts.batched = measureBatched(logMod.UsageLog, path.join(tmp, 'batched.db'), INSERTS, 100);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -123,10 +148,15 @@ async function main() {
       ['UsageLog.insert into', 'rows', 'rows/s', 'µs p50', 'µs p99', 'µs max'],
       insertRows.map(([label, r]) => [label, String(r.rows), Math.round(r.rows_per_s), r.insert_us.p50, r.insert_us.p99, r.insert_us.max]),
     ),
+    batched: table(
+      ['same rows, 100 per transaction', 'rows', 'rows/s', 'µs per row', 'commit µs p50', 'commit µs p99'],
+      [['fresh log', String(ins.batched.rows), Math.round(ins.batched.rows_per_s), ins.batched.per_row_us, ins.batched.commit_us.p50, ins.batched.commit_us.p99]],
+    ),
     queries: table(['query', 'rows in log', 'first (ms)', 'median (ms)', 'max (ms)', 'result'], queryRows),
   };
   console.log(`\nUsage log (${QUICK ? 'quick' : 'full'}; median of ${RUNS} runs after a first one)\n`);
   console.log(tables.inserts + '\n');
+  console.log(tables.batched + '\n');
   console.log(tables.queries + '\n');
   const big = Math.max(...SIZES);
   const bigRes = results.sizes[big];
@@ -142,8 +172,102 @@ function human(n) {
   return n >= 1e6 ? `${n / 1e6} M` : n >= 1e3 ? `${n / 1e3} k` : String(n);
 }
 
+/** The cached generated log of `size` rows, made on first use (to a temp name, then renamed). */
+async function generatedDb(size) {
+  const { USAGE_SCHEMA_VERSION } = await importDist('usage/schema.js');
+  const file = path.join(RESULTS_DIR, `usage-${size}-v${USAGE_SCHEMA_VERSION}.db`);
+  if (fs.existsSync(file)) return { file, generated_s: null };
+  const gen = await importDist('usage/generate.js');
+  const db = await importDist('usage/db.js');
+  if (!gen?.generateRows) throw new Error('dist/usage/generate.js (generateRows) missing: run npm run build');
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  log(`generating ${human(size)} rows into ${path.relative(ROOT, file)} (once; reused afterwards)`);
+  const t0 = Date.now();
+  const w = db.openWriterDb(tmp);
+  let lastLog = Date.now();
+  gen.generateRows(w, size, {
+    seed: 42,
+    onProgress(n) {
+      if (Date.now() - lastLog > 10_000) {
+        lastLog = Date.now();
+        log(`  ${human(n)} rows`);
+      }
+    },
+  });
+  w.pragma('wal_checkpoint(TRUNCATE)');
+  w.close();
+  for (const ext of ['-wal', '-shm']) fs.rmSync(tmp + ext, { force: true });
+  fs.renameSync(tmp, file);
+  const generated_s = (Date.now() - t0) / 1000;
+  log(`  generated in ${generated_s.toFixed(1)} s`);
+  return { file, generated_s };
+}
+
 async function benchSize(logMod, size, queryRows) {
-  return { skipped: 'not wired yet' };
+  const reader = await importDist('usage/reader.js');
+  const spend = await importDist('usage/spend.js');
+  const tracker = await importDist('gateway/budget/tracker.js');
+  const { loadConfig } = await importDist('config/load.js');
+  if (!reader?.UsageReader) return { skipped: 'dist/usage/reader.js missing' };
+  const { file, generated_s } = await generatedDb(size);
+  const out = { file: path.relative(ROOT, file), generated_s, size_mb: fs.statSync(file).size / 1024 / 1024, queries: {} };
+
+  // 2. The writer's insert into a log this big (index B-trees deeper, pages colder), then the
+  // rows are deleted again so the cached file stays what the generator made.
+  log(`${human(size)}: ${INSERTS_BIG} inserts into the generated log`);
+  out.inserts = measureInserts(logMod.UsageLog, file, INSERTS_BIG);
+  {
+    const w = (await importDist('usage/db.js')).openWriterDb(file);
+    w.prepare('DELETE FROM llm_usage WHERE id >= ?').run(out.inserts.firstNewId);
+    w.pragma('wal_checkpoint(TRUNCATE)');
+    w.close();
+  }
+
+  const r = reader.UsageReader.open(file);
+  // Queries run at the newest row's time, so a log generated yesterday reads like a live one.
+  const newest = Date.parse(r.latest(1)[0].timestamp);
+  const now = newest + 1;
+  const maxId = r.maxId();
+  const sample = loadConfig({ home: ROOT });
+  const budgets = sample.config?.budgets ?? [];
+  const q = out.queries;
+  const add = (key, label, kind, fn) => {
+    q[key] = { label, kind, ...timeIt(fn) };
+    queryRows.push([label, human(size), q[key].first_ms, q[key].median_ms, q[key].max_ms, fmtSample(q[key].sample)]);
+  };
+  log(`${human(size)}: queries (${RUNS} runs each)`);
+  add('maxId', 'maxId (anything new?)', 'dashboard', () => r.maxId());
+  add('latest', 'latest(500): first frame', 'dashboard', () => r.latest(500));
+  add('rowsAfter', 'rowsAfter(max-20, 500): a tick', 'dashboard', () => r.rowsAfter(maxId - 20, 500));
+  add('stats10s', 'stats(last 10 s)', 'dashboard', () => r.stats(now - 10_000, now));
+  add('stats60s', 'stats(last 60 s)', 'dashboard', () => r.stats(now - 60_000, now));
+  add('perMinute1h', 'perMinute(last hour)', 'dashboard', () => r.perMinute(now - 3_600_000, now));
+  add('perMinute24h', 'perMinute(last 24 h)', 'dashboard', () => r.perMinute(now - 86_400_000, now));
+  add('perModel1h', 'perModel(last hour)', 'dashboard', () => r.perModel(now - 3_600_000));
+  add('perModel24h', 'perModel(last 24 h)', 'dashboard', () => r.perModel(now - 86_400_000));
+  if (spend?.computeBudgetStatus && budgets.length) {
+    add('budgetStatus', `computeBudgetStatus (${budgets.length} budgets)`, 'dashboard', () => spend.computeBudgetStatus(r.db, budgets, now));
+  }
+  if (spend?.readSpendSeed && tracker?.seedQueryFor && budgets.length) {
+    // What the gateway does at start: one seed query for every budget, then fill the windows.
+    add('seed', `budget seeding at start (${budgets.length} budgets)`, 'seed', () => {
+      const t = new tracker.BudgetTracker(budgets, now, new Map());
+      const seed = spend.readSpendSeed(r.db, tracker.seedQueryFor(t.unseeded.map((b) => b.entry), now, 0));
+      t.seed(seed, now);
+      return seed;
+    });
+  }
+  r.close();
+  return out;
+}
+
+function fmtSample(s) {
+  if (s === null || s === undefined) return '';
+  if (typeof s !== 'object') return String(s);
+  if ('length' in s) return `${s.length} rows`;
+  if ('rows' in s) return `${s.rows} rows`;
+  return Object.keys(s).length ? 'object' : '';
 }
 
 main().catch((err) => {
