@@ -8,6 +8,7 @@
 //   node bench/profile-gateway.mjs [--requests 20000] [--c 16] [--no-pipeline] [--top 30]
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RESULTS_DIR, argv, log, numFlag, pinSelf, table } from './lib/common.mjs';
 import { chatBody, makePool, runAutocannon, runSequential } from './lib/load.mjs';
 import { LOGICAL_MODEL, makeBenchHome, removeHome, startGateway, startUpstream } from './lib/servers.mjs';
@@ -46,14 +47,19 @@ export function summarizeProfile(file, top = TOP) {
       fileIncl.set(u, (fileIncl.get(u) ?? 0) + us);
     }
   }
-  const pctOf = (us) => (100 * us) / total;
+  let idle = 0;
+  for (const [id, us] of selfUs) if (byId.get(id).callFrame.functionName === '(idle)') idle += us;
+  const busy = total - idle;
+  // Shares of busy time: idle (waiting on the upstream and the client) says nothing about cost.
+  const pctOf = (us) => (100 * us) / busy;
+  self.delete('(idle) :0');
   const selfRows = [...self].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, us]) => [k, pctOf(us)]);
   const fileRows = [...fileIncl]
     .filter(([u]) => u.startsWith('dist/') || u.startsWith('node_modules/'))
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
     .map(([u, us]) => [u, pctOf(us)]);
-  return { total_ms: total / 1000, self: selfRows, files: fileRows };
+  return { total_ms: total / 1000, busy_ms: busy / 1000, self: selfRows, files: fileRows };
 }
 
 function shortUrl(url) {
@@ -94,12 +100,15 @@ async function main() {
   const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
   if (!file) throw new Error(`no profile written in ${profDir}`);
   const s = summarizeProfile(path.join(profDir, file));
-  console.log(`\nprofile: bench/results/prof/${file} (${s.total_ms.toFixed(0)} ms sampled)\n`);
-  console.log(table(['function (self time)', '%'], s.self) + '\n');
-  console.log(table(['file (inclusive time)', '%'], s.files) + '\n');
+  console.log(`\nprofile: bench/results/prof/${file} (${s.total_ms.toFixed(0)} ms sampled, ${s.busy_ms.toFixed(0)} ms busy = ` +
+    `${((s.busy_ms * 1000) / REQUESTS).toFixed(0)} µs of CPU per request, start-up included)\n`);
+  console.log(table(['function (self time)', '% of busy'], s.self) + '\n');
+  console.log(table(['file (inclusive time)', '% of busy'], s.files) + '\n');
 }
 
-main().catch((err) => {
-  console.error(err?.stack ?? String(err));
-  process.exit(1);
-});
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((err) => {
+    console.error(err?.stack ?? String(err));
+    process.exit(1);
+  });
+}
