@@ -1,0 +1,238 @@
+// Secrets (issue 7): prompts seeded with every secret kind the detectors know (the detector
+// tests' own samples), under each guardrail action (block, redact, warn), streamed and not,
+// through the cache (every request is sent twice, so the second may be a hit). The upstream
+// echoes the prompt back, so a secret that got through would come back in the response too.
+// Afterwards no secret value is in the usage log (db and WAL), the gateway's log, /metrics, a
+// capture of the dashboard pointed at the same home, the cache dir, or any other file under home.
+// `warn` forwards the secret upstream by definition: the upstream may see it, our files may not.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { POSITIVE } from '../security/samples.js';
+import { SECRET_KINDS, type SecretKind } from '../../src/security/detectors.js';
+import { makeHome, type TempHome } from '../helpers/config.js';
+import { PTUI_BIN, readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
+import { scrapeMetrics } from '../helpers/load.js';
+import { startEchoUpstream, type EchoUpstream } from './echo-upstream.js';
+import { MODE } from './fixture.js';
+import { report } from './report.js';
+
+type Action = 'block' | 'redact' | 'warn';
+const ACTIONS: Action[] = ['block', 'redact', 'warn'];
+
+let echo: EchoUpstream;
+let home: TempHome;
+const logs: string[] = [];
+const metricsTexts: string[] = [];
+let dashboard = '';
+
+interface Sample {
+  kind: SecretKind;
+  value: string;
+}
+const SAMPLES: Sample[] = SECRET_KINDS.flatMap((kind) => POSITIVE[kind].map((value) => ({ kind, value })));
+
+/**
+ * What must not appear anywhere: each value, its JSON-escaped form, and for PEM keys each body
+ * line on its own (a key's base64 body is the secret even without its BEGIN/END lines).
+ */
+function needles(): Array<{ kind: SecretKind; needle: string }> {
+  const out: Array<{ kind: SecretKind; needle: string }> = [];
+  for (const s of SAMPLES) {
+    out.push({ kind: s.kind, needle: s.value });
+    const escaped = JSON.stringify(s.value).slice(1, -1);
+    if (escaped !== s.value) out.push({ kind: s.kind, needle: escaped });
+    if (s.kind === 'private_key') {
+      for (const line of s.value.split(/\\n|\n/)) if (line.length >= 16 && !line.startsWith('-----')) out.push({ kind: s.kind, needle: line });
+    }
+  }
+  return out;
+}
+
+/** One request shape per index: chat (string, parts, system), completions, embeddings; streamed and not. */
+function requestFor(i: number, secret: string): { path: string; body: Record<string, unknown> } {
+  const text = `please review this config: token=${secret} thanks`;
+  switch (i % 7) {
+    case 0:
+      return { path: '/v1/chat/completions', body: { model: 'echo', messages: [{ role: 'user', content: text }] } };
+    case 1:
+      return { path: '/v1/chat/completions', body: { model: 'echo', stream: true, messages: [{ role: 'user', content: text }] } };
+    case 2:
+      return {
+        path: '/v1/chat/completions',
+        body: { model: 'echo', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: [{ type: 'text', text }] }] },
+      };
+    case 3:
+      return { path: '/v1/chat/completions', body: { model: 'echo', messages: [{ role: 'system', content: text }, { role: 'user', content: 'hi' }] } };
+    case 4:
+      return { path: '/v1/completions', body: { model: 'echo', prompt: text } };
+    case 5:
+      return { path: '/v1/completions', body: { model: 'echo', stream: true, prompt: [text] } };
+    default:
+      return { path: '/v1/embeddings', body: { model: 'echo-embed', input: ['first', text] } };
+  }
+}
+
+/** Every regular file under dir, recursively (the cache dir, the runtime dir, the whole home). */
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  if (!fs.existsSync(dir)) return out;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  echo = await startEchoUpstream();
+  home = makeHome({
+    providers: { providers: { echo: { type: 'openai-compatible', api_base: `${echo.url}/v1`, timeout_s: 10 } } },
+    mappings: {
+      capabilities: { chat: {}, embeddings: {} },
+      models: {
+        echo: { capability: 'chat', targets: [{ provider: 'echo', model: 'echo-model' }] },
+        'echo-embed': { capability: 'embeddings', targets: [{ provider: 'echo', model: 'echo-embed' }] },
+      },
+    },
+    gateway: { guardrails: { secrets: { action: 'block' } }, cache: { enabled: true, ttl_s: 3600, max_bytes: 10_000_000 } },
+  });
+});
+
+afterAll(async () => {
+  spawnSync('tmux', ['kill-session', '-t', `ptui-secrets-${process.pid}`]);
+  await echo?.close();
+  home?.cleanup();
+});
+
+describe(`secrets never reach our files (${SAMPLES.length} samples of ${SECRET_KINDS.length} kinds; ${MODE})`, () => {
+  const outcome: Record<Action, { requests: number; statuses: Record<string, number>; cacheHits: number; upstreamSawSecret: number }> = {
+    block: { requests: 0, statuses: {}, cacheHits: 0, upstreamSawSecret: 0 },
+    redact: { requests: 0, statuses: {}, cacheHits: 0, upstreamSawSecret: 0 },
+    warn: { requests: 0, statuses: {}, cacheHits: 0, upstreamSawSecret: 0 },
+  };
+  let gw: GatewayChild | null = null;
+
+  for (const action of ACTIONS) {
+    it(`action ${action}: the right answer to each request, twice (cache)`, async () => {
+      fs.writeFileSync(
+        path.join(home.configDir, 'gateway.yaml'),
+        `guardrails:\n  secrets: { action: ${action} }\ncache: { enabled: true, ttl_s: 3600, max_bytes: 10000000 }\n`,
+      );
+      gw = await startGateway({ home: home.home });
+      const seenBefore = echo.bodies.length;
+      const o = outcome[action];
+      const missed: string[] = [];
+      for (const [i, s] of SAMPLES.entries()) {
+        const { path: p, body } = requestFor(i, s.value);
+        for (let round = 0; round < 2; round++) {
+          // The cache write is not awaited by the gateway (the client has its answer); let it land.
+          if (round === 1 && action === 'redact') await new Promise((r) => setTimeout(r, 100));
+          const r = await fetch(gw.url + p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+          const text = await r.text();
+          o.requests++;
+          o.statuses[r.status] = (o.statuses[r.status] ?? 0) + 1;
+          if (r.headers.get('x-backend-cache') === 'hit') o.cacheHits++;
+          else if (round === 1 && action === 'redact') missed.push(`#${i % 7} ${s.kind}`);
+          if (action === 'block') {
+            expect(r.status, `${s.kind} #${i}: ${text.slice(0, 200)}`).toBe(400);
+            const err = JSON.parse(text).error;
+            expect(err.type).toBe('guardrail_violation');
+            expect(err.message).toContain(s.kind);
+            expect(text).not.toContain(s.value);
+          } else {
+            expect(r.status, `${s.kind} #${i} (${action}): ${text.slice(0, 200)}`).toBe(200);
+            if (body.stream === true) expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+            if (action === 'redact' && p !== '/v1/embeddings') {
+              expect(text).toContain(`[REDACTED:${s.kind}]`);
+              expect(text).not.toContain(s.value);
+            }
+            // warn: not cached, since the answer may echo the secret
+            if (action === 'warn') expect(r.headers.get('x-backend-cache')).toBe('miss');
+          }
+        }
+      }
+      const upstream = echo.bodies.slice(seenBefore);
+      o.upstreamSawSecret = upstream.filter((b) => SAMPLES.some((s) => b.includes(JSON.stringify(s.value).slice(1, -1)))).length;
+      if (action === 'block') expect(upstream.length).toBe(0);
+      if (action === 'redact') {
+        expect(o.upstreamSawSecret).toBe(0);
+        expect(missed, 'the second identical redacted request is a cache hit').toEqual([]);
+      }
+      if (action === 'warn') expect(o.upstreamSawSecret).toBeGreaterThan(0);
+      metricsTexts.push(await scrapeMetrics(gw.url));
+      if (action !== 'warn') {
+        expect(await gw.stop()).toBe(0);
+        logs.push(gw.stderr());
+        gw = null;
+      }
+    });
+  }
+
+  it('a dashboard on the same home shows the requests without a secret', async () => {
+    // The last gateway (warn) is still up: the dashboard attaches to it and reads the same log.
+    expect(gw).not.toBeNull();
+    const session = `ptui-secrets-${process.pid}`;
+    const cmd = `NO_COLOR=1 ${process.execPath} ${PTUI_BIN} --home ${home.home} --no-gateway --port ${gw!.port}`;
+    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '200', '-y', '60', cmd]);
+    const capture = () => execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
+    // Wait until the Requests panel lists rows of this run (model names appear in rows).
+    dashboard = await waitFor(
+      () => {
+        const c = capture();
+        return /echo/.test(c) ? c : undefined;
+      },
+      'the dashboard to show request rows',
+      20_000,
+      250,
+    ).catch(() => capture());
+    // The Requests panel, focused (key 6), may show more detail.
+    execFileSync('tmux', ['send-keys', '-t', session, '6']);
+    await new Promise((r) => setTimeout(r, 1500));
+    dashboard += '\n' + capture();
+    execFileSync('tmux', ['send-keys', '-t', session, 'q']);
+    spawnSync('tmux', ['kill-session', '-t', session]);
+    expect(dashboard).toMatch(/echo/);
+    expect(await gw!.stop()).toBe(0);
+    logs.push(gw!.stderr());
+    gw = null;
+  });
+
+  it('no secret in the usage log, gateway log, /metrics, dashboard, cache dir or anywhere under home', () => {
+    const places: Array<{ name: string; text: string }> = [
+      { name: 'gateway log', text: logs.join('\n') },
+      { name: '/metrics', text: metricsTexts.join('\n') },
+      { name: 'dashboard capture', text: dashboard },
+    ];
+    const cacheDir = path.join(home.home, '.litellm_cache');
+    const cacheFiles = filesUnder(cacheDir);
+    expect(cacheFiles.length, 'the cache stored the redacted answers').toBeGreaterThan(0);
+    // Every file under home except our own config: usage db + WAL + SHM, cache entries, logs, exports.
+    for (const f of filesUnder(home.home)) {
+      if (f.startsWith(home.configDir + path.sep)) continue;
+      places.push({ name: path.relative(home.home, f), text: fs.readFileSync(f).toString('latin1') });
+    }
+    const leaks: string[] = [];
+    for (const { kind, needle } of needles()) {
+      for (const p of places) if (p.text.includes(needle)) leaks.push(`${kind} in ${p.name}: ${needle.slice(0, 12)}…`);
+    }
+    expect(leaks).toEqual([]);
+
+    const rows = readUsageRows(home.runtimeDir);
+    expect(rows.length).toBe(ACTIONS.length * SAMPLES.length * 2);
+    expect(rows.filter((r) => r.error_type === 'guardrail_violation').length).toBe(SAMPLES.length * 2);
+    report('secrets', {
+      mode: MODE,
+      kinds: SECRET_KINDS.length,
+      samples: SAMPLES.length,
+      requests: ACTIONS.length * SAMPLES.length * 2,
+      rows: rows.length,
+      by_action: outcome,
+      places_searched: places.length,
+      cache_files: cacheFiles.length,
+      leaks: leaks.length,
+    });
+  });
+});
