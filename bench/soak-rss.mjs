@@ -7,11 +7,13 @@
 //   node bench/soak-rss.mjs [--quick] [--total N]     (quick: 100 k requests; full: 1 M)
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLIENT_CPUS, PIN, QUICK, ROOT, SERVER_CPUS, log, numFlag, pinSelf, rssMb, table, writeResult } from './lib/common.mjs';
+import { CLIENT_CPUS, PIN, QUICK, ROOT, SERVER_CPUS, argv, flag, log, numFlag, pinSelf, rssMb, table, writeResult } from './lib/common.mjs';
 import { chatBody, runAutocannon } from './lib/load.mjs';
 import { LOGICAL_MODEL, makeBenchHome, removeHome, startGateway, startUpstream } from './lib/servers.mjs';
 
 const TOTAL = numFlag('total', QUICK ? 100_000 : 1_000_000);
+// For experiments, e.g. --gateway-node-args=--max-semi-space-size=4 (space separated).
+const NODE_ARGS = flag('gateway-node-args', '').split(' ').filter(Boolean);
 const CHECKPOINTS = [10_000, 50_000, 100_000, 250_000, 500_000, 750_000, 1_000_000].filter((n) => n < TOTAL).concat(TOTAL);
 
 /** A few gauges from the gateway's own /metrics, when it exports Node's default metrics. */
@@ -37,7 +39,7 @@ async function main() {
   pinSelf();
   const upstream = await startUpstream();
   const home = makeBenchHome(upstream.base);
-  const gw = await startGateway({ name: 'ptui', home, pipeline: true });
+  const gw = await startGateway({ name: 'ptui', home, pipeline: !argv.includes('--no-pipeline'), nodeArgs: NODE_ARGS });
   const origin = `http://127.0.0.1:${gw.port}`;
   const headers = { 'content-type': 'application/json' };
   const reqs = {
@@ -75,6 +77,8 @@ async function main() {
     rss_le_100mb_after_1m: TOTAL >= 1_000_000 ? rssEnd <= 100 : null,
     flat_100k_to_1m_within_10pct: TOTAL >= 1_000_000 && rss100k ? rssEnd <= rss100k * 1.1 : null,
   };
+  result.gateway_node_args = NODE_ARGS;
+  result.pipeline = !argv.includes('--no-pipeline');
   const tables = {
     soak: table(
       ['requests', 'RSS (MB)', 'heap used (MB)', 'req/s in segment', 'errors'],
