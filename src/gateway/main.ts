@@ -63,7 +63,9 @@ export async function runGateway(opts: GatewayOptions = {}): Promise<number> {
   }
   let usage: UsageLog;
   try {
-    usage = UsageLog.open(config.paths.usageDb);
+    // Rows of one event-loop turn share a transaction: one WAL commit per turn instead of per
+    // request (a kill -9 can lose only the current turn's rows; SIGTERM flushes them).
+    usage = UsageLog.open(config.paths.usageDb, {}, { batch: 'tick' });
   } catch (err) {
     return fatal(`cannot open usage log ${config.paths.usageDb}: ${(err as Error).message}`);
   }

@@ -37,6 +37,8 @@ const JSON_TYPE = 'application/json';
 const SSE_DONE = 'data: [DONE]\n\n';
 const PROBE_TIMEOUT_MS = 2000;
 
+const afterIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const clientClosed = () => new GatewayError(499, 'client_closed', 'client closed the connection before the response was complete');
 
 function errorBody(status: number, type: string, message: string): string {
@@ -295,6 +297,9 @@ class Exchange {
       this.fail(err);
     }
     ctx.latencyMs = performance.now() - ctx.startMono;
+    // http corks the socket until the next tick: let the response go out before the usage-log
+    // insert and the other record keeping run, so the client never waits for them.
+    await afterIo();
     const failed = ctx.error !== null;
     if (failed) await this.opts.manager.runError(ctx);
     else await this.opts.manager.runSuccess(ctx);
