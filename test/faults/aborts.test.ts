@@ -20,19 +20,6 @@ let sim: SimUpstream;
 let home: TempHome;
 let gw: GatewayChild;
 
-beforeAll(async () => {
-  // Slow enough that "before headers" and "mid-stream" are real moments, not races.
-  sim = await startSimUpstream({ latencyMs: UPSTREAM_LATENCY_MS, chunkIntervalMs: 20, completionTokens: 30 });
-  home = faultHome(sim);
-  gw = await startGateway({ home: home.home });
-});
-
-afterAll(async () => {
-  await gw?.stop('SIGKILL');
-  await sim?.close();
-  home?.cleanup();
-});
-
 type Point = 'mid-body' | 'before-headers' | 'mid-stream' | 'random';
 const POINTS: Point[] = ['mid-body', 'before-headers', 'mid-stream', 'random'];
 
@@ -132,6 +119,19 @@ function hangUp(url: string, id: string, point: Point, index: UpstreamIndex, del
 }
 
 describe(`client aborts: ${CLIENTS} clients hang up at random points (${MODE})`, () => {
+  beforeAll(async () => {
+    // Slow enough that "before headers" and "mid-stream" are real moments, not races.
+    sim = await startSimUpstream({ latencyMs: UPSTREAM_LATENCY_MS, chunkIntervalMs: 20, completionTokens: 30 });
+    home = faultHome(sim);
+    gw = await startGateway({ home: home.home });
+  });
+
+  afterAll(async () => {
+    await gw?.stop('SIGKILL');
+    await sim?.close();
+    home?.cleanup();
+  });
+
   it('every row present, every upstream request closed, no sockets left', async () => {
     const pid = gw.child.pid!;
     const before = socketCensus(pid, gw.port, sim.port);

@@ -22,24 +22,6 @@ let sim: SimUpstream;
 let home: TempHome;
 let gw: GatewayChild;
 
-beforeAll(async () => {
-  sim = await startSimUpstream({ recordRequests: true });
-  home = makeSimHome(sim.url, {
-    gateway: { master_key: '${AI_BACKEND_MASTER_KEY}' },
-    env: { AI_BACKEND_MASTER_KEY: MASTER_KEY },
-  });
-  // The provider carries an API key too: it must not show anywhere either.
-  const providers = fs.readFileSync(path.join(home.configDir, 'providers.yaml'), 'utf8');
-  fs.writeFileSync(path.join(home.configDir, 'providers.yaml'), providers.replace('type: openai-compatible', `type: openai-compatible\n    api_key: ${PROVIDER_KEY}`));
-  gw = await startGateway({ home: home.home });
-});
-
-afterAll(async () => {
-  await gw?.stop('SIGKILL');
-  await sim?.close();
-  home?.cleanup();
-});
-
 const ROUTES: Array<{ method: 'GET' | 'POST'; path: string; body?: unknown }> = [];
 for (const prefix of ['/v1', '']) {
   ROUTES.push(
@@ -74,6 +56,24 @@ async function call(route: (typeof ROUTES)[number], authorization?: string): Pro
 }
 
 describe(`access control (${MODE})`, () => {
+  beforeAll(async () => {
+    sim = await startSimUpstream({ recordRequests: true });
+    home = makeSimHome(sim.url, {
+      gateway: { master_key: '${AI_BACKEND_MASTER_KEY}' },
+      env: { AI_BACKEND_MASTER_KEY: MASTER_KEY },
+    });
+    // The provider carries an API key too: it must not show anywhere either.
+    const providers = fs.readFileSync(path.join(home.configDir, 'providers.yaml'), 'utf8');
+    fs.writeFileSync(path.join(home.configDir, 'providers.yaml'), providers.replace('type: openai-compatible', `type: openai-compatible\n    api_key: ${PROVIDER_KEY}`));
+    gw = await startGateway({ home: home.home });
+  });
+
+  afterAll(async () => {
+    await gw?.stop('SIGKILL');
+    await sim?.close();
+    home?.cleanup();
+  });
+
   it('every /v1/* route (with and without /v1) and /budgets: 401 without the exact key', async () => {
     const upstreamBefore = sim.requests.length;
     const wrong: string[] = [];

@@ -24,30 +24,6 @@ let home: TempHome;
 let sup: GatewaySupervisor;
 let port: number;
 
-beforeAll(async () => {
-  sim = await startSimUpstream({ recordRequests: false, chunkIntervalMs: 2 });
-  home = faultHome(sim);
-  port = await freePort();
-  sup = new GatewaySupervisor({
-    host: '127.0.0.1',
-    port,
-    spawn: true,
-    args: [PTUI_BIN, '--home', home.home, 'gateway', '--port', String(port)],
-    logFile: path.join(home.runtimeDir, 'logs', 'gateway.log'),
-    env: cleanEnv(),
-    initialBackoffMs: 100,
-    maxBackoffMs: 500,
-    checkEveryMs: 100,
-  });
-  await sup.start();
-});
-
-afterAll(async () => {
-  await sup?.stop();
-  await sim?.close();
-  home?.cleanup();
-});
-
 const healthy = async (url: string) => {
   try {
     return (await getOnce(`${url}/health`)).status === 200;
@@ -69,6 +45,30 @@ function receivedSuccess(o: Outcome): boolean {
 }
 
 describe(`crash: kill -9 of the gateway under load, ${KILLS} times, supervisor restarts it (${MODE})`, () => {
+  beforeAll(async () => {
+    sim = await startSimUpstream({ recordRequests: false, chunkIntervalMs: 2 });
+    home = faultHome(sim);
+    port = await freePort();
+    sup = new GatewaySupervisor({
+      host: '127.0.0.1',
+      port,
+      spawn: true,
+      args: [PTUI_BIN, '--home', home.home, 'gateway', '--port', String(port)],
+      logFile: path.join(home.runtimeDir, 'logs', 'gateway.log'),
+      env: cleanEnv(),
+      initialBackoffMs: 100,
+      maxBackoffMs: 500,
+      checkEveryMs: 100,
+    });
+    await sup.start();
+  });
+
+  afterAll(async () => {
+    await sup?.stop();
+    await sim?.close();
+    home?.cleanup();
+  });
+
   it('integrity_check ok; every success the clients saw has its row', async () => {
     const url = `http://127.0.0.1:${port}`;
     await waitFor(() => healthy(url), 'the supervised gateway', 20_000, 50);

@@ -24,22 +24,6 @@ let mnt: string;
 let mountError: string | null = null;
 let sup: GatewaySupervisor | null = null;
 
-beforeAll(async () => {
-  sim = await startSimUpstream({ recordRequests: false });
-  home = faultHome(sim);
-  mnt = path.join(home.home, 'tmpfs-runtime');
-  fs.mkdirSync(mnt);
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE}`, 'tmpfs', mnt], { encoding: 'utf8' });
-  if (r.status !== 0) mountError = (r.error?.message ?? r.stderr.trim()) || `mount exited ${r.status}`;
-});
-
-afterAll(async () => {
-  await sup?.stop();
-  await sim?.close();
-  if (!mountError) spawnSync('umount', ['-l', mnt]);
-  home?.cleanup();
-});
-
 /** Writes a file until the filesystem says ENOSPC. */
 function fill(dir: string): string {
   const file = path.join(dir, 'filler');
@@ -66,6 +50,22 @@ async function health(url: string): Promise<Record<string, unknown>> {
 }
 
 describe(`full disk: runtime dir on a ${TMPFS_SIZE} tmpfs (${MODE})`, () => {
+  beforeAll(async () => {
+    sim = await startSimUpstream({ recordRequests: false });
+    home = faultHome(sim);
+    mnt = path.join(home.home, 'tmpfs-runtime');
+    fs.mkdirSync(mnt);
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE}`, 'tmpfs', mnt], { encoding: 'utf8' });
+    if (r.status !== 0) mountError = (r.error?.message ?? r.stderr.trim()) || `mount exited ${r.status}`;
+  });
+
+  afterAll(async () => {
+    await sup?.stop();
+    await sim?.close();
+    if (!mountError) spawnSync('umount', ['-l', mnt]);
+    home?.cleanup();
+  });
+
   it('keeps serving, reports degraded, buffers rows and writes them all once space returns', async (t) => {
     if (mountError) {
       t.skip(`cannot mount a tmpfs here (needs root): ${mountError}`);

@@ -24,18 +24,6 @@ let home: TempHome;
 let gw: GatewayChild;
 const seen: Record<string, string> = {};
 
-beforeAll(async () => {
-  sim = await startSimUpstream({ recordRequests: true });
-  home = faultHome(sim);
-  gw = await startGateway({ home: home.home });
-});
-
-afterAll(async () => {
-  await gw?.stop('SIGKILL');
-  await sim?.close();
-  home?.cleanup();
-});
-
 function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -71,6 +59,18 @@ function expectParserRefusal(name: string, r: RawResult, statuses: number[]): vo
 }
 
 describe(`hostile HTTP over raw sockets (${MODE})`, () => {
+  beforeAll(async () => {
+    sim = await startSimUpstream({ recordRequests: true });
+    home = faultHome(sim);
+    gw = await startGateway({ home: home.home });
+  });
+
+  afterAll(async () => {
+    await gw?.stop('SIGKILL');
+    await sim?.close();
+    home?.cleanup();
+  });
+
   // Slow clients run in the background while the other cases go on: the timeouts are real.
   let slowHeaders: Promise<RawResult>;
   let slowBody: Promise<RawResult>;

@@ -86,28 +86,28 @@ function filesUnder(dir: string): string[] {
   return out;
 }
 
-beforeAll(async () => {
-  echo = await startEchoUpstream();
-  home = makeHome({
-    providers: { providers: { echo: { type: 'openai-compatible', api_base: `${echo.url}/v1`, timeout_s: 10 } } },
-    mappings: {
-      capabilities: { chat: {}, embeddings: {} },
-      models: {
-        echo: { capability: 'chat', targets: [{ provider: 'echo', model: 'echo-model' }] },
-        'echo-embed': { capability: 'embeddings', targets: [{ provider: 'echo', model: 'echo-embed' }] },
-      },
-    },
-    gateway: { guardrails: { secrets: { action: 'block' } }, cache: { enabled: true, ttl_s: 3600, max_bytes: 10_000_000 } },
-  });
-});
-
-afterAll(async () => {
-  spawnSync('tmux', ['kill-session', '-t', `ptui-secrets-${process.pid}`]);
-  await echo?.close();
-  home?.cleanup();
-});
-
 describe(`secrets never reach our files (${SAMPLES.length} samples of ${SECRET_KINDS.length} kinds; ${MODE})`, () => {
+  beforeAll(async () => {
+    echo = await startEchoUpstream();
+    home = makeHome({
+      providers: { providers: { echo: { type: 'openai-compatible', api_base: `${echo.url}/v1`, timeout_s: 10 } } },
+      mappings: {
+        capabilities: { chat: {}, embeddings: {} },
+        models: {
+          echo: { capability: 'chat', targets: [{ provider: 'echo', model: 'echo-model' }] },
+          'echo-embed': { capability: 'embeddings', targets: [{ provider: 'echo', model: 'echo-embed' }] },
+        },
+      },
+      gateway: { guardrails: { secrets: { action: 'block' } }, cache: { enabled: true, ttl_s: 3600, max_bytes: 10_000_000 } },
+    });
+  });
+
+  afterAll(async () => {
+    spawnSync('tmux', ['kill-session', '-t', `ptui-secrets-${process.pid}`]);
+    await echo?.close();
+    home?.cleanup();
+  });
+
   const outcome: Record<Action, { requests: number; statuses: Record<string, number>; cacheHits: number; upstreamSawSecret: number }> = {
     block: { requests: 0, statuses: {}, cacheHits: 0, upstreamSawSecret: 0 },
     redact: { requests: 0, statuses: {}, cacheHits: 0, upstreamSawSecret: 0 },

@@ -19,19 +19,19 @@ let sim: SimUpstream;
 let home: TempHome;
 let gw: GatewayChild;
 
-beforeAll(async () => {
-  sim = await startSimUpstream({ recordRequests: true });
-  home = faultHome(sim);
-  gw = await startGateway({ home: home.home });
-});
-
-afterAll(async () => {
-  await gw?.stop('SIGKILL');
-  await sim?.close();
-  home?.cleanup();
-});
-
 describe(`soak: ${TOTAL} mixed requests at concurrency ${CONCURRENCY} (${MODE})`, () => {
+  beforeAll(async () => {
+    sim = await startSimUpstream({ recordRequests: true });
+    home = faultHome(sim);
+    gw = await startGateway({ home: home.home });
+  });
+
+  afterAll(async () => {
+    await gw?.stop('SIGKILL');
+    await sim?.close();
+    home?.cleanup();
+  });
+
   it('one row per request, metrics = rows, flat RSS, no sockets left, clean exit', async () => {
     const pid = gw.child.pid!;
     const before = socketCensus(pid, gw.port, sim.port);
