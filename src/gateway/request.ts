@@ -77,7 +77,8 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     const onEnd = () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     req.on('data', onData);
     req.once('end', onEnd);
-    req.once('error', reject);
+    // The client went away mid-body: that is the row's story, not an internal error.
+    req.once('error', () => reject(new GatewayError(499, 'client_closed', 'client closed the connection while sending the body')));
   });
 }
 

@@ -7,12 +7,12 @@
 //   2. the model name suffix `@<mode>`, e.g. `llama@500` (what the gateway forwards as the
 //      concrete model, so a config target can be made to fail)
 //   3. the server-wide mode (`setMode`, `--mode`)
-// Modes: ok | 500 | 429 | hang | cut (stream stops after half the chunks, socket destroyed) |
+// Modes: ok | 400 (refuses the request itself) | 500 | 429 | hang | cut (stream stops after half the chunks, socket destroyed) |
 //        badjson (invalid JSON body / SSE payload) | slow (stream chunks every `slowIntervalMs`)
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export const SIM_MODES = ['ok', '500', '429', 'hang', 'cut', 'badjson', 'slow'] as const;
+export const SIM_MODES = ['ok', '400', '500', '429', 'hang', 'cut', 'badjson', 'slow'] as const;
 export type SimMode = (typeof SIM_MODES)[number];
 
 export interface SimOptions {
@@ -183,6 +183,7 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
     const m = entry.mode;
     if (m === 'hang') return; // never answers; the socket stays open until the caller gives up
     await sleep(latencyMs);
+    if (m === '400') return json(res, 400, { error: { message: 'simulated bad request', type: 'invalid_request_error', param: 'messages', code: null } });
     if (m === '500') return json(res, 500, { error: { message: 'simulated server error', type: 'server_error' } });
     if (m === '429') return json(res, 429, { error: { message: 'simulated rate limit', type: 'rate_limit_error' } });
 

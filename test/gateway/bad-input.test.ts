@@ -38,6 +38,7 @@ beforeAll(async () => {
       hang: { capability: 'chat', targets: [target('h@hang', 'impatient')] },
       cut: { capability: 'chat', targets: [target('c@cut'), target('after-cut')] },
       badjson: { capability: 'chat', targets: [target('b@badjson')] },
+      refuses: { capability: 'chat', targets: [target('r@400'), target('never-tried')] },
       slow: { capability: 'chat', targets: [target('s@slow')] },
       fallback: { capability: 'chat', targets: [target('x', 'dead'), target('f1@500'), target('second')] },
     },
@@ -301,6 +302,15 @@ describe('upstream failures', () => {
     await expectRow(r.id, 502, 'upstream_error');
   });
 
+  it('an upstream 4xx (not 429) is relayed as is, without fallback, and logged as upstream_error', async () => {
+    const r = await post('/v1/chat/completions', chat('refuses'));
+    expect(r.status).toBe(400);
+    expect(r.json.error.message).toBe('simulated bad request');
+    const row = await expectRow(r.id, 400, 'upstream_error');
+    expect(row.attempts).toBe(1);
+    expect(sim.requests.some((q) => (q.body as any)?.model === 'never-tried')).toBe(false);
+  });
+
   it('a stream cut mid-way: no fallback after the first byte, error event, error row', async () => {
     const r = await post('/v1/chat/completions', chat('cut', { stream: true }));
     expect(r.status).toBe(200);
@@ -356,6 +366,21 @@ describe('client disconnects', () => {
     expect(row.stream).toBe(1);
   });
 
+  it('mid-body: the row says client_closed and nothing goes upstream', async () => {
+    const id = `disc-${++seq}`;
+    const before = sim.requests.length;
+    const req = http.request(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-request-id': id, 'content-length': '1000' },
+    });
+    req.on('error', () => {});
+    req.write('{"model":"chat","messages":[');
+    await new Promise((r) => setTimeout(r, 100));
+    req.destroy();
+    await expectRow(id, 499, 'client_closed');
+    expect(sim.requests.length).toBe(before);
+  });
+
   it('before the answer (non-streamed): upstream aborted, client_closed', async () => {
     const id = `disc-${++seq}`;
     const req = http.request(`${gw.url}/v1/chat/completions`, {
@@ -393,6 +418,32 @@ describe('usage log', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('health and logs', () => {
+  it('/health/targets reports the dead provider and its targets as down', async () => {
+    const j = await (await fetch(`${gw.url}/health/targets`)).json();
+    const dead = j.providers.find((p: any) => p.provider === 'dead');
+    expect(dead).toMatchObject({ ok: false, status: null });
+    expect(dead.error).toMatch(/ECONNREFUSED/);
+    expect(j.providers.find((p: any) => p.provider === 'sim')).toMatchObject({ ok: true, status: 200 });
+    expect(j.targets.find((t: any) => t.model === 'refused')).toMatchObject({ provider: 'dead', ok: false });
+    expect(j.targets.find((t: any) => t.model === 'chat')).toMatchObject({ provider: 'sim', ok: true });
+  });
+
+  it('stderr is JSON lines with request ids and never the prompt text or the master key', async () => {
+    const secretPrompt = 'purple-elephant-prompt-text';
+    const r = await post('/v1/chat/completions', { model: 'err500', messages: [{ role: 'user', content: secretPrompt }] });
+    expect(r.status).toBe(502);
+    await waitFor(() => gw.logLines().some((l) => l.request_id === r.id), 'a log line for the request');
+    const text = gw.stderr();
+    expect(text).not.toContain(secretPrompt);
+    expect(text).not.toContain('hello there');
+    expect(text).not.toContain(KEY);
+    for (const line of text.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+    const line = gw.logLines().find((l) => l.request_id === r.id && l.event === 'request_error')!;
+    expect(line).toMatchObject({ level: 'warn', http_status: 502, error_type: 'upstream_error', model: 'err500' });
   });
 });
 

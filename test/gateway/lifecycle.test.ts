@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import YAML from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
@@ -221,6 +222,31 @@ describe('hot reload', () => {
     expect(r.status).toBe(200);
     expect(r.body).toContain('data: [DONE]');
     expect((await chat(g, 'chat')).status).toBe(404);
+  });
+});
+
+describe('usage log trouble', () => {
+  it('a foreign write lock: answers go on, /health is degraded with the reason, rows land after', async () => {
+    const h = home();
+    const g = await start(h);
+    expect((await chat(g, 'chat')).status).toBe(200);
+    await waitFor(() => readUsageRows(h.runtimeDir).length === 1, 'the first row');
+    const db = new Database(path.join(h.runtimeDir, 'usage', 'llm_usage.db'));
+    try {
+      db.exec('BEGIN EXCLUSIVE');
+      for (let i = 0; i < 3; i++) expect((await chat(g, 'chat')).status).toBe(200);
+      const health = await waitFor(async () => {
+        const j = await (await fetch(`${g.url}/health`)).json();
+        return j.status === 'degraded' ? j : undefined;
+      }, '/health degraded');
+      expect(health.usage_log_error).toMatch(/usage log/);
+      expect(health.config_error).toBeUndefined();
+      db.exec('COMMIT');
+    } finally {
+      db.close();
+    }
+    await waitFor(() => readUsageRows(h.runtimeDir).length === 4, 'the buffered rows to land');
+    await waitFor(async () => (await (await fetch(`${g.url}/health`)).json()).status === 'ok', '/health ok again');
   });
 });
 
