@@ -18,7 +18,7 @@ import { useBudgets } from './hooks/useBudgets.js';
 import { useGatewayChild } from './hooks/useGatewayChild.js';
 import { useConfig } from './hooks/useConfig.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
-import { useNow } from './hooks/useNow.js';
+import { useFrame } from './hooks/useStore.js';
 import { GpuPanel } from './panels/GpuPanel.js';
 import { HostPanel } from './panels/HostPanel.js';
 import { ServicesPanel } from './panels/ServicesPanel.js';
@@ -47,7 +47,7 @@ export function App() {
   const sources = useSources();
   const { actions } = sources;
   const { columns, rows } = useTerminalSize();
-  const now = useNow(1000);
+  const now = useFrame();
   const gpu = useGpu();
   const host = useHost();
   const services = useServices();
@@ -257,7 +257,7 @@ export function App() {
   );
 
   return (
-    <Box flexDirection="column" width={layout.width} height={layout.height} overflow="hidden">
+    <Box flexDirection="column" width={layout.width} height={layout.height}>
       {title}
       {view ? (
         <TextView

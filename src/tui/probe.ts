@@ -1,5 +1,6 @@
 // Who answers on the gateway port: nobody (free), a ptui gateway (GET /health in the shape of
 // SPEC §5), or some other program. The supervisor asks before it spawns anything.
+import { getJson, type HttpGetError, type JsonResponse } from './httpGet.js';
 export interface GatewayHealth {
   status: 'ok' | 'degraded';
   version: string | null;
@@ -23,11 +24,6 @@ export function baseUrl(host: string, port: number): string {
   return `http://${connectHost(host)}:${port}`;
 }
 
-function errorCode(e: unknown): string | undefined {
-  const err = e as { code?: string; cause?: { code?: string } };
-  return err?.cause?.code ?? err?.code;
-}
-
 export function parseHealth(body: unknown): GatewayHealth | null {
   if (!body || typeof body !== 'object') return null;
   const b = body as Record<string, unknown>;
@@ -44,23 +40,17 @@ export function parseHealth(body: unknown): GatewayHealth | null {
 }
 
 export async function probeGateway(host: string, port: number, timeoutMs = 1000): Promise<ProbeResult> {
-  let res: Response;
+  let res: JsonResponse;
   try {
-    res = await fetch(`${baseUrl(host, port)}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    res = await getJson(`${baseUrl(host, port)}/health`, { timeoutMs });
   } catch (e) {
-    const code = errorCode(e);
+    const code = (e as HttpGetError).code;
     if (code === 'ECONNREFUSED') return { kind: 'free' };
-    if ((e as Error)?.name === 'TimeoutError') return { kind: 'other', detail: 'it accepts connections but does not answer HTTP' };
+    if (code === 'ETIMEDOUT') return { kind: 'other', detail: 'it accepts connections but does not answer HTTP' };
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return { kind: 'other', detail: `cannot reach ${host}: ${code}` };
     return { kind: 'other', detail: `it does not speak HTTP (${code ?? (e as Error).message})` };
   }
-  let body: unknown = null;
-  try {
-    body = await res.json();
-  } catch {
-    // not JSON: not ours
-  }
-  const health = res.ok || res.status === 503 ? parseHealth(body) : null;
+  const health = res.status === 200 || res.status === 503 ? parseHealth(res.body) : null;
   if (health) return { kind: 'ptui', health };
   return { kind: 'other', detail: `GET /health answered HTTP ${res.status}, not a ptui gateway` };
 }

@@ -9,6 +9,7 @@ import { App } from '../../src/tui/App.js';
 import { ThemeProvider, makeTheme } from '../../src/tui/contexts/ThemeContext.js';
 import { SourcesProvider, type DashboardSources } from '../../src/tui/contexts/SourcesContext.js';
 import { ValueStore } from '../../src/tui/data/store.js';
+import { FrameClock } from '../../src/tui/data/frameClock.js';
 import { resolvePaths } from '../../src/config/paths.js';
 import { loadConfig } from '../../src/config/load.js';
 import { helpRows } from '../../src/tui/keys.js';
@@ -85,6 +86,7 @@ function sources(opts: { configInvalid?: boolean } = {}) {
       lastExit: null, message: null, health: null, version: null,
     }),
     config: new ValueStore({ ...loaded, paths: loaded.paths ?? resolvePaths({ home: home.home }), generation: 0 }),
+    frame: new FrameClock(10, 1000),
     actions: {
       serviceAction: async (unit, verb) => {
         calls.push([unit, verb]);

@@ -7,6 +7,7 @@ import type { UsageFeedState } from '../data/usageFeed.js';
 import type { BudgetFeedState } from '../data/budgetFeed.js';
 import type { ConfigState } from '../data/configStore.js';
 import type { GatewayChildState } from '../gatewayState.js';
+import type { FrameClock } from '../data/frameClock.js';
 
 export interface DashboardActions {
   serviceAction(unit: string, verb: ServiceVerb): Promise<ServiceActionResult>;
@@ -26,6 +27,8 @@ export interface DashboardSources {
   budgets: Store<BudgetFeedState>;
   gateway: Store<GatewayChildState>;
   config: Store<ConfigState>;
+  /** when to redraw: every store above notifies it */
+  frame: FrameClock;
   actions: DashboardActions;
   refreshMs: number;
   rateWindowS: number;

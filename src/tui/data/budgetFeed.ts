@@ -7,6 +7,7 @@ import { computeBudgetStatus } from '../../usage/spend.js';
 import type { BudgetRow } from '../budgetView.js';
 import { sortBudgets } from '../budgetView.js';
 import { ValueStore, sameData } from './store.js';
+import { getJson } from '../httpGet.js';
 
 export type BudgetSourceKind = 'gateway' | 'log' | null;
 
@@ -123,15 +124,11 @@ export class BudgetFeed extends ValueStore<BudgetFeedState> {
     if (!base) return null;
     const key = this.opts.masterKey();
     try {
-      const res = await fetch(`${base}/budgets`, {
+      const res = await getJson(`${base}/budgets`, {
         headers: key ? { authorization: `Bearer ${key}` } : {},
-        signal: AbortSignal.timeout(this.opts.fetchTimeoutMs ?? 1000),
+        timeoutMs: this.opts.fetchTimeoutMs ?? 1000,
       });
-      if (!res.ok) {
-        await res.body?.cancel();
-        return null;
-      }
-      return parseBudgets(await res.json());
+      return res.status === 200 ? parseBudgets(res.body) : null;
     } catch {
       return null;
     }

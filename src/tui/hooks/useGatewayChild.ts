@@ -1,7 +1,7 @@
 import type { GatewayChildState } from '../gatewayState.js';
 import { useSources } from '../contexts/SourcesContext.js';
-import { useStore } from './useStore.js';
+import { useSnapshot } from './useStore.js';
 
 export function useGatewayChild(): GatewayChildState {
-  return useStore(useSources().gateway);
+  return useSnapshot(useSources().gateway);
 }

@@ -2,10 +2,10 @@ import { useMemo } from 'react';
 import type { GpuState, ServiceState } from '../../system/types.js';
 import { ParentCache } from '../../system/proctree.js';
 import { useSources } from '../contexts/SourcesContext.js';
-import { useStore } from './useStore.js';
+import { useSnapshot } from './useStore.js';
 
 export function useGpu(): GpuState {
-  return useStore(useSources().gpu);
+  return useSnapshot(useSources().gpu);
 }
 
 /**

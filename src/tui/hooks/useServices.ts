@@ -1,7 +1,7 @@
 import type { ServicesState } from '../../system/types.js';
 import { useSources } from '../contexts/SourcesContext.js';
-import { useStore } from './useStore.js';
+import { useSnapshot } from './useStore.js';
 
 export function useServices(): ServicesState {
-  return useStore(useSources().services);
+  return useSnapshot(useSources().services);
 }

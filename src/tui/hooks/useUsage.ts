@@ -1,7 +1,7 @@
 import type { UsageFeedState } from '../data/usageFeed.js';
 import { useSources } from '../contexts/SourcesContext.js';
-import { useStore } from './useStore.js';
+import { useSnapshot } from './useStore.js';
 
 export function useUsage(): UsageFeedState {
-  return useStore(useSources().usage);
+  return useSnapshot(useSources().usage);
 }

@@ -1,0 +1,56 @@
+// When the dashboard redraws. Every redraw re-lays and re-measures the whole screen in Ink,
+// so data changes are not drawn one by one: a change schedules one frame a short while later
+// (collecting whatever else changes meanwhile), and a clock tick draws one when nothing did,
+// so uptimes and countdowns advance. Keys and resizes still draw at once (React state).
+import { ValueStore, type Store } from './store.js';
+
+export class FrameClock extends ValueStore<number> {
+  private pending: NodeJS.Timeout | null = null;
+  private ticker: NodeJS.Timeout | null = null;
+  private lastFrameAt = 0;
+
+  constructor(
+    /** how long a change waits for others before it is drawn */
+    private readonly gatherMs: number,
+    /** a frame at least this often (the clock in the title, countdowns) */
+    private readonly tickMs: number,
+  ) {
+    super(Date.now());
+  }
+
+  /** Redraw soon: called by every data store when it changes. */
+  notify = (): void => {
+    if (this.pending) return;
+    this.pending = setTimeout(this.flush, this.gatherMs);
+    this.pending.unref();
+  };
+
+  /** Redraw on every change of these stores; returns the unsubscriber. */
+  follow(stores: ReadonlyArray<Store<unknown>>): () => void {
+    const offs = stores.map((s) => s.subscribe(this.notify));
+    return () => offs.forEach((off) => off());
+  }
+
+  start(): void {
+    if (this.ticker) return;
+    this.ticker = setInterval(() => {
+      // a data frame came recently: the clock can wait for the next one
+      if (Date.now() - this.lastFrameAt >= this.tickMs * 0.9) this.flush();
+    }, this.tickMs);
+    this.ticker.unref();
+  }
+
+  stop(): void {
+    if (this.pending) clearTimeout(this.pending);
+    if (this.ticker) clearInterval(this.ticker);
+    this.pending = null;
+    this.ticker = null;
+  }
+
+  private flush = (): void => {
+    if (this.pending) clearTimeout(this.pending);
+    this.pending = null;
+    this.lastFrameAt = Date.now();
+    this.set(this.lastFrameAt);
+  };
+}

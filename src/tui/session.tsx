@@ -1,0 +1,216 @@
+// One dashboard session: wires the collectors, the usage and budget feeds and the gateway
+// supervisor to the Ink app, owns the terminal for the session, and undoes everything on the
+// way out, whichever way out it is. Loaded through main.tsx, which sets up React first.
+import React from 'react';
+import fs from 'node:fs';
+import path from 'node:path';
+import { render } from 'ink';
+import { PACKAGE_ROOT } from '../config/paths.js';
+import { hasErrors } from '../config/problems.js';
+import { exportConfig } from '../config/export.js';
+import { loadConfig } from '../config/load.js';
+import { GpuMonitor } from '../system/gpu.js';
+import { HostMonitor } from '../system/host.js';
+import { App } from './App.js';
+import { ThemeProvider, colorAllowed, makeTheme } from './contexts/ThemeContext.js';
+import { SourcesProvider, type DashboardSources } from './contexts/SourcesContext.js';
+import { ConfigStore } from './data/configStore.js';
+import { collectorStore } from './data/store.js';
+import { FrameClock } from './data/frameClock.js';
+import { UsageFeed } from './data/usageFeed.js';
+import { BudgetFeed } from './data/budgetFeed.js';
+import { ServicesSource } from './data/servicesSource.js';
+import { GatewaySupervisor } from './supervisor.js';
+import { TerminalSession, installExitHandlers, type ExitReason } from './terminal.js';
+
+export interface DashboardOptions {
+  home?: string;
+  configDir?: string;
+  runtimeDir?: string;
+  host?: string;
+  port?: number;
+  /** false with --no-gateway: never spawn the gateway child */
+  gateway: boolean;
+  refreshMs: number;
+  /** the title bar's first word ("ptui", "ptui demo") */
+  title?: string;
+  /** runs on quit before the gateway child is stopped (the demo stops its clients here) */
+  beforeStop?: () => Promise<void>;
+}
+
+/** Error rate and latency cover this window of the usage log; requests/s the shorter one. */
+const STATS_WINDOW_MS = 60_000;
+const RATE_WINDOW_MS = 10_000;
+
+function listenFromEnv(opts: DashboardOptions, env: NodeJS.ProcessEnv): { host: string; port: number } {
+  const envPort = Number(env.AI_BACKEND_GATEWAY_PORT);
+  return {
+    host: opts.host ?? env.AI_BACKEND_GATEWAY_HOST ?? '127.0.0.1',
+    port: opts.port ?? (Number.isInteger(envPort) && envPort > 0 && envPort < 65536 ? envPort : 4000),
+  };
+}
+
+export async function runSession(opts: DashboardOptions): Promise<number> {
+  const { stdout, stdin, stderr } = process;
+  if (!stdout.isTTY || !stdin.isTTY) {
+    stderr.write('ptui: the dashboard needs a terminal (for the gateway alone run `ptui gateway`)\n');
+    return 1;
+  }
+  const refreshMs = Math.max(100, opts.refreshMs);
+  const configStore = new ConfigStore({ home: opts.home, configDir: opts.configDir, runtimeDir: opts.runtimeDir, host: opts.host, port: opts.port });
+  const first = configStore.getSnapshot();
+  const paths = first.paths;
+  const listen = first.config?.listen ?? listenFromEnv(opts, first.config?.env ?? process.env);
+
+  const gpuMonitor = new GpuMonitor({ refreshMs });
+  const hostMonitor = new HostMonitor({ diskPath: paths.runtimeDir, refreshMs });
+  const services = new ServicesSource(first.config, { refreshMs, gpuProcesses: () => gpuMonitor.snapshot().processes });
+  const usage = new UsageFeed({ dbPath: paths.usageDb, pollMs: Math.min(refreshMs, 500), statsMs: refreshMs, statsWindowMs: STATS_WINDOW_MS, rateWindowMs: RATE_WINDOW_MS });
+  const supervisor = new GatewaySupervisor({
+    host: listen.host,
+    port: listen.port,
+    spawn: opts.gateway,
+    args: [
+      path.join(PACKAGE_ROOT, 'bin', 'ptui'),
+      '--home',
+      paths.home,
+      '--config-dir',
+      paths.configDir,
+      '--runtime-dir',
+      paths.runtimeDir,
+      'gateway',
+      '--host',
+      listen.host,
+      '--port',
+      String(listen.port),
+    ],
+    logFile: path.join(paths.logsDir, 'gateway.log'),
+  });
+  const budgets = new BudgetFeed({
+    refreshMs,
+    gatewayUrl: () => {
+      const mode = supervisor.getSnapshot().mode;
+      return mode === 'running' || mode === 'attached' ? supervisor.url : null;
+    },
+    masterKey: () => configStore.getSnapshot().config?.gateway.master_key,
+    budgets: () => configStore.getSnapshot().config?.budgets ?? [],
+    db: () => usage.db(),
+  });
+  const gpu = collectorStore(gpuMonitor);
+  const host = collectorStore(hostMonitor);
+  const offConfig = configStore.subscribe(() => services.setConfig(configStore.getSnapshot().config));
+  // Changes gather for a quarter of a refresh (at most 200 ms) and are drawn as one frame.
+  const frame = new FrameClock(Math.min(200, refreshMs / 4), 1000);
+  const unfollow = frame.follow([gpu, host, services, usage, budgets, supervisor, configStore]);
+
+  let resolveQuit: (code: number) => void = () => {};
+  const quitRequested = new Promise<number>((resolve) => (resolveQuit = resolve));
+
+  const sources: DashboardSources = {
+    gpu,
+    host,
+    services,
+    usage,
+    budgets,
+    gateway: supervisor,
+    config: configStore,
+    frame,
+    refreshMs,
+    rateWindowS: RATE_WINDOW_MS / 1000,
+    statsWindowS: STATS_WINDOW_MS / 1000,
+    title: opts.title ?? 'ptui',
+    actions: {
+      serviceAction: (unit, verb) => services.runServiceAction(unit, verb),
+      journal: (unit) => services.readJournal(unit),
+      exportConfig: async () => {
+        // Export what is on disk now, not what was loaded at start.
+        const { config, problems } = loadConfig({ home: opts.home, configDir: opts.configDir, runtimeDir: opts.runtimeDir });
+        if (!config || hasErrors(problems)) return { ok: false, message: 'config export: config invalid, nothing written (c shows the errors)' };
+        try {
+          const r = exportConfig(config);
+          const warn = r.warnings.length > 0 ? ` (${r.warnings.length} warnings: ptui config export lists them)` : '';
+          return { ok: true, message: `wrote ${path.basename(r.budgetPath)} and ${path.basename(r.litellmPath)}${warn}` };
+        } catch (e) {
+          return { ok: false, message: `config export: ${(e as Error).message}` };
+        }
+      },
+      restartGateway: () => supervisor.restart(),
+      quit: () => resolveQuit(0),
+    },
+  };
+
+  const terminal = new TerminalSession(stdout, stdin);
+  const uninstall = installExitHandlers((reason: ExitReason) => {
+    if (reason.kind === 'signal') {
+      resolveQuit(reason.signal === 'SIGINT' ? 130 : 0);
+      return;
+    }
+    // A crash: the terminal first (synchronously), then the child, then the reason.
+    terminal.restore();
+    supervisor.killNow();
+    const err = reason.error;
+    stderr.write(`ptui: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+
+  // PTUI_RENDER_STATS=<file>: how many frames Ink drew and what they cost (bench/dashboard.mjs).
+  const renderStats = process.env.PTUI_RENDER_STATS ? renderCounter(process.env.PTUI_RENDER_STATS) : null;
+  terminal.enter();
+  const ink = render(
+    <ThemeProvider theme={makeTheme(colorAllowed())}>
+      <SourcesProvider sources={sources}>
+        <App />
+      </SourcesProvider>
+    </ThemeProvider>,
+    { exitOnCtrlC: false, patchConsole: true, maxFps: 30, onRender: renderStats?.onRender },
+  );
+  // Collectors start after the first frame is on its way: the skeleton shows at once.
+  frame.start();
+  gpuMonitor.start();
+  hostMonitor.start();
+  services.start();
+  usage.start();
+  budgets.start();
+  configStore.watch();
+  void supervisor.start();
+
+  let code: number;
+  try {
+    code = await Promise.race([quitRequested, ink.waitUntilExit().then(() => 0)]);
+  } catch (e) {
+    terminal.restore();
+    stderr.write(`ptui: ${(e as Error).stack ?? String(e)}\n`);
+    code = 1;
+  }
+  ink.unmount();
+  ink.cleanup();
+  gpuMonitor.stop();
+  hostMonitor.stop();
+  services.stop();
+  usage.stop();
+  budgets.stop();
+  gpu.dispose();
+  host.dispose();
+  offConfig();
+  unfollow();
+  frame.stop();
+  terminal.restore();
+  await opts.beforeStop?.().catch(() => {});
+  await Promise.all([supervisor.stop(), configStore.close()]);
+  uninstall();
+  renderStats?.save();
+  return code;
+}
+
+function renderCounter(file: string) {
+  const started = Date.now();
+  let frames = 0;
+  let renderMs = 0;
+  return {
+    onRender: ({ renderTime }: { renderTime: number }) => {
+      frames++;
+      renderMs += renderTime;
+    },
+    save: () => fs.writeFileSync(file, JSON.stringify({ frames, renderMs, seconds: (Date.now() - started) / 1000 }) + '\n'),
+  };
+}
