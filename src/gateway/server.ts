@@ -94,17 +94,24 @@ export class GatewayServer {
   async shutdown(graceMs: number): Promise<void> {
     const closed = new Promise<void>((r) => this.http.close(() => r()));
     this.http.closeIdleConnections();
-    if (this.inflight > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, graceMs);
-        this.drained = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
+    await this.waitForIdle(graceMs);
+    // Requests still running are cut; give them a moment to record their client_closed rows
+    // before the caller closes the usage log.
     this.http.closeAllConnections();
+    await this.waitForIdle(2000);
     await closed;
+  }
+
+  private waitForIdle(ms: number): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.drained = () => {
+        clearTimeout(timer);
+        this.drained = null;
+        resolve();
+      };
+    });
   }
 
   private readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {

@@ -39,7 +39,9 @@ export class ProviderClient {
     this.pool = new Pool(base.origin, {
       connections: 1024,
       pipelining: 1,
-      keepAliveTimeout: 30_000,
+      // Below uvicorn's (vLLM) 5 s idle timeout, so we never send on a socket the server is
+      // closing (a POST there fails and is not retried); undici also honours Keep-Alive hints.
+      keepAliveTimeout: 4_000,
       keepAliveMaxTimeout: 600_000,
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
