@@ -209,6 +209,20 @@ describe('hot reload', () => {
     await waitFor(async () => (await (await fetch(`${g.url}/health`)).json()).status === 'ok', '/health ok again');
   });
 
+  it('a master key set by a reload applies to the next request', async () => {
+    const h = home();
+    const g = await start(h);
+    expect((await chat(g, 'chat')).status).toBe(200);
+    fs.writeFileSync(path.join(h.configDir, 'gateway.yaml'), YAML.stringify({ master_key: 'reloaded-key' }));
+    await waitFor(async () => (await chat(g, 'chat')).status === 401, 'auth to be required');
+    const ok = await fetch(`${g.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer reloaded-key' },
+      body: chatBody('chat'),
+    });
+    expect(ok.status).toBe(200);
+  });
+
   it('a request in flight during a reload finishes on its old config', async () => {
     const h = home({
       models: { chat: { capability: 'chat', targets: [{ provider: 'sim', model: 'old@slow' }] } },
@@ -275,6 +289,14 @@ describe('SIGTERM', () => {
     expect(rows).toHaveLength(3);
     expect(rows.every((r) => r.status === 'success' && r.completion_tokens === 5)).toBe(true);
     expect(g.logLines().some((l) => l.event === 'shutting_down')).toBe(true);
+  });
+
+  it('SIGINT (Ctrl-C in the foreground) drains and exits 0 too', async () => {
+    const h = home();
+    const g = await start(h);
+    expect((await chat(g, 'chat')).status).toBe(200);
+    expect(await g.stop('SIGINT')).toBe(0);
+    expect(readUsageRows(h.runtimeDir)).toHaveLength(1);
   });
 
   it('a new connection after SIGTERM is refused', async () => {
