@@ -9,6 +9,9 @@
 // A fifth target, "node floor proxy" (bench/lib/floor-proxy.mjs: node:http + undici, nothing
 // else), shows what one extra Node.js hop costs on this machine: no Node gateway adds less.
 //
+// PTUI_BENCH_ALT_BIN=/path/to/other/tree/bin/ptui adds that build (pipeline on) as one more
+// target, for a before/after of a hot-path change measured in the same interleaved rounds.
+//
 //   node bench/gateway-overhead.mjs [--quick] [--no-portkey] [--no-floor] [--no-pin] [--rounds N] [--n N]
 import fs from 'node:fs';
 import path from 'node:path';
@@ -61,6 +64,13 @@ async function main() {
       { key: 'ptui', label: 'ptui, pipeline on', origin: `http://127.0.0.1:${gwOn.port}`, reqs: requests(LOGICAL_MODEL), proc: gwOn },
       { key: 'ptui_bare', label: 'ptui, pipeline off', origin: `http://127.0.0.1:${gwOff.port}`, reqs: requests(LOGICAL_MODEL), proc: gwOff },
     );
+    // Before/after for a hot-path change: another build's bin/ptui as one more target.
+    const alt = process.env.PTUI_BENCH_ALT_BIN;
+    if (alt) {
+      homes.push(makeBenchHome(upstream.base));
+      const gwAlt = await startGateway({ name: 'ptui-alt', home: homes.at(-1), pipeline: true, bin: alt });
+      targets.push({ key: 'ptui_alt', label: 'ptui alt build, pipeline on', origin: `http://127.0.0.1:${gwAlt.port}`, reqs: requests(LOGICAL_MODEL), proc: gwAlt, bin: alt });
+    }
   } else {
     log('ptui gateway not built (dist/gateway/main.js missing): measuring direct and Portkey only');
   }

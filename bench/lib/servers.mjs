@@ -7,6 +7,8 @@ import YAML from 'yaml';
 import { ROOT, freePort, startProcess, waitForHttp } from './common.mjs';
 
 export const LOGICAL_MODEL = 'bench-chat';
+/** Another build's bin/ptui (an A/B of a hot-path change, built in a copy of the tree). */
+export const GATEWAY_BIN = process.env.PTUI_BENCH_GATEWAY_BIN ?? path.join(ROOT, 'bin', 'ptui');
 export const CONCRETE_MODEL = 'sim-llama-8b';
 
 /** `node dist/sim/main.js --port N --latency-ms 0`: an OpenAI-compatible upstream that answers at once. */
@@ -61,7 +63,7 @@ export function makeBenchHome(upstreamBase) {
  * `node bin/ptui gateway --home <home> --port <p>`. pipeline=false sets PTUI_BENCH_NO_PIPELINE=1,
  * which makes the gateway register no callbacks: the bare proxy, for comparison.
  */
-export async function startGateway({ name = 'gateway', home, port, pipeline = true, nodeArgs = [] }) {
+export async function startGateway({ name = 'gateway', home, port, pipeline = true, nodeArgs = [], bin = GATEWAY_BIN }) {
   port ??= await freePort();
   const env = {
     AI_BACKEND_ENABLE_CACHE: 'false',
@@ -78,7 +80,7 @@ export async function startGateway({ name = 'gateway', home, port, pipeline = tr
   const proc = startProcess(
     name,
     process.execPath,
-    [...nodeArgs, path.join(ROOT, 'bin', 'ptui'), '--home', home, 'gateway', '--port', String(port)],
+    [...nodeArgs, bin, '--home', home, 'gateway', '--port', String(port)],
     { env },
   );
   await waitForHttp(`http://127.0.0.1:${port}/health`, proc, { okStatus: 200 });
