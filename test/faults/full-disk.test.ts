@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
 import { GatewaySupervisor } from '../../src/tui/supervisor.js';
 import { cleanEnv, type TempHome } from '../helpers/config.js';
-import { freePort, PTUI_BIN, readUsageRows, waitFor } from '../helpers/gateway.js';
+import { freePort, PTUI_BIN, readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
+import { DEFAULT_MAX_BUFFERED } from '../../src/usage/log.js';
 import { getOnce, metricSum, runPool, scrapeMetrics } from '../helpers/load.js';
 import { checkOutcome, faultHome, KINDS, MODE, newAgent, pick, send, type Outcome } from './fixture.js';
 import { report } from './report.js';
@@ -151,4 +152,57 @@ describe(`full disk: runtime dir on a ${TMPFS_SIZE} tmpfs (${MODE})`, () => {
       health_while_full: h,
     });
   }, pick(120_000, 600_000));
+  // Past the buffer: only in full mode, since it takes DEFAULT_MAX_BUFFERED requests to get there.
+  it.runIf(MODE === 'full')('past the bounded buffer: every row it cannot hold is counted and logged, the rest land', async (t) => {
+    if (mountError) {
+      t.skip(`cannot mount a tmpfs here (needs root): ${mountError}`);
+      return;
+    }
+    const big = path.join(home.home, 'tmpfs-big');
+    fs.mkdirSync(big);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=96m', 'tmpfs', big], { encoding: 'utf8' });
+    expect(m.status, m.stderr).toBe(0);
+    let gw: GatewayChild | null = null;
+    try {
+      // stderr stays a pipe here: the log lines about dropped rows must survive the full disk.
+      gw = await startGateway({ home: home.home, args: ['--runtime-dir', big] });
+      const agent = newAgent(32);
+      let seq = 0;
+      const sent: string[] = [];
+      const kind = KINDS[0];
+      const batch = async (n: number) => {
+        const out = await runPool(n, 32, (i) => send(agent, gw!.url, kind, `over-${seq++}`));
+        for (const o of out) {
+          expect(o.status).toBe(200);
+          sent.push(o.id);
+        }
+      };
+      await batch(100);
+      const filler = fill(big);
+      for (let i = 0; i < 50 && (await health(gw.url)).status !== 'degraded'; i++) await batch(200);
+      expect((await health(gw.url)).status).toBe('degraded');
+      const over = 2000;
+      await batch(DEFAULT_MAX_BUFFERED + over);
+      const m1 = await scrapeMetrics(gw.url);
+      const dropped = metricSum(m1, 'backend_usage_log_dropped_rows_total');
+      expect(metricSum(m1, 'backend_usage_log_buffered_rows')).toBe(DEFAULT_MAX_BUFFERED);
+      expect(dropped).toBeGreaterThanOrEqual(over);
+      fs.rmSync(filler);
+      await waitFor(async () => (await health(gw!.url)).status === 'ok', '/health to recover', 60_000, 200);
+      await agent.close();
+      expect(await gw.stop()).toBe(0);
+      const droppedLogged = new Set(gw.logLines().filter((l) => l.event === 'usage_row_dropped').map((l) => l.request_id as string));
+      expect(droppedLogged.size).toBe(dropped);
+      const rows = readUsageRows(big);
+      const ids = new Set(rows.map((r) => r.request_id));
+      // Every request is either in the log or named in a usage_row_dropped line: nothing silent.
+      const unaccounted = sent.filter((id) => !ids.has(id) && !droppedLogged.has(id));
+      expect(unaccounted.length).toBe(0);
+      expect(rows.length + dropped).toBe(sent.length);
+      report('full-disk-overflow', { requests: sent.length, rows: rows.length, dropped_counted: dropped, dropped_logged: droppedLogged.size, silent: unaccounted.length });
+    } finally {
+      await gw?.stop('SIGKILL');
+      spawnSync('umount', ['-l', big]);
+    }
+  }, 1_200_000);
 });
