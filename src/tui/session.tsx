@@ -7,19 +7,15 @@ import path from 'node:path';
 import { render } from 'ink';
 import { PACKAGE_ROOT } from '../config/paths.js';
 import { hasErrors } from '../config/problems.js';
-import { exportConfig } from '../config/export.js';
 import { loadConfig } from '../config/load.js';
-import { GpuMonitor } from '../system/gpu.js';
-import { HostMonitor } from '../system/host.js';
 import { App } from './App.js';
 import { ThemeProvider, colorAllowed, makeTheme } from './contexts/ThemeContext.js';
 import { SourcesProvider, type DashboardSources } from './contexts/SourcesContext.js';
 import { ConfigStore } from './data/configStore.js';
-import { collectorStore } from './data/store.js';
+import { ValueStore, sameData } from './data/store.js';
 import { FrameClock } from './data/frameClock.js';
-import { UsageFeed } from './data/usageFeed.js';
-import { BudgetFeed } from './data/budgetFeed.js';
-import { ServicesSource } from './data/servicesSource.js';
+import type { Collectors, PanelStores } from './data/collectors.js';
+import { INITIAL_BUDGETS, INITIAL_GPU, INITIAL_SERVICES, INITIAL_USAGE, initialHost } from './data/initialState.js';
 import { GatewaySupervisor } from './supervisor.js';
 import { TerminalSession, installExitHandlers, type ExitReason } from './terminal.js';
 
@@ -41,6 +37,7 @@ export interface DashboardOptions {
 /** Error rate and latency cover this window of the usage log; requests/s the shorter one. */
 const STATS_WINDOW_MS = 60_000;
 const RATE_WINDOW_MS = 10_000;
+const SERVICES_MIN_REFRESH_MS = 2000;
 
 function listenFromEnv(opts: DashboardOptions, env: NodeJS.ProcessEnv): { host: string; port: number } {
   const envPort = Number(env.AI_BACKEND_GATEWAY_PORT);
@@ -62,10 +59,14 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
   const paths = first.paths;
   const listen = first.config?.listen ?? listenFromEnv(opts, first.config?.env ?? process.env);
 
-  const gpuMonitor = new GpuMonitor({ refreshMs });
-  const hostMonitor = new HostMonitor({ diskPath: paths.runtimeDir, refreshMs });
-  const services = new ServicesSource(first.config, { refreshMs, gpuProcesses: () => gpuMonitor.snapshot().processes });
-  const usage = new UsageFeed({ dbPath: paths.usageDb, pollMs: Math.min(refreshMs, 500), statsMs: refreshMs, statsWindowMs: STATS_WINDOW_MS, rateWindowMs: RATE_WINDOW_MS });
+  // The panels' stores exist before their collectors: the first frame does not wait for them.
+  const stores: PanelStores = {
+    gpu: new ValueStore(INITIAL_GPU, sameData),
+    host: new ValueStore(initialHost(paths.runtimeDir), sameData),
+    services: new ValueStore(INITIAL_SERVICES, sameData),
+    usage: new ValueStore(INITIAL_USAGE),
+    budgets: new ValueStore(INITIAL_BUDGETS),
+  };
   const supervisor = new GatewaySupervisor({
     host: listen.host,
     port: listen.port,
@@ -86,32 +87,42 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
     ],
     logFile: path.join(paths.logsDir, 'gateway.log'),
   });
-  const budgets = new BudgetFeed({
-    refreshMs,
-    gatewayUrl: () => {
-      const mode = supervisor.getSnapshot().mode;
-      return mode === 'running' || mode === 'attached' ? supervisor.url : null;
-    },
-    masterKey: () => configStore.getSnapshot().config?.gateway.master_key,
-    budgets: () => configStore.getSnapshot().config?.budgets ?? [],
-    db: () => usage.db(),
+  let collectors: Collectors | null = null;
+  const collectorsReady = import('./data/collectors.js').then((m) => {
+    collectors = m.startCollectors(stores, {
+      paths,
+      config: configStore,
+      refreshMs,
+      // Unit state changes rarely and an action refreshes it at once; each poll is a process
+      // spawn (about 1 % of a core per second on a small box), so units are polled every 2 s at most.
+      servicesRefreshMs: Math.max(refreshMs, SERVICES_MIN_REFRESH_MS),
+      statsWindowMs: STATS_WINDOW_MS,
+      rateWindowMs: RATE_WINDOW_MS,
+      gatewayUrl: () => {
+        const mode = supervisor.getSnapshot().mode;
+        return mode === 'running' || mode === 'attached' ? supervisor.url : null;
+      },
+    });
+    return collectors;
   });
-  const gpu = collectorStore(gpuMonitor);
-  const host = collectorStore(hostMonitor);
-  const offConfig = configStore.subscribe(() => services.setConfig(configStore.getSnapshot().config));
+  collectorsReady.catch((e: Error) => {
+    // Without collectors the panels would wait forever: say why instead.
+    const notice = `data collection failed to load: ${e.message}`;
+    stores.gpu.set({ ...INITIAL_GPU, available: false, notice });
+    stores.services.set({ ...INITIAL_SERVICES, notice });
+    stores.usage.set({ ...INITIAL_USAGE, notice });
+    stores.budgets.set({ ...INITIAL_BUDGETS, notice });
+  });
+  const offConfig = configStore.subscribe(() => collectors?.setConfig(configStore.getSnapshot().config));
   // Changes gather for a quarter of a refresh (at most 200 ms) and are drawn as one frame.
   const frame = new FrameClock(Math.min(200, refreshMs / 4), 1000);
-  const unfollow = frame.follow([gpu, host, services, usage, budgets, supervisor, configStore]);
+  const unfollow = frame.follow([stores.gpu, stores.host, stores.services, stores.usage, stores.budgets, supervisor, configStore]);
 
   let resolveQuit: (code: number) => void = () => {};
   const quitRequested = new Promise<number>((resolve) => (resolveQuit = resolve));
 
   const sources: DashboardSources = {
-    gpu,
-    host,
-    services,
-    usage,
-    budgets,
+    ...stores,
     gateway: supervisor,
     config: configStore,
     frame,
@@ -120,9 +131,10 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
     statsWindowS: STATS_WINDOW_MS / 1000,
     title: opts.title ?? 'ptui',
     actions: {
-      serviceAction: (unit, verb) => services.runServiceAction(unit, verb),
-      journal: (unit) => services.readJournal(unit),
+      serviceAction: async (unit, verb) => (await collectorsReady).runServiceAction(unit, verb),
+      journal: async (unit) => (await collectorsReady).readJournal(unit),
       exportConfig: async () => {
+        const { exportConfig } = await import('../config/export.js');
         // Export what is on disk now, not what was loaded at start.
         const { config, problems } = loadConfig({ home: opts.home, configDir: opts.configDir, runtimeDir: opts.runtimeDir });
         if (!config || hasErrors(problems)) return { ok: false, message: 'config export: config invalid, nothing written (c shows the errors)' };
@@ -164,14 +176,9 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
     </ThemeProvider>,
     { exitOnCtrlC: false, patchConsole: true, maxFps: 30, onRender: renderStats?.onRender },
   );
-  // Collectors start after the first frame is on its way: the skeleton shows at once.
+  // The first frame is out; the collectors' module loads meanwhile and fills the panels.
   frame.start();
-  gpuMonitor.start();
-  hostMonitor.start();
-  services.start();
-  usage.start();
-  budgets.start();
-  configStore.watch();
+  void configStore.watch();
   void supervisor.start();
 
   let code: number;
@@ -184,13 +191,7 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
   }
   ink.unmount();
   ink.cleanup();
-  gpuMonitor.stop();
-  hostMonitor.stop();
-  services.stop();
-  usage.stop();
-  budgets.stop();
-  gpu.dispose();
-  host.dispose();
+  (await collectorsReady.catch(() => null))?.stop();
   offConfig();
   unfollow();
   frame.stop();

@@ -1,6 +1,6 @@
 // The config the dashboard runs on, reloaded when config/ changes (as the gateway does), so
 // an invalid config at start opens the dashboard with its errors and a fix shows up live.
-import chokidar, { type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import { loadConfig, type LoadOptions, type LoadResult } from '../../config/load.js';
 import { ValueStore } from './store.js';
 
@@ -12,6 +12,7 @@ export interface ConfigState extends LoadResult {
 export class ConfigStore extends ValueStore<ConfigState> {
   private watcher: FSWatcher | null = null;
   private debounce: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(private readonly opts: LoadOptions) {
     super({ ...loadConfig(opts), generation: 0 });
@@ -22,8 +23,10 @@ export class ConfigStore extends ValueStore<ConfigState> {
   }
 
   /** Watch the config dir; bursts of events (an editor's save) become one reload. */
-  watch(debounceMs = 300): void {
+  async watch(debounceMs = 300): Promise<void> {
     if (this.watcher) return;
+    const { default: chokidar } = await import('chokidar');
+    if (this.watcher || this.closed) return;
     const dir = this.getSnapshot().paths.configDir;
     this.watcher = chokidar.watch(dir, { ignoreInitial: true, depth: 0 });
     this.watcher.on('all', () => {
@@ -37,6 +40,7 @@ export class ConfigStore extends ValueStore<ConfigState> {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.debounce) clearTimeout(this.debounce);
     await this.watcher?.close();
     this.watcher = null;

@@ -6,6 +6,7 @@ import type { ServiceState, ServicesState } from '../../system/types.js';
 import { NA, duration, fit, mib } from '../format.js';
 import { useTheme, type Tone } from '../contexts/ThemeContext.js';
 import { PanelFrame } from './PanelFrame.js';
+import { READING_UNITS } from '../data/initialState.js';
 
 export interface ServicesPanelProps {
   state: ServicesState;
@@ -66,7 +67,7 @@ export const ServicesPanel = memo(function ServicesPanel(props: ServicesPanelPro
       </Text>,
     );
   }
-  if (state.services.length === 0) {
+  if (state.services.length === 0 && state.notice !== READING_UNITS) {
     lines.push(
       <Text key="none" dimColor wrap="truncate">
         no services configured (providers.*.service)

@@ -1,0 +1,93 @@
+// Everything that gathers data for the panels: the system collectors, the usage and budget
+// feeds. Loaded after the first frame (its imports — execa, systeminformation, SQLite — cost
+// more than the frame itself) and mirrored into the stores the App already reads.
+import type { Paths } from '../../config/paths.js';
+import type { ResolvedConfig } from '../../config/load.js';
+import { GpuMonitor } from '../../system/gpu.js';
+import { HostMonitor } from '../../system/host.js';
+import type { GpuState, HostState, JournalResult, ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
+import type { Store, ValueStore } from './store.js';
+import { UsageFeed, type UsageFeedState } from './usageFeed.js';
+import { BudgetFeed, type BudgetFeedState } from './budgetFeed.js';
+import { ServicesSource } from './servicesSource.js';
+import type { ConfigState } from './configStore.js';
+
+export interface PanelStores {
+  gpu: ValueStore<GpuState>;
+  host: ValueStore<HostState>;
+  services: ValueStore<ServicesState>;
+  usage: ValueStore<UsageFeedState>;
+  budgets: ValueStore<BudgetFeedState>;
+}
+
+export interface CollectorOptions {
+  paths: Paths;
+  config: Store<ConfigState>;
+  refreshMs: number;
+  servicesRefreshMs: number;
+  statsWindowMs: number;
+  rateWindowMs: number;
+  /** base URL of a gateway that answers now, or null */
+  gatewayUrl: () => string | null;
+}
+
+export interface Collectors {
+  runServiceAction(unit: string, verb: ServiceVerb): Promise<ServiceActionResult>;
+  readJournal(unit: string): Promise<JournalResult>;
+  setConfig(config: ResolvedConfig | undefined): void;
+  stop(): void;
+}
+
+function mirror<T>(from: Store<T>, to: ValueStore<T>): () => void {
+  to.set(from.getSnapshot());
+  return from.subscribe(() => to.set(from.getSnapshot()));
+}
+
+export function startCollectors(stores: PanelStores, o: CollectorOptions): Collectors {
+  const gpu = new GpuMonitor({ refreshMs: o.refreshMs });
+  const host = new HostMonitor({ diskPath: o.paths.runtimeDir, refreshMs: o.refreshMs });
+  const services = new ServicesSource(o.config.getSnapshot().config, {
+    refreshMs: o.servicesRefreshMs,
+    gpuProcesses: () => gpu.snapshot().processes,
+  });
+  const usage = new UsageFeed({
+    dbPath: o.paths.usageDb,
+    // new rows show within a second at the default refresh
+    pollMs: Math.min(o.refreshMs, 500),
+    statsMs: o.refreshMs,
+    statsWindowMs: o.statsWindowMs,
+    rateWindowMs: o.rateWindowMs,
+  });
+  const budgets = new BudgetFeed({
+    refreshMs: o.refreshMs,
+    gatewayUrl: o.gatewayUrl,
+    masterKey: () => o.config.getSnapshot().config?.gateway.master_key,
+    budgets: () => o.config.getSnapshot().config?.budgets ?? [],
+    db: () => usage.db(),
+  });
+  const offs = [
+    gpu.subscribe((s) => stores.gpu.set(s)),
+    host.subscribe((s) => stores.host.set(s)),
+    mirror(services, stores.services),
+    mirror(usage, stores.usage),
+    mirror(budgets, stores.budgets),
+  ];
+  gpu.start();
+  host.start();
+  services.start();
+  usage.start();
+  budgets.start();
+  return {
+    runServiceAction: (unit, verb) => services.runServiceAction(unit, verb),
+    readJournal: (unit) => services.readJournal(unit),
+    setConfig: (config) => services.setConfig(config),
+    stop() {
+      offs.forEach((off) => off());
+      gpu.stop();
+      host.stop();
+      services.stop();
+      usage.stop();
+      budgets.stop();
+    },
+  };
+}
