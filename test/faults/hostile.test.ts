@@ -36,7 +36,9 @@ function rng(seed: number): () => number {
 
 const describeResult = (r: RawResult) =>
   r.responses.length
-    ? r.responses.map((x) => `${x.status}${openAiError(x.body) ? ` ${openAiError(x.body)!.type}` : x.body.length ? ' (non-JSON body)' : ' (no body)'}`).join(', ')
+    ? r.responses
+        .map((x) => `${x.status}${x.status < 400 ? '' : openAiError(x.body) ? ` ${openAiError(x.body)!.type}` : x.body.length ? ' (non-JSON body)' : ' (no body)'}`)
+        .join(', ')
     : `no response (${r.closedByServer ? 'closed' : 'open'}${r.error ? `, ${r.error}` : ''})`;
 
 /**
