@@ -9,12 +9,14 @@ import { RESULTS_DIR, ROOT, fmt, table } from './lib/common.mjs';
 
 const MD = path.join(ROOT, 'BENCHMARKS.md');
 
+/** The latest full run of a bench if there is one (it has the 10 M / 1 M figures), else the latest run. */
 function load(name) {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(RESULTS_DIR, `${name}.json`), 'utf8'));
-  } catch {
-    return null;
+  for (const f of [`${name}.full.json`, `${name}.json`]) {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(RESULTS_DIR, f), 'utf8'));
+    } catch {}
   }
+  return null;
 }
 
 function stdoutOf(name) {

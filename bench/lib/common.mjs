@@ -206,12 +206,18 @@ export function machine() {
   };
 }
 
-/** Write bench/results/<name>.json (and a timestamped copy is not kept: the latest wins). */
+/**
+ * Write bench/results/<name>.json (the latest run) and <name>.<quick|full>.json (the latest run
+ * of that mode, so a quick run does not hide the last full run's 10 M-row or 1 M-request
+ * figures from the report).
+ */
 export function writeResult(name, data) {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `${name}.json`);
   const body = { bench: name, quick: QUICK, machine: machine(), ...data };
-  fs.writeFileSync(file, JSON.stringify(body, null, 2) + '\n');
+  const text = JSON.stringify(body, null, 2) + '\n';
+  fs.writeFileSync(file, text);
+  fs.writeFileSync(path.join(RESULTS_DIR, `${name}.${QUICK ? 'quick' : 'full'}.json`), text);
   return file;
 }
 
