@@ -22,10 +22,10 @@ import { Samples, chatBody, makePool, runAutocannon, runConcurrent, runSequentia
 import { ensurePortkey, portkeyHeaders, startPortkey } from './lib/portkey.mjs';
 import { CONCRETE_MODEL, LOGICAL_MODEL, makeBenchHome, removeHome, startGateway, startUpstream } from './lib/servers.mjs';
 
-const ROUNDS = numFlag('rounds', QUICK ? 2 : 5);
+const ROUNDS = numFlag('rounds', QUICK ? 2 : 3);
 const N_SEQ = numFlag('n', QUICK ? 300 : 2000); // per target per round, at c=1
 const N_CONC = numFlag('n16', QUICK ? 1200 : 8000); // per target per round, at c=16
-const AC_SECONDS = numFlag('seconds', QUICK ? 2 : 10); // autocannon, per target per round
+const AC_SECONDS = numFlag('seconds', QUICK ? 2 : 8); // autocannon, per target per round
 const WARMUP = numFlag('warmup', QUICK ? 600 : 3000);
 const CONC = 16;
 
