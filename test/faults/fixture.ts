@@ -1,6 +1,7 @@
 // Shared setup of the fault suites (issue 7): the short/full mode, a home whose logical models
 // each hit one failure mode of the simulated upstream, and the mixed request kinds the soak and
 // crash suites send.
+import { spawnSync } from 'node:child_process';
 import { Agent, request } from 'undici';
 import type { SimUpstream } from '../../src/sim/upstream.js';
 import { makeSimHome, type SimHomeOptions } from '../helpers/gateway.js';
@@ -134,3 +135,24 @@ export function checkOutcome(o: Outcome, kind: Kind): string | null {
 }
 
 export const newAgent = (connections: number) => new Agent({ connections, pipelining: 1, keepAliveTimeout: 10_000 });
+
+/** Runs a privileged command: directly as root, else through `sudo -n` (CI runners have it). */
+function privileged(args: string[]): { ok: boolean; detail: string } {
+  const asRoot = process.getuid?.() === 0;
+  const r = spawnSync(asRoot ? args[0] : 'sudo', asRoot ? args.slice(1) : ['-n', ...args], { encoding: 'utf8' });
+  return { ok: r.status === 0, detail: (r.error?.message ?? r.stderr?.trim()) || `exit ${r.status}` };
+}
+
+/**
+ * Mounts a tmpfs of `size` (e.g. '4m') on dir, owned by the current user; returns null, or why
+ * it could not (no root and no password-less sudo).
+ */
+export function mountTmpfs(dir: string, size: string): string | null {
+  const opts = `size=${size},uid=${process.getuid?.() ?? 0},gid=${process.getgid?.() ?? 0},mode=0755`;
+  const r = privileged(['mount', '-t', 'tmpfs', '-o', opts, 'tmpfs', dir]);
+  return r.ok ? null : r.detail;
+}
+
+export function unmountTmpfs(dir: string): void {
+  privileged(['umount', '-l', dir]);
+}

@@ -2,10 +2,9 @@
 // dashboard's supervisor writes it) on a small tmpfs that we fill up. The gateway keeps serving,
 // /health says `degraded` with the reason, backend_usage_log_errors_total counts, rows wait in
 // the bounded buffer and land once space returns: none is lost. Needs root for mount(8); without
-// it the test is skipped with the reason.
+// it (and without password-less sudo) the test is skipped with the reason.
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
 import { GatewaySupervisor } from '../../src/tui/supervisor.js';
@@ -13,7 +12,7 @@ import { cleanEnv, type TempHome } from '../helpers/config.js';
 import { freePort, PTUI_BIN, readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
 import { DEFAULT_MAX_BUFFERED } from '../../src/usage/log.js';
 import { getOnce, metricSum, runPool, scrapeMetrics } from '../helpers/load.js';
-import { checkOutcome, faultHome, KINDS, MODE, newAgent, pick, send, type Outcome } from './fixture.js';
+import { checkOutcome, faultHome, KINDS, MODE, mountTmpfs, newAgent, pick, send, unmountTmpfs, type Outcome } from './fixture.js';
 import { report } from './report.js';
 
 const WHILE_FULL = pick(500, 5000);
@@ -56,14 +55,13 @@ describe(`full disk: runtime dir on a ${TMPFS_SIZE} tmpfs (${MODE})`, () => {
     home = faultHome(sim);
     mnt = path.join(home.home, 'tmpfs-runtime');
     fs.mkdirSync(mnt);
-    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE}`, 'tmpfs', mnt], { encoding: 'utf8' });
-    if (r.status !== 0) mountError = (r.error?.message ?? r.stderr.trim()) || `mount exited ${r.status}`;
+    mountError = mountTmpfs(mnt, TMPFS_SIZE);
   });
 
   afterAll(async () => {
     await sup?.stop();
     await sim?.close();
-    if (!mountError) spawnSync('umount', ['-l', mnt]);
+    if (!mountError) unmountTmpfs(mnt);
     home?.cleanup();
   });
 
@@ -160,8 +158,7 @@ describe(`full disk: runtime dir on a ${TMPFS_SIZE} tmpfs (${MODE})`, () => {
     }
     const big = path.join(home.home, 'tmpfs-big');
     fs.mkdirSync(big);
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=96m', 'tmpfs', big], { encoding: 'utf8' });
-    expect(m.status, m.stderr).toBe(0);
+    expect(mountTmpfs(big, '96m')).toBeNull();
     let gw: GatewayChild | null = null;
     try {
       // stderr stays a pipe here: the log lines about dropped rows must survive the full disk.
@@ -202,7 +199,7 @@ describe(`full disk: runtime dir on a ${TMPFS_SIZE} tmpfs (${MODE})`, () => {
       report('full-disk-overflow', { requests: sent.length, rows: rows.length, dropped_counted: dropped, dropped_logged: droppedLogged.size, silent: unaccounted.length });
     } finally {
       await gw?.stop('SIGKILL');
-      spawnSync('umount', ['-l', big]);
+      unmountTmpfs(big);
     }
   }, 1_200_000);
 });
