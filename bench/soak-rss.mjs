@@ -6,8 +6,9 @@
 //
 //   node bench/soak-rss.mjs [--quick] [--total N]     (quick: 100 k requests; full: 1 M)
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { CLIENT_CPUS, PIN, QUICK, ROOT, SERVER_CPUS, argv, flag, log, numFlag, pinSelf, rssMb, table, writeResult } from './lib/common.mjs';
+import { CLIENT_CPUS, PIN, QUICK, ROOT, SERVER_CPUS, argv, flag, log, numFlag, pinSelf, rssMb, sleep, table, writeResult } from './lib/common.mjs';
 import { chatBody, runAutocannon } from './lib/load.mjs';
 import { LOGICAL_MODEL, makeBenchHome, removeHome, startGateway, startUpstream } from './lib/servers.mjs';
 
@@ -15,20 +16,6 @@ const TOTAL = numFlag('total', QUICK ? 100_000 : 1_000_000);
 // For experiments, e.g. --gateway-node-args=--max-semi-space-size=4 (space separated).
 const NODE_ARGS = flag('gateway-node-args', '').split(' ').filter(Boolean);
 const CHECKPOINTS = [10_000, 50_000, 100_000, 250_000, 500_000, 750_000, 1_000_000].filter((n) => n < TOTAL).concat(TOTAL);
-
-/** A few gauges from the gateway's own /metrics, when it exports Node's default metrics. */
-async function heapFromMetrics(origin) {
-  try {
-    const text = await (await fetch(`${origin}/metrics`)).text();
-    const pick = (name) => {
-      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text);
-      return m ? Number(m[1]) / 1024 / 1024 : null;
-    };
-    return { heap_used_mb: pick('nodejs_heap_size_used_bytes'), heap_total_mb: pick('nodejs_heap_size_total_bytes') };
-  } catch {
-    return {};
-  }
-}
 
 async function main() {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'gateway', 'main.js'))) {
@@ -39,14 +26,21 @@ async function main() {
   pinSelf();
   const upstream = await startUpstream();
   const home = makeBenchHome(upstream.base);
-  const gw = await startGateway({ name: 'ptui', home, pipeline: !argv.includes('--no-pipeline'), nodeArgs: NODE_ARGS });
+  const snapDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptui-soak-heap-'));
+  const gw = await startGateway({
+    name: 'ptui',
+    home,
+    pipeline: !argv.includes('--no-pipeline'),
+    // SIGUSR2 makes the gateway write a heap snapshot (after a full GC) at the end of the soak.
+    nodeArgs: [...NODE_ARGS, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`],
+  });
   const origin = `http://127.0.0.1:${gw.port}`;
   const headers = { 'content-type': 'application/json' };
   const reqs = {
     chat: { path: '/v1/chat/completions', headers, body: chatBody(LOGICAL_MODEL, false) },
     stream: { path: '/v1/chat/completions', headers, body: chatBody(LOGICAL_MODEL, true) },
   };
-  const samples = [{ requests: 0, rss_mb: rssMb(gw.pid), ...(await heapFromMetrics(origin)) }];
+  const samples = [{ requests: 0, rss_mb: rssMb(gw.pid) }];
   log(`soak: ${TOTAL} requests at c=16, RSS at ${CHECKPOINTS.join(', ')}; start RSS ${samples[0].rss_mb?.toFixed(1)} MB`);
   let done = 0;
   let errors = 0;
@@ -55,11 +49,15 @@ async function main() {
     const r = await runAutocannon(origin, reqs, { connections: 16, amount: cp - done });
     done = cp;
     errors += r.errors + r.timeouts + r.non2xx;
-    const s = { requests: done, rss_mb: rssMb(gw.pid), rps: r.rps, errors: r.errors + r.timeouts + r.non2xx, ...(await heapFromMetrics(origin)) };
+    const s = { requests: done, rss_mb: rssMb(gw.pid), rps: r.rps, errors: r.errors + r.timeouts + r.non2xx };
     samples.push(s);
     log(`  ${done} requests: RSS ${s.rss_mb?.toFixed(1)} MB, ${Math.round(r.rps)} req/s`);
   }
   const seconds = (Date.now() - t0) / 1000;
+  // Live objects after a full GC: flat live heap with growing RSS is headroom, not a leak.
+  const liveHeapMb = argv.includes('--no-heap') ? null : await liveHeap(gw.pid, snapDir);
+  fs.rmSync(snapDir, { recursive: true, force: true });
+  if (liveHeapMb !== null) log(`live heap after a full GC: ${liveHeapMb.toFixed(1)} MB`);
   const at = (n) => samples.find((s) => s.requests === n)?.rss_mb ?? null;
   const rss100k = at(100_000);
   const rssEnd = samples.at(-1).rss_mb;
@@ -70,6 +68,7 @@ async function main() {
     samples,
     rss_100k_mb: rss100k,
     rss_end_mb: rssEnd,
+    live_heap_end_mb: liveHeapMb,
     growth_100k_to_end_mb: rss100k !== null && TOTAL > 100_000 ? rssEnd - rss100k : null,
     usage_db_mb: fileMb(path.join(home, 'runtime', 'usage', 'llm_usage.db')) + fileMb(path.join(home, 'runtime', 'usage', 'llm_usage.db-wal')),
   };
@@ -81,18 +80,46 @@ async function main() {
   result.pipeline = !argv.includes('--no-pipeline');
   const tables = {
     soak: table(
-      ['requests', 'RSS (MB)', 'heap used (MB)', 'req/s in segment', 'errors'],
-      samples.map((s) => [String(s.requests), s.rss_mb, s.heap_used_mb ?? null, s.rps ?? null, s.errors ?? 0]),
+      ['requests', 'RSS (MB)', 'req/s in segment', 'errors'],
+      samples.map((s) => [String(s.requests), s.rss_mb, s.rps ?? null, s.errors ?? 0]),
     ),
   };
   console.log(`\nGateway RSS under load (pipeline on, c=16, chat/stream mix; ${PIN ? `client CPU ${CLIENT_CPUS}, servers CPU ${SERVER_CPUS}` : 'not pinned'}; ${seconds.toFixed(0)} s)\n`);
   console.log(tables.soak + '\n');
+  if (liveHeapMb !== null) console.log(`live heap after ${TOTAL} requests (heap snapshot, after a full GC): ${liveHeapMb.toFixed(1)} MB`);
+  if (liveHeapMb !== null) tables.live_heap = `Live heap after ${TOTAL} requests (heap snapshot, after a full GC): ${liveHeapMb.toFixed(1)} MB.`;
   if (result.growth_100k_to_end_mb !== null) console.log(`RSS growth from 100 k to ${TOTAL}: ${result.growth_100k_to_end_mb.toFixed(1)} MB`);
   console.log('targets: ' + Object.entries(result.targets_met).map(([k, v]) => `${k}=${v === null ? 'n/a (quick)' : v ? 'met' : 'MISSED'}`).join(', '));
   log(`wrote ${writeResult('soak-rss', { ...result, tables })}`);
   await gw.stop();
   await upstream.stop();
   removeHome(home);
+}
+
+/** Total self size of a heap snapshot the process writes on SIGUSR2 (V8 collects first). */
+async function liveHeap(pid, dir) {
+  process.kill(pid, 'SIGUSR2');
+  let file = null;
+  let last = -1;
+  for (let i = 0; i < 600; i++) {
+    await sleep(100);
+    file ??= fs.readdirSync(dir).find((f) => f.endsWith('.heapsnapshot')) ?? null;
+    if (!file) continue;
+    const size = fs.statSync(path.join(dir, file)).size;
+    if (size === last && size > 0) break;
+    last = size;
+  }
+  if (!file) return null;
+  try {
+    const snap = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+    const fields = snap.snapshot.meta.node_fields;
+    const self = fields.indexOf('self_size');
+    let total = 0;
+    for (let i = self; i < snap.nodes.length; i += fields.length) total += snap.nodes[i];
+    return total / 1024 / 1024;
+  } catch {
+    return null;
+  }
 }
 
 function fileMb(f) {
