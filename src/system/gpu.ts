@@ -51,6 +51,14 @@ export function describeNvidiaSmiExit(code: number | null, signal: string | null
   return detail ? `nvidia-smi failed (${how}): ${detail}` : `nvidia-smi failed (${how})`;
 }
 
+/**
+ * Node keeps the handle of a spawn that failed (ENOENT: no nvidia-smi) with no pid, and
+ * `kill()` on it signals pid 0: the whole process group, shell and npm included.
+ */
+function killSpawned(child: ChildProcess | null, signal: NodeJS.Signals): void {
+  if (child && child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill(signal);
+}
+
 export class GpuMonitor extends EventEmitter {
   readonly refreshMs: number;
   readonly appsIntervalMs: number;
@@ -103,8 +111,8 @@ export class GpuMonitor extends EventEmitter {
     if (this.appsTimer) clearInterval(this.appsTimer);
     this.restartTimer = null;
     this.appsTimer = null;
-    this.child?.kill('SIGTERM');
-    this.appsChild?.kill('SIGTERM');
+    killSpawned(this.child, 'SIGTERM');
+    killSpawned(this.appsChild, 'SIGTERM');
     this.child = null;
     this.appsChild = null;
   }
@@ -264,7 +272,7 @@ export class GpuMonitor extends EventEmitter {
     const child = this.child;
     this.child = null;
     child.removeAllListeners('close');
-    child.kill('SIGKILL');
+    killSpawned(child, 'SIGKILL');
     this.markUnavailable(`nvidia-smi stopped answering (no sample for ${Math.round(silentMs / 1000)} s)`);
     this.scheduleRestart();
   }
