@@ -303,7 +303,8 @@ export class GatewaySupervisor extends ValueStore<GatewayChildState> {
   }
 
   private async terminate(child: ChildProcess): Promise<void> {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    // No pid: the spawn failed, and kill() would signal our whole process group (pid 0).
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), this.opts.stopTimeoutMs ?? 5000).unref());
@@ -333,7 +334,7 @@ export class GatewaySupervisor extends ValueStore<GatewayChildState> {
     this.stopped = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     if (this.checkTimer) clearInterval(this.checkTimer);
-    this.child?.kill('SIGTERM');
+    if (this.child?.pid !== undefined && this.child.exitCode === null) this.child.kill('SIGTERM');
   }
 
   private appendLog(fields: Record<string, unknown>): void {

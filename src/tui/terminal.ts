@@ -21,6 +21,13 @@ export class TerminalSession {
   enter(): void {
     if (this.active) return;
     this.active = true;
+    // Raw mode now, not when Ink's input hook mounts a moment later: a Ctrl-C typed while the
+    // first frame draws must reach the quit path, not kill the process group with SIGINT.
+    try {
+      if (this.stdin.isTTY) this.stdin.setRawMode(true);
+    } catch {
+      // not a terminal after all: Ink reports that itself
+    }
     this.write(ENTER_ALT_SCREEN + HIDE_CURSOR + CLEAR_AND_HOME);
   }
 
