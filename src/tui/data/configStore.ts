@@ -37,6 +37,8 @@ export class ConfigStore extends ValueStore<ConfigState> {
     this.watcher.on('error', () => {
       // A watcher error (dir removed) must not take the dashboard down; the last config stays.
     });
+    const watcher = this.watcher;
+    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   }
 
   async close(): Promise<void> {

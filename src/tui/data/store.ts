@@ -47,19 +47,3 @@ export function sameData(a: unknown, b: unknown): boolean {
   for (const k of ka) if (!sameData((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
   return true;
 }
-
-/** A collector of src/system (GpuMonitor, HostMonitor, ServicesMonitor) as seen by the dashboard. */
-export interface Collector<T> {
-  start(): void;
-  stop(): void | Promise<void>;
-  snapshot(): T;
-  subscribe(listener: (state: T) => void): () => void;
-}
-
-/** Mirror a collector into a store that keeps its snapshot stable between real changes. */
-export function collectorStore<T>(collector: Collector<T>, ignore?: (state: T) => T): ValueStore<T> & { dispose(): void } {
-  const normalize = ignore ?? ((s: T) => s);
-  const store = new ValueStore<T>(collector.snapshot(), (a, b) => sameData(normalize(a), normalize(b)));
-  const off = collector.subscribe((state) => store.set(state));
-  return Object.assign(store, { dispose: off });
-}
