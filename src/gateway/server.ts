@@ -39,6 +39,14 @@ const PROBE_TIMEOUT_MS = 2000;
 
 const afterIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+// Slow clients (slowloris) must not hold sockets: Node's defaults are 60 s for headers and 300 s
+// for the whole request, checked every 30 s. Bodies are at most max_body_bytes (10 MB by default),
+// which a client on any working link sends well within REQUEST_TIMEOUT_MS. Responses are not
+// bounded by these (a long stream is fine once the request is in).
+export const HEADERS_TIMEOUT_MS = 15_000;
+export const REQUEST_TIMEOUT_MS = 60_000;
+const CONNECTIONS_CHECK_MS = 1000;
+
 const clientClosed = () => new GatewayError(499, 'client_closed', 'client closed the connection before the response was complete');
 
 function errorBody(status: number, type: string, message: string): string {
@@ -58,7 +66,16 @@ export class GatewayServer {
     config: ResolvedConfig,
   ) {
     this.snapshot = new Snapshot(config, opts.upstreams.update(config.providers));
-    this.http = http.createServer({ keepAliveTimeout: 65_000, noDelay: true }, this.onRequest);
+    this.http = http.createServer(
+      {
+        keepAliveTimeout: 65_000,
+        noDelay: true,
+        headersTimeout: HEADERS_TIMEOUT_MS,
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+      },
+      this.onRequest,
+    );
   }
 
   get current(): Snapshot {
