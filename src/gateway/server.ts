@@ -285,6 +285,12 @@ class Exchange {
   /** performance.now() when the current upstream attempt started (for the overhead header) */
   private attemptStart = 0;
   private failures: Failure[] | null = null;
+  /**
+   * The last bytes of a successful answer (the JSON body, or a stream's `[DONE]`), held back until
+   * the record callbacks have run: a client that saw a complete success can rely on its usage row
+   * having been written, even if the gateway is killed the next instant.
+   */
+  private tail: { status: number; body: string | Buffer; type: string } | typeof SSE_DONE | null = null;
 
   constructor(
     private readonly opts: GatewayServerOptions,
@@ -327,6 +333,7 @@ class Exchange {
     const failed = ctx.error !== null;
     if (failed) await this.opts.manager.runError(ctx);
     else await this.opts.manager.runSuccess(ctx);
+    if (this.tail !== null) this.sendTail(this.tail);
     this.logOutcome(failed);
   }
 
@@ -436,6 +443,16 @@ class Exchange {
     });
   }
 
+  private sendTail(tail: NonNullable<Exchange['tail']>): void {
+    this.tail = null;
+    const res = this.res;
+    if (res.destroyed || res.writableEnded) return;
+    if (tail === SSE_DONE) {
+      this.write(SSE_DONE); // (also sends the head of a stream that had nothing before [DONE])
+      res.end();
+    } else this.sendJson(tail.status, tail.body, tail.type);
+  }
+
   private replay(sc: ShortCircuitResponse): void {
     const ctx = this.ctx;
     ctx.provider = sc.provider;
@@ -451,11 +468,10 @@ class Exchange {
         this.write(`data: ${ev}\n\n`);
         if (ctx.ttftMs === null) ctx.ttftMs = performance.now() - ctx.startMono;
       }
-      this.write(SSE_DONE);
-      this.res.end();
+      this.tail = SSE_DONE;
       return;
     }
-    this.sendJson(200, sc.body ?? eventsToJson(sc.sseEvents!));
+    this.tail = { status: 200, body: sc.body ?? eventsToJson(sc.sseEvents!), type: JSON_TYPE };
   }
 
   private noteFailure(target: Target, kind: Failure['kind'], detail: string): void {
@@ -569,7 +585,7 @@ class Exchange {
     ctx.costUsd = costUsd(target.pricing, ctx.usage);
     if (ctx.captureResponse) ctx.capturedBody = text;
     ctx.httpStatus = status;
-    this.sendJson(status, buf, JSON_TYPE);
+    this.tail = { status, body: buf, type: JSON_TYPE };
   }
 
   /** Relays one SSE answer; false = it failed before any byte reached the client (try the next target). */
@@ -605,7 +621,7 @@ class Exchange {
     ctx.costUsd = costUsd(target.pricing, relay.usage);
     if (relay.events) ctx.capturedEvents = relay.events;
     ctx.httpStatus = 200;
-    this.res.end();
+    this.tail = SSE_DONE; // the relay held back upstream's [DONE]
     return true;
   }
 }

@@ -85,8 +85,9 @@ export class SseRelay {
   /** Looks at one event's data; false = drop the event. */
   private onData(buf: Buffer, s: number, e: number): boolean {
     if (e - s === 6 && buf.compare(DONE, 0, 6, s, e) === 0) {
+      // Held back: the gateway sends [DONE] itself once the usage row is written.
       this.sawDone = true;
-      return true;
+      return false;
     }
     const events = this.events;
     if (events) events.push(buf.toString('utf8', s, e));

@@ -33,6 +33,7 @@ export interface UsageLogOptions {
 }
 
 export const DEFAULT_MAX_BUFFERED = 100_000;
+const WRITTEN: Promise<void> = Promise.resolve();
 export const DEFAULT_RETRY_MS = 1000;
 // Retries write the buffer in chunks so a disk with a little room back makes progress.
 const FLUSH_CHUNK = 1000;
@@ -60,6 +61,8 @@ export class UsageLog {
   /** 'tick' mode: rows of this event-loop turn, not yet written */
   private pending: UsageRow[] = [];
   private drainScheduled = false;
+  private turnWritten: Promise<void> | null = null;
+  private resolveTurn: (() => void) | null = null;
   /** the last count given to onBuffered, so the gauge is set only when it changes */
   private reportedBuffered = 0;
   private readonly batchTick: boolean;
@@ -207,10 +210,32 @@ export class UsageLog {
     );
   }
 
+  /**
+   * Resolves once every row inserted so far is committed, or held in the buffer because the
+   * database refuses writes. In 'tick' mode that is after this turn's transaction; the gateway
+   * holds back the end of a successful answer until then, so a client never sees a success
+   * whose row a kill -9 could still lose. One promise per turn, shared by its rows.
+   */
+  written(): Promise<void> {
+    if (this.pending.length === 0) return WRITTEN;
+    return (this.turnWritten ??= new Promise<void>((resolve) => (this.resolveTurn = resolve)));
+  }
+
   /** 'tick' mode: this turn's rows in one transaction; on failure they join the retry buffer. */
   private readonly drainPending = (): void => {
     this.drainScheduled = false;
     const rows = this.pending;
+    const resolveTurn = this.resolveTurn;
+    this.turnWritten = null;
+    this.resolveTurn = null;
+    try {
+      this.drainRows(rows);
+    } finally {
+      resolveTurn?.();
+    }
+  };
+
+  private drainRows(rows: UsageRow[]): void {
     if (rows.length === 0) return;
     this.pending = [];
     if (this.buffer.length === 0) {
@@ -225,7 +250,7 @@ export class UsageLog {
     // rows with a report, and keeps the rest for the retry timer.
     for (const r of rows) this.enqueue(r);
     if (this._degradedReason === null) this.flush();
-  };
+  }
 
   private writeChunk(n: number): void {
     this.writeMany(this.buffer, n);

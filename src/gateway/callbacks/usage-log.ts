@@ -95,8 +95,10 @@ export class UsageLogCallback extends Callback {
     deps.usage.setHooks(usageLogHooks(deps.metrics, deps.log));
   }
 
-  override onSuccess(ctx: RequestContext): void {
+  /** Resolves once the row is written (see UsageLog.written): the server sends the end of the answer after that. */
+  override onSuccess(ctx: RequestContext): Promise<void> {
     this.deps.usage.insert(usageRowFromContext(ctx, 'success'));
+    return this.deps.usage.written();
   }
 
   override onError(ctx: RequestContext): void {
