@@ -1,7 +1,7 @@
 // The dashboard: panels of SPEC §12 laid out for the terminal size, the full-screen views,
 // and the keyboard (every binding comes from keys.ts). Data arrives through the hooks; the
 // panels only draw their props.
-import React, { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Box, useInput, type Key } from 'ink';
 import os from 'node:os';
 import { hasErrors, formatProblem } from '../config/problems.js';
@@ -41,7 +41,7 @@ interface Flash extends StatusMessage {
 
 const FLASH_MS = 10_000;
 const ROUTING_WINDOW_S = 300;
-const HINTS = 'Tab/1-6 focus · j/k select · s start · x stop · r restart · l journal · c routing · g export · G gateway · ? help · q quit';
+const HINTS = 'Tab/1-6 focus · j/k select · s/x/r start/stop/restart · l journal · c routing · g export · G gateway · ? help · q quit';
 
 export function App() {
   const sources = useSources();
@@ -107,7 +107,7 @@ export function App() {
       setView({ kind: 'journal', unit, lines: null, error: null });
       void actions.journal(unit).then(
         (r) => {
-          const lines = journalLines(r.lines.join('\n'));
+          const lines = journalLines(r.lines);
           setView((v) => (v?.kind === 'journal' && v.unit === unit ? { ...v, lines, error: r.error } : v));
           // The newest entries are at the bottom: start there.
           setViewOffset(Number.MAX_SAFE_INTEGER);

@@ -60,6 +60,7 @@ export function roughDuration(seconds: number): string {
 export function usd(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return NA;
   if (value === 0) return '$0';
+  if (Math.abs(value) < 0.0001) return value > 0 ? '<$0.0001' : `-$${Math.abs(value).toExponential(0)}`;
   if (Math.abs(value) < 0.01) return `$${value.toFixed(4)}`;
   if (Math.abs(value) < 100) return `$${value.toFixed(2)}`;
   return `$${Math.round(value)}`;

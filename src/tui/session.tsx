@@ -1,7 +1,7 @@
 // One dashboard session: wires the collectors, the usage and budget feeds and the gateway
 // supervisor to the Ink app, owns the terminal for the session, and undoes everything on the
 // way out, whichever way out it is. Loaded through main.tsx, which sets up React first.
-import React from 'react';
+
 import fs from 'node:fs';
 import path from 'node:path';
 import { render } from 'ink';

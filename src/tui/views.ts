@@ -108,9 +108,7 @@ export function routingLines(
   return lines;
 }
 
-export function journalLines(text: string): ViewLine[] {
-  return text
-    .split('\n')
-    .filter((l, i, all) => !(l === '' && i === all.length - 1))
-    .map((l) => ({ text: l, tone: /\b(error|failed|fatal|panic)\b/i.test(l) ? 'bad' : null }));
+/** journalctl output, with lines that report a failure in red. */
+export function journalLines(lines: readonly string[]): ViewLine[] {
+  return lines.map((l) => ({ text: l, tone: /\b(error|failed|fatal|panic)\b/i.test(l) ? 'bad' : null }));
 }

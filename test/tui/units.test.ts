@@ -112,6 +112,7 @@ describe('format', () => {
     expect(roughDuration(5 * 86400)).toBe('~5d');
     expect(usd(0)).toBe('$0');
     expect(usd(0.0012)).toBe('$0.0012');
+    expect(usd(0.00004)).toBe('<$0.0001');
     expect(usd(12.345)).toBe('$12.35');
     expect(usd(null)).toBe('–');
   });

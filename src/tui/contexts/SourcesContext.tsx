@@ -1,6 +1,6 @@
 // The live data sources of one dashboard session, created by main.tsx and read by the hooks.
 // Components never see this: they get plain data as props.
-import React, { createContext, useContext, type ReactNode } from 'react';
+import { createContext, useContext, type ReactNode } from 'react';
 import type { GpuState, HostState, JournalResult, ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
 import type { Store } from '../data/store.js';
 import type { UsageFeedState } from '../data/usageFeed.js';

@@ -1,6 +1,6 @@
 // Colour is decided here, once: chalk (under Ink) ignores NO_COLOR, so every component asks
 // the theme for a colour and gets `undefined` when colour is off.
-import React, { createContext, useContext, type ReactNode } from 'react';
+import { createContext, useContext, type ReactNode } from 'react';
 
 export type Tone = 'ok' | 'warn' | 'bad' | 'dim' | 'accent' | 'focus';
 

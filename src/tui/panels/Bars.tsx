@@ -1,5 +1,5 @@
 // The title line on top and the status line at the bottom of the screen.
-import React, { memo } from 'react';
+import { memo } from 'react';
 import { Text } from 'ink';
 import { fit } from '../format.js';
 import { useTheme, type Tone } from '../contexts/ThemeContext.js';

@@ -6,6 +6,7 @@ import { bar, fit, roughDuration, usd } from '../format.js';
 import { budgetFraction, budgetTone, runsOutInSeconds, type BudgetRow } from '../budgetView.js';
 import { useTheme } from '../contexts/ThemeContext.js';
 import { PanelFrame } from './PanelFrame.js';
+import { Line } from './Line.js';
 
 export type BudgetSource = 'gateway' | 'log' | null;
 
@@ -57,21 +58,20 @@ function BudgetLine({ row, width }: { row: BudgetRow; width: number }) {
 }
 
 export const BudgetsPanel = memo(function BudgetsPanel({ rows, source, notice, offset, width, height, focused }: BudgetsPanelProps) {
-  const theme = useTheme();
   const body = Math.max(0, height - 1);
   const lines: React.ReactNode[] = [];
   if (notice) {
     lines.push(
-      <Text key="notice" color={theme.tone('warn')} wrap="truncate">
+      <Line key="notice" tone="warn">
         {notice}
-      </Text>,
+      </Line>,
     );
   }
   if (rows.length === 0 && !notice) {
     lines.push(
-      <Text key="none" dimColor wrap="truncate">
+      <Line key="none" tone="dim">
         no budgets configured
-      </Text>,
+      </Line>,
     );
   }
   const room = body - lines.length;

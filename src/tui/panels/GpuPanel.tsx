@@ -6,6 +6,7 @@ import type { GpuSample, GpuState } from '../../system/types.js';
 import { NA, fit, mib, num, sparkline } from '../format.js';
 import { useTheme, type Tone } from '../contexts/ThemeContext.js';
 import { PanelFrame } from './PanelFrame.js';
+import { Line } from './Line.js';
 
 export interface GpuPanelProps {
   state: GpuState;
@@ -66,15 +67,15 @@ export const GpuPanel = memo(function GpuPanel({ state, owners, width, height, f
   const lines: React.ReactNode[] = [];
   if (state.notice) {
     lines.push(
-      <Text key="notice" color={theme.tone(state.available ? 'warn' : 'dim')} wrap="truncate">
+      <Line key="notice" tone={state.available ? 'warn' : 'dim'}>
         {state.notice}
-      </Text>,
+      </Line>,
     );
   } else if (state.gpus.length === 0) {
     lines.push(
-      <Text key="wait" dimColor wrap="truncate">
+      <Line key="wait" tone="dim">
         waiting for nvidia-smi…
-      </Text>,
+      </Line>,
     );
   }
   for (const gpu of state.gpus) lines.push(<GpuLine key={gpu.uuid} gpu={gpu} width={width} />);

@@ -1,5 +1,5 @@
 // Host: CPU (with its recent history), memory, the disk holding the runtime dir, load.
-import React, { memo } from 'react';
+import { memo } from 'react';
 import { Text } from 'ink';
 import type { HostState } from '../../system/types.js';
 import { bytes, fit, num, pct, sparkline } from '../format.js';

@@ -1,6 +1,6 @@
-// A panel: one title line (number, name, a summary on the right) and a clipped body of a
-// fixed size. No box border, so an 80×24 terminal keeps its lines for data.
-import React, { memo, type ReactNode } from 'react';
+// A panel: one title line (number, name, a summary on the right) and a body of a
+// fixed size, cut to fit by each panel. No box border, so an 80×24 terminal keeps its lines for data.
+import { memo, type ReactNode } from 'react';
 import { Box, Text } from 'ink';
 import { useTheme } from '../contexts/ThemeContext.js';
 

@@ -5,6 +5,7 @@ import type { StoredUsageRow } from '../../usage/schema.js';
 import { NA, clock, fit, usd } from '../format.js';
 import { useTheme } from '../contexts/ThemeContext.js';
 import { PanelFrame } from './PanelFrame.js';
+import { Line } from './Line.js';
 
 export interface RequestsPanelProps {
   /** newest first */
@@ -79,15 +80,14 @@ const RequestLine = memo(function RequestLine({ row, l }: { row: StoredUsageRow;
 });
 
 export const RequestsPanel = memo(function RequestsPanel({ rows, offset, notice, width, height, focused }: RequestsPanelProps) {
-  const theme = useTheme();
   const l = layout(width);
   const body = Math.max(0, height - 1);
   const lines: React.ReactNode[] = [];
   if (notice) {
     lines.push(
-      <Text key="notice" color={theme.tone('warn')} wrap="truncate">
+      <Line key="notice" tone="warn">
         {notice}
-      </Text>,
+      </Line>,
     );
   }
   lines.push(
@@ -100,9 +100,9 @@ export const RequestsPanel = memo(function RequestsPanel({ rows, offset, notice,
   for (const row of rows.slice(start, start + room)) lines.push(<RequestLine key={row.id} row={row} l={l} />);
   if (rows.length === 0 && !notice && room > 0) {
     lines.push(
-      <Text key="empty" dimColor wrap="truncate">
+      <Line key="empty" tone="dim">
         no requests yet
-      </Text>,
+      </Line>,
     );
   }
   const summary = offset > 0 ? `scrolled back ${start} · k/↑ to follow` : rows.length > 0 ? 'following' : undefined;

@@ -6,6 +6,7 @@ import type { ServiceState, ServicesState } from '../../system/types.js';
 import { NA, duration, fit, mib } from '../format.js';
 import { useTheme, type Tone } from '../contexts/ThemeContext.js';
 import { PanelFrame } from './PanelFrame.js';
+import { Line } from './Line.js';
 import { READING_UNITS } from '../data/initialState.js';
 
 export interface ServicesPanelProps {
@@ -62,16 +63,16 @@ export const ServicesPanel = memo(function ServicesPanel(props: ServicesPanelPro
   const lines: React.ReactNode[] = [];
   if (state.notice) {
     lines.push(
-      <Text key="notice" color={theme.tone('warn')} wrap="truncate">
+      <Line key="notice" tone="warn">
         {state.notice}
-      </Text>,
+      </Line>,
     );
   }
   if (state.services.length === 0 && state.notice !== READING_UNITS) {
     lines.push(
-      <Text key="none" dimColor wrap="truncate">
+      <Line key="none" tone="dim">
         no services configured (providers.*.service)
-      </Text>,
+      </Line>,
     );
   }
   state.services.forEach((s, i) => {

@@ -1,5 +1,5 @@
 // A full-screen, scrollable list of lines: what the routing, journal and help views render.
-import React, { memo } from 'react';
+import { memo } from 'react';
 import { Text } from 'ink';
 import { useTheme, type Tone } from '../contexts/ThemeContext.js';
 import { PanelFrame } from './PanelFrame.js';

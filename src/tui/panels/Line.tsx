@@ -1,0 +1,13 @@
+// One line of a panel in a single tone, cut (never wrapped) at the panel's edge: notices,
+// placeholders, messages.
+import { Text } from 'ink';
+import { useTheme, type Tone } from '../contexts/ThemeContext.js';
+
+export function Line({ tone, children }: { tone?: Tone | null; children: string }) {
+  const theme = useTheme();
+  return (
+    <Text color={theme.tone(tone === 'dim' ? null : tone)} dimColor={tone === 'dim'} wrap="truncate">
+      {children}
+    </Text>
+  );
+}
