@@ -67,7 +67,8 @@ export async function runGateway(opts: GatewayOptions = {}): Promise<number> {
     // request (a kill -9 can lose only the current turn's rows; SIGTERM flushes them).
     usage = UsageLog.open(config.paths.usageDb, {}, { batch: 'tick' });
   } catch (err) {
-    return fatal(`cannot open usage log ${config.paths.usageDb}: ${(err as Error).message}`);
+    // UsageLog.open already names the file and the reason ("cannot open usage log <path>: ...").
+    return fatal((err as Error).message);
   }
 
   const metrics = createMetrics();
