@@ -64,7 +64,8 @@ export async function runGateway(opts: GatewayOptions = {}): Promise<number> {
   let usage: UsageLog;
   try {
     // Rows of one event-loop turn share a transaction: one WAL commit per turn instead of per
-    // request (a kill -9 can lose only the current turn's rows; SIGTERM flushes them).
+    // request. A success's answer ends only after its turn committed, so a kill -9 can lose only
+    // rows of answers no client has seen complete; SIGTERM flushes them.
     usage = UsageLog.open(config.paths.usageDb, {}, { batch: 'tick' });
   } catch (err) {
     // UsageLog.open already names the file and the reason ("cannot open usage log <path>: ...").
