@@ -6,7 +6,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanEnv, makeHome } from '../helpers/config.js';
-import { freePort, makeSimHome } from '../helpers/gateway.js';
+import { freePort, makeSimHome, waitFor } from '../helpers/gateway.js';
 import { PTUI_BIN, bareBinDir, startTmux, tmuxAvailable, type TmuxSession } from '../helpers/tmux.js';
 import { startSimUpstream } from '../../src/sim/upstream.js';
 
@@ -72,6 +72,17 @@ describe.skipIf(!tmuxAvailable())('leaving the terminal as it was', () => {
     await t.waitForExit(15_000);
     expectRestored(t);
     expect(alive(child)).toBe(false);
+  });
+
+  it('when the terminal itself goes away (SSH dropped): the dashboard and its child exit', async () => {
+    const sim = await startSimUpstream({ recordRequests: false });
+    cleanups.push(() => sim.close());
+    const { t } = await dashboard([], makeSimHome(sim.url).home);
+    const screen = await t.waitForText(/● running\s+restarts 0\s*\n.*pid \d+/, 20_000);
+    const child = Number(/pid (\d+)\s+:\d+/.exec(screen)![1]);
+    const pid = t.pid();
+    t.kill(); // closes the pty: hangup for everything on it
+    await waitFor(() => !alive(pid) && !alive(child), 'the dashboard and the gateway child to exit', 15_000);
   });
 
   it('on an uncaught exception or rejection after drawing', async () => {
