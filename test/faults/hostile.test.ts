@@ -6,7 +6,7 @@
 // 431 Request Header Fields Too Large, 408 Request Timeout), and the connection is closed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
-import { readUsageRows, startGateway, type GatewayChild } from '../helpers/gateway.js';
+import { readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
 import type { TempHome } from '../helpers/config.js';
 import { getOnce } from '../helpers/load.js';
 import { openAiError, rawExchange, rawPost, type RawResult } from '../helpers/hostile.js';
@@ -291,6 +291,9 @@ describe(`hostile HTTP over raw sockets (${MODE})`, () => {
     expect(b.closedByServer, 'a client dripping body bytes must be cut off').toBe(true);
     expect(b.closedAfterMs!).toBeLessThan(SLOW_BODY_CLOSE_MS);
     for (const res of b.responses) expect([408, 400]).toContain(res.status);
+    // Its headers had arrived, so it reached the gateway: it has its row, as a client that left.
+    const row = await waitFor(() => readUsageRows(home.runtimeDir).find((r) => r.request_id === 'slowloris-body'), 'the slow body row', 5000, 100);
+    expect(row).toMatchObject({ status: 'error', http_status: 499, error_type: 'client_closed' });
   }, SLOW_BODY_CLOSE_MS + 30_000);
 
   it('afterwards: same process, healthy, no 5xx and no internal_error anywhere', async () => {
