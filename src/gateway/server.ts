@@ -328,8 +328,9 @@ class Exchange {
     }
     ctx.latencyMs = performance.now() - ctx.startMono;
     // http corks the socket until the next tick: let the response go out before the usage-log
-    // insert and the other record keeping run, so the client never waits for them.
-    await afterIo();
+    // insert and the other record keeping run, so the client never waits for them. A success
+    // with its tail held back has nothing of weight waiting: record at once, then send the tail.
+    if (this.tail === null) await afterIo();
     const failed = ctx.error !== null;
     if (failed) await this.opts.manager.runError(ctx);
     else await this.opts.manager.runSuccess(ctx);
