@@ -6,6 +6,7 @@ import { Callback, type CallbackDeps } from '../pipeline.js';
 import type { RequestContext } from '../context.js';
 import type { UsageRow } from '../../usage/schema.js';
 import type { UsageLogHooks } from '../../usage/log.js';
+import { findSecrets, redactText } from '../../security/scan.js';
 
 /** Longest error_message stored: enough to diagnose, too short to carry a prompt. */
 export const MAX_ERROR_MESSAGE = 200;
@@ -14,15 +15,26 @@ export const MAX_MODEL_NAME = 128;
 
 // Control characters would garble the dashboard's one-line rows.
 const CONTROL_RE = /[\u0000-\u001f\u007f]+/g;
-// V8's JSON.parse errors quote the start of the body (`Unexpected token 'h', "hello my key is…"
-// is not valid JSON`): that is prompt text, so the quote goes before the message is stored.
-const JSON_SNIPPET_RE = /(Unexpected token .{1,8}?), ".*"(?:\.\.\.)? is not valid JSON/s;
+// V8's JSON.parse errors quote the body around the error (`Unexpected token 'h', "hello my key is…"
+// is not valid JSON`, or `..."content":sk-proj-Az"...` further in): that is prompt text, so the
+// quote goes before the message is stored.
+const JSON_SNIPPET_RE = /(Unexpected token .{1,8}?), (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON/s;
 const JSON_WHOLE_RE = /^".*"(?:\.\.\.)? is not valid JSON$/s;
 
-/** An error message fit for the log: no quoted request body, one line, short. */
+/** An error message fit for the log: no quoted request body, no secret, one line, short. */
 export function safeErrorMessage(message: string): string {
   const m = JSON_WHOLE_RE.test(message) ? 'body is not valid JSON' : message.replace(JSON_SNIPPET_RE, '$1 in a body that is not valid JSON');
-  return clip(m, MAX_ERROR_MESSAGE)!;
+  // Scanned before clipping, so a key cut in half cannot slip past the detectors.
+  return clip(withoutSecrets(m), MAX_ERROR_MESSAGE)!;
+}
+
+/**
+ * Client text a row carries outside the prompt (an unknown model name, an error quoting it) with
+ * any secret replaced by its marker (SPEC §10): a key pasted into "model" must not be stored.
+ */
+function withoutSecrets(s: string): string {
+  const found = findSecrets(s);
+  return found.length ? redactText(s, found) : s;
 }
 
 function clip(s: string | null | undefined, max: number): string | null {
@@ -67,7 +79,8 @@ export function usageRowFromContext(ctx: RequestContext, status: 'success' | 'er
     request_id: ctx.requestId,
     timestamp: new Date(ctx.startedAt).toISOString(),
     provider: ctx.provider,
-    logical_model: clip(ctx.logicalModel, MAX_MODEL_NAME),
+    // A configured model's name is the operator's; anything else is client text.
+    logical_model: ctx.model || ctx.logicalModel === null ? clip(ctx.logicalModel, MAX_MODEL_NAME) : clip(withoutSecrets(ctx.logicalModel), MAX_MODEL_NAME),
     concrete_model: ctx.concreteModel,
     capability: ctx.capability,
     endpoint: ctx.endpoint,
