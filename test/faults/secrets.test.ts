@@ -171,6 +171,35 @@ describe(`secrets never reach our files (${SAMPLES.length} samples of ${SECRET_K
     });
   }
 
+  // Outside the scanned prompt fields: a key pasted into "model" (an easy slip with swapped
+  // arguments), and a key inside a body that is not valid JSON (V8's parse error quotes the
+  // text around the error). The client may see its own text; the log and the dashboard may not.
+  const excerptChecks: Array<{ kind: SecretKind; excerpt: string }> = [];
+  it('secrets outside the prompt fields: as the model name, inside malformed JSON', async () => {
+    expect(gw).not.toBeNull();
+    for (const s of SAMPLES) {
+      const asModel = await fetch(`${gw!.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: s.value, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(asModel.status).toBe(404);
+      await asModel.text();
+      const bad = await fetch(`${gw!.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: `{"model":"echo","messages":[{"role":"user","content":"see"}],"x":${s.value}}`,
+      });
+      expect(bad.status).toBe(400);
+      await bad.text();
+      // The parse error is at the key's first character: a quoted excerpt would start with it.
+      if (s.kind !== 'private_key') excerptChecks.push({ kind: s.kind, excerpt: s.value.slice(0, 10) });
+    }
+    const rows = readUsageRows(home.runtimeDir).slice(-SAMPLES.length * 2);
+    const quoting = rows.filter((r) => excerptChecks.some((c) => String(r.error_message).includes(c.excerpt)));
+    expect(quoting.map((r) => r.error_message)).toEqual([]);
+  });
+
   it('a dashboard on the same home shows the requests without a secret', async () => {
     // The last gateway (warn) is still up: the dashboard attaches to it and reads the same log.
     expect(gw).not.toBeNull();
@@ -182,7 +211,7 @@ describe(`secrets never reach our files (${SAMPLES.length} samples of ${SECRET_K
     dashboard = await waitFor(
       () => {
         const c = capture();
-        return /echo/.test(c) ? c : undefined;
+        return /echo|REDACTED/.test(c) ? c : undefined;
       },
       'the dashboard to show request rows',
       20_000,
@@ -194,7 +223,7 @@ describe(`secrets never reach our files (${SAMPLES.length} samples of ${SECRET_K
     dashboard += '\n' + capture();
     execFileSync('tmux', ['send-keys', '-t', session, 'q']);
     spawnSync('tmux', ['kill-session', '-t', session]);
-    expect(dashboard).toMatch(/echo/);
+    expect(dashboard, dashboard).toMatch(/echo|REDACTED/);
     expect(await gw!.stop()).toBe(0);
     logs.push(gw!.stderr());
     gw = null;
@@ -221,18 +250,19 @@ describe(`secrets never reach our files (${SAMPLES.length} samples of ${SECRET_K
     expect(leaks).toEqual([]);
 
     const rows = readUsageRows(home.runtimeDir);
-    expect(rows.length).toBe(ACTIONS.length * SAMPLES.length * 2);
+    expect(rows.length).toBe(ACTIONS.length * SAMPLES.length * 2 + SAMPLES.length * 2);
     expect(rows.filter((r) => r.error_type === 'guardrail_violation').length).toBe(SAMPLES.length * 2);
     report('secrets', {
       mode: MODE,
       kinds: SECRET_KINDS.length,
       samples: SAMPLES.length,
-      requests: ACTIONS.length * SAMPLES.length * 2,
+      requests: ACTIONS.length * SAMPLES.length * 2 + SAMPLES.length * 2,
       rows: rows.length,
       by_action: outcome,
       places_searched: places.length,
       cache_files: cacheFiles.length,
       leaks: leaks.length,
+      dashboard_rows_with_redacted_model: dashboard.split('\n').filter((l) => l.includes('[REDACTED:')).length,
     });
   });
 });
