@@ -144,23 +144,38 @@ describe(`client aborts: ${CLIENTS} clients hang up at random points (${MODE})`,
     }));
     const results = await runPool(CLIENTS, CONCURRENCY, (i) => hangUp(gw.url, plan[i].id, plan[i].point, index, plan[i].delayMs));
 
+    // A 'random' client that hangs up within a few ms may be gone before the gateway parsed its
+    // request (a reset on an unread connection): such a request never reached the gateway and
+    // has no row. Any request the upstream saw certainly reached it.
+    const mayBeUnseen = (p: (typeof plan)[number]) => p.point === 'random' && !index.get(p.id);
+    const atLeast = plan.filter((p) => !mayBeUnseen(p)).length;
+    let lastCount = -1;
     const rows = await waitFor(
       () => {
         const r = readUsageRows(home.runtimeDir);
-        return r.length >= CLIENTS ? r : undefined;
+        // enough rows, and no new one since the last look
+        const settled = r.length >= atLeast && r.length === lastCount;
+        lastCount = r.length;
+        return settled ? r : undefined;
       },
-      `${CLIENTS} rows`,
+      `${atLeast}+ rows`,
       15_000,
-      100,
+      300,
     ).catch(() => readUsageRows(home.runtimeDir));
     const have = new Set(rows.map((r) => r.request_id));
-    const missing = plan.filter((p) => !have.has(p.id)).map((p) => `${p.id} (${p.point})`);
+    const missing = plan.filter((p) => !have.has(p.id) && !mayBeUnseen(p)).map((p) => `${p.id} (${p.point})`);
     expect(missing.slice(0, 10), `${missing.length} requests without a row`).toEqual([]);
-    expect(rows.length).toBe(CLIENTS);
+    const neverReached = plan.filter((p) => !have.has(p.id));
+    // Only hang-ups within the first moments can miss the gateway entirely.
+    for (const p of neverReached) expect(p.delayMs, `${p.id} hung up after ${p.delayMs} ms and has no row`).toBeLessThan(50);
+    expect(rows.length).toBe(CLIENTS - neverReached.length);
     const byId = new Map(rows.map((r) => [r.request_id, r]));
     for (const h of results) {
       const row = byId.get(h.id);
-      if (!row) expect.fail(`no row for ${h.id} (${h.point})`);
+      if (!row) {
+        if (neverReached.some((p) => p.id === h.id)) continue;
+        expect.fail(`no row for ${h.id} (${h.point})`);
+      }
       if (h.completed) continue;
       // Cut short: the row says the client left (499), whatever the upstream was doing.
       if (h.point !== 'random' && (row.error_type !== 'client_closed' || row.http_status !== 499)) {
@@ -188,7 +203,7 @@ describe(`client aborts: ${CLIENTS} clients hang up at random points (${MODE})`,
     }
 
     const metrics = await scrapeMetrics(gw.url);
-    expect(metricSum(metrics, 'backend_llm_requests_total')).toBe(CLIENTS);
+    expect(metricSum(metrics, 'backend_llm_requests_total')).toBe(rows.length);
 
     const after = await waitFor(
       () => {
@@ -212,7 +227,8 @@ describe(`client aborts: ${CLIENTS} clients hang up at random points (${MODE})`,
       mode: MODE,
       clients: CLIENTS,
       rows: rows.length,
-      lost: CLIENTS - rows.length,
+      never_reached_gateway: neverReached.length,
+      lost: missing.length,
       client_closed_rows: rows.filter((r) => r.error_type === 'client_closed').length,
       completed_before_hangup: results.filter((h) => h.completed).length,
       by_point: Object.fromEntries(POINTS.map((p) => [p, count(p)])),
