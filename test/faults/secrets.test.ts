@@ -103,6 +103,8 @@ describe(`secrets never reach our files (${SAMPLES.length} samples of ${SECRET_K
   });
 
   afterAll(async () => {
+    // A test that failed half-way leaves its gateway up: never leave it behind.
+    await gw?.stop('SIGKILL');
     spawnSync('tmux', ['kill-session', '-t', `ptui-secrets-${process.pid}`]);
     await echo?.close();
     home?.cleanup();
@@ -121,6 +123,7 @@ describe(`secrets never reach our files (${SAMPLES.length} samples of ${SECRET_K
         path.join(home.configDir, 'gateway.yaml'),
         `guardrails:\n  secrets: { action: ${action} }\ncache: { enabled: true, ttl_s: 3600, max_bytes: 10000000 }\n`,
       );
+      if (gw) await gw.stop('SIGKILL'); // left by a previous action's failure
       gw = await startGateway({ home: home.home });
       const seenBefore = echo.bodies.length;
       const o = outcome[action];
