@@ -94,7 +94,10 @@ function targetsSection() {
         ? `${v(soak.rss_100k_mb, ' MB')} at 100 k → ${v(soak.rss_end_mb, ' MB')} at ${fmt(soak.total_requests / 1e6, 1)} M`
         : `${v(soak.rss_end_mb, ' MB')} at ${fmt(soak.total_requests / 1000, 0)} k (the 1 M soak runs without --quick)`
       : '–',
-    soak?.targets_met ? verdict(soak.targets_met.rss_le_100mb_after_1m === null ? null : soak.targets_met.rss_le_100mb_after_1m && soak.targets_met.flat_100k_to_1m_within_10pct) : verdict(null),
+    soak?.targets_met?.rss_le_100mb_after_1m == null
+      ? verdict(null)
+      : `≤ 100 MB: ${verdict(soak.targets_met.rss_le_100mb_after_1m)}; flat: ${verdict(soak.targets_met.flat_100k_to_1m_within_10pct)}` +
+        (soak.live_heap_end_mb ? ` (live heap ${fmt(soak.live_heap_end_mb, 1)} MB)` : ''),
   ]);
   rows.push(['added TTFT ≤ 1 ms', p ? v(p.added_us.ttft.c1_p50, ' µs') + ' (p50, c=1)' : '–', verdict(go?.targets_met?.added_ttft_le_1ms)]);
   const big = usage?.params ? Math.max(...usage.params.sizes) : null;
