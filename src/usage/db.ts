@@ -124,6 +124,11 @@ const MIGRATIONS: readonly string[] = [
      WHERE minute = substr(OLD.timestamp, 1, 16) AND provider = coalesce(OLD.provider, '')
        AND logical_model = coalesce(OLD.logical_model, '') AND capability = coalesce(OLD.capability, '') AND requests <= 0;
    END;`,
+  // v3: budget seeding takes the rows with a negative or missing cost back out of the rollup's
+  // sums. Without an index of their own that meant reading a whole scope index (0.6 s at 10 M
+  // rows); this partial index holds only those few rows, and ordinary inserts never touch it.
+  `CREATE INDEX IF NOT EXISTS idx_llm_usage_odd_cost ON llm_usage(timestamp)
+     WHERE cost_usd < 0 OR cost_usd IS NULL;`,
 ];
 
 /** The schema as first shipped; exported so tests can build a v1 file and watch it migrate. */

@@ -33,4 +33,4 @@ export interface StoredUsageRow extends UsageRow {
  * v1: llm_usage and its time-range indexes. v2: llm_usage_minute, a per-minute rollup by
  * provider, logical model and capability kept exact by triggers (what dashboard aggregates read).
  */
-export const USAGE_SCHEMA_VERSION = 2;
+export const USAGE_SCHEMA_VERSION = 3;

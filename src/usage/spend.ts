@@ -49,14 +49,12 @@ const MINUTES_SQL = `
   SELECT minute, provider, logical_model, capability, cost_usd
   FROM llm_usage_minute WHERE minute >= @sinceMinute`;
 
-// Rows with a negative or missing cost: found through the capability index, which holds
-// cost_usd (every row has an entry, NULL capability included), so only these few rows are read
-// from the table.
-const ODD_COST_SQL = `
+// Rows with a negative or missing cost: read through the partial index that holds only them
+// (schema v3), so the cost does not grow with the log. The WHERE must imply the index's own.
+export const ODD_COST_SQL = `
   SELECT id, substr(timestamp, 1, 16) AS minute, provider, logical_model, capability, cost_usd, status
-  FROM llm_usage WHERE rowid IN (
-    SELECT rowid FROM llm_usage INDEXED BY idx_llm_usage_capability_ts
-    WHERE timestamp >= @since AND (cost_usd < 0 OR cost_usd IS NULL))`;
+  FROM llm_usage INDEXED BY idx_llm_usage_odd_cost
+  WHERE timestamp >= @since AND (cost_usd < 0 OR cost_usd IS NULL)`;
 
 // ISO 8601 timestamps with ms in UTC compare as strings, so the range uses idx_llm_usage_ts;
 // julianday() turns the text into epoch ms only for the rows in range. Only short windows
@@ -179,7 +177,7 @@ function negativeRows(db: Db): NegativeRow[] {
     add(
       prepareHinted(
         db,
-        `SELECT ${cols} FROM llm_usage WHERE rowid IN (SELECT rowid FROM llm_usage INDEXED BY idx_llm_usage_capability_ts WHERE cost_usd < 0) AND id <= ?`,
+        `SELECT ${cols} FROM llm_usage INDEXED BY idx_llm_usage_odd_cost WHERE (cost_usd < 0 OR cost_usd IS NULL) AND cost_usd < 0 AND id <= ?`,
       ).all(maxId) as Array<NegativeRow & { id: number }>,
       memo,
     );

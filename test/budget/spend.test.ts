@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BudgetsCallback } from '../../src/gateway/callbacks/budgets.js';
 import { windowSeconds } from '../../src/config/schema.js';
-import { computeBudgetStatus, readSpendSeed } from '../../src/usage/spend.js';
+import { computeBudgetStatus, ODD_COST_SQL, readSpendSeed } from '../../src/usage/spend.js';
 import { harness, mappings, metricValue, PROVIDERS, usageRow, type Harness } from './helpers.js';
 
 const H = 3600_000;
@@ -153,6 +153,28 @@ describe('spend queries without the cost-carrying index', () => {
     h.deps.usage.db.exec('DROP INDEX idx_llm_usage_capability_ts');
     const seed = readSpendSeed(h.deps.usage.db, { sinceMs: Date.now() - H, rawSinceMs: null, rawGranularityMs: 60_000, afterId: 0 });
     expect(seed.invalidRows).toBe(1);
+    expect(seed.minutes.reduce((s, r) => s + r.cost_usd, 0)).toBeCloseTo(2, 9);
+    expect(computeBudgetStatus(h.deps.usage.db, h.config().budgets, Date.now())[0].spend_usd).toBeCloseTo(2, 9);
+  });
+});
+
+describe('negative and missing costs come from their own partial index (schema v3)', () => {
+  it('the seeding query searches idx_llm_usage_odd_cost by time, not a whole scope index', () => {
+    h = harness({ providers: PROVIDERS, mappings: mappings({ modelBudget: { max_budget_usd: 10, budget_window: '1d' } }) });
+    const plan = (h.deps.usage.db.prepare(`EXPLAIN QUERY PLAN ${ODD_COST_SQL}`).all({ since: iso(Date.now() - H) }) as { detail: string }[])
+      .map((p) => p.detail)
+      .join(' | ');
+    expect(plan).toBe('SEARCH llm_usage USING INDEX idx_llm_usage_odd_cost (timestamp>?)');
+  });
+
+  it('a log from before v3 (no partial index) still answers the same', () => {
+    h = harness({ providers: PROVIDERS, mappings: mappings({ modelBudget: { max_budget_usd: 10, budget_window: '1d' } }) });
+    h.deps.usage.insert(usageRow({ cost_usd: 2 }));
+    h.deps.usage.insert(usageRow({ cost_usd: -1 }));
+    h.deps.usage.insert(usageRow({ cost_usd: null, status: 'success' }));
+    h.deps.usage.db.exec('DROP INDEX idx_llm_usage_odd_cost');
+    const seed = readSpendSeed(h.deps.usage.db, { sinceMs: Date.now() - H, rawSinceMs: null, rawGranularityMs: 60_000, afterId: 0 });
+    expect(seed.invalidRows).toBe(2);
     expect(seed.minutes.reduce((s, r) => s + r.cost_usd, 0)).toBeCloseTo(2, 9);
     expect(computeBudgetStatus(h.deps.usage.db, h.config().budgets, Date.now())[0].spend_usd).toBeCloseTo(2, 9);
   });
