@@ -64,9 +64,9 @@ export async function startTmux(opts: TmuxOptions): Promise<TmuxSession> {
   const columns = opts.columns ?? 120;
   const rows = opts.rows ?? 40;
   const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
-  // `env -i`: the program sees exactly opts.env (CI unset, so Ink draws as in a terminal).
+  // `env -i`: the program sees exactly opts.env, CI included: the dashboard must draw live even
+  // where CI=true (Ink alone would draw only its last frame there).
   const env = { TERM: 'screen-256color', ...opts.env };
-  delete (env as Record<string, string | undefined>).CI;
   const program = ['/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...opts.argv].map(shellQuote).join(' ');
   // The shell outlives the program, so the pane is still a live terminal afterwards: tmux
   // reports cursor and screen modes of a dead pane as off, whatever the program left behind.

@@ -104,3 +104,26 @@ describe.skipIf(!tmuxAvailable())('dashboard without GPU and systemd', () => {
     expect(t.display('#{cursor_flag}')).toBe('1');
   });
 });
+
+// Ink draws only its last frame when CI is set; a dashboard on a terminal must draw live anyway
+// (CI jobs and some operators' shells export CI=true).
+describe.skipIf(!tmuxAvailable())('dashboard with CI=true in its environment', () => {
+  it('still draws every panel live and quits cleanly', async () => {
+    const home = makeHome();
+    const bin = bareBinDir();
+    const port = await freePort();
+    const t = await startTmux({
+      argv: ['node', PTUI_BIN, '--home', home.home, '--port', String(port), '--no-gateway'],
+      env: cleanEnv({ PATH: bin, HOME: home.home, CI: 'true', CONTINUOUS_INTEGRATION: '1', PTUI_SYSTEMD_DIR: path.join(home.home, 'none') }),
+    });
+    try {
+      await t.waitForScreen((s) => PANEL_TITLES.every((p) => s.includes(p)) && s, 'all panels with CI=true');
+      t.sendKeys('q');
+      await t.waitForScreen(() => t.display('#{alternate_on}') === '0', 'the main screen back after q');
+    } finally {
+      t.kill();
+      home.cleanup();
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+  });
+});
