@@ -1,6 +1,6 @@
 // Pure parsing of `nvidia-smi --format=csv,noheader,nounits` output. No I/O here, so every
 // odd line the driver can print (placeholders, Xid/error text, half lines) is unit-tested.
-import type { GpuProcess } from './types.js';
+import type { GpuProcess, GpuReading } from './types.js';
 
 export const GPU_QUERY_FIELDS = [
   'uuid',
@@ -28,18 +28,7 @@ export function computeAppsArgs(): string[] {
   return [`--query-compute-apps=${COMPUTE_APP_FIELDS.join(',')}`, NVIDIA_SMI_FORMAT];
 }
 
-/** One row of --query-gpu, before history is attached. */
-export interface GpuReading {
-  uuid: string;
-  index: number;
-  name: string;
-  utilPct: number | null;
-  memUsedMiB: number | null;
-  memTotalMiB: number | null;
-  tempC: number | null;
-  powerW: number | null;
-  powerLimitW: number | null;
-}
+export type { GpuReading } from './types.js';
 
 // nvidia-smi identifies GPUs as GPU-<uuid> and MIG instances as MIG-<uuid>.
 const UUID_RE = /^(GPU|MIG)-[0-9A-Za-z-]+$/;

@@ -1,7 +1,8 @@
 // What the system collectors report to the dashboard. Collectors (gpu.ts, host.ts,
 // services.ts) render nothing; the TUI hooks subscribe to them and pass these as props.
 
-export interface GpuSample {
+/** One GPU as one line of `nvidia-smi --query-gpu` reports it. */
+export interface GpuReading {
   uuid: string;
   index: number;
   name: string;
@@ -12,6 +13,9 @@ export interface GpuSample {
   tempC: number | null;
   powerW: number | null;
   powerLimitW: number | null;
+}
+
+export interface GpuSample extends GpuReading {
   /** the last samples of utilPct, oldest first, for the sparkline */
   utilHistory: number[];
   memHistory: number[];
