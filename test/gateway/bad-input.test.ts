@@ -440,13 +440,16 @@ describe('health and logs', () => {
     const secretPrompt = 'purple-elephant-prompt-text';
     const r = await post('/v1/chat/completions', { model: 'err500', messages: [{ role: 'user', content: secretPrompt }] });
     expect(r.status).toBe(502);
-    await waitFor(() => gw.logLines().some((l) => l.request_id === r.id), 'a log line for the request');
+    // The failed attempt is logged first; the request's own line comes when its row is written.
+    const line = await waitFor(
+      () => gw.logLines().find((l) => l.request_id === r.id && l.event === 'request_error'),
+      'the request_error line for the request',
+    );
     const text = gw.stderr();
     expect(text).not.toContain(secretPrompt);
     expect(text).not.toContain('hello there');
     expect(text).not.toContain(KEY);
-    for (const line of text.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
-    const line = gw.logLines().find((l) => l.request_id === r.id && l.event === 'request_error')!;
+    for (const l of text.trim().split('\n')) expect(() => JSON.parse(l)).not.toThrow();
     expect(line).toMatchObject({ level: 'warn', http_status: 502, error_type: 'upstream_error', model: 'err500' });
   });
 });
