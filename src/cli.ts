@@ -27,6 +27,16 @@ function parsePositiveInt(v: string): number {
   return n;
 }
 
+/**
+ * The dashboard and the demo have stopped their children and restored the terminal when they
+ * return. A handle left by a shutdown that raced start-up (a watcher, a keep-alive socket, a
+ * collector started after the quit) must not keep a headless dashboard alive once its terminal
+ * is gone, as one did in a loaded CI run: exit after a short grace, normally the loop drains first.
+ */
+function exitSoonAfterCleanup(): void {
+  setTimeout(() => process.exit(), 1000).unref();
+}
+
 function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
@@ -55,6 +65,7 @@ export function buildProgram(): Command {
       if (cmd.args.length > 0) rejectUnknownCommand(program, cmd.args[0]);
       const { runDashboard } = await import('./tui/main.js');
       process.exitCode = await runDashboard({ ...globals(cmd), ...opts });
+      exitSoonAfterCleanup();
     });
 
   program
@@ -104,6 +115,7 @@ export function buildProgram(): Command {
     .action(async (opts, cmd: Command) => {
       const { runDemo } = await import('./demo.js');
       process.exitCode = await runDemo({ ...globals(cmd), ...opts });
+      exitSoonAfterCleanup();
     });
 
   return program;
