@@ -49,9 +49,9 @@ const CONNECTIONS_CHECK_MS = 1000;
 
 const clientClosed = () => new GatewayError(499, 'client_closed', 'client closed the connection before the response was complete');
 
-function errorBody(status: number, type: string, message: string): string {
-  return JSON.stringify({ error: { message, type, param: null, code: type } });
-}
+/** The OpenAI error body of one GatewayError: one shape for every error the gateway writes. */
+const errorBody = (status: number, type: GatewayError['type'], message: string): string =>
+  JSON.stringify(new GatewayError(status, type, message));
 
 export class GatewayServer {
   readonly http: http.Server;
