@@ -54,8 +54,8 @@ const ERRORS: ReadonlyArray<readonly [number, string, string, boolean]> = [
   [400, 'invalid_request_error', 'invalid JSON body', false],
 ];
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
+/** mulberry32: small, fast, seedable; also what the tests use to make replayable inputs. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -70,7 +70,7 @@ function prng(seed: number): () => number {
 export function generateRows(db: Db, n: number, opts: GenerateOptions = {}): number {
   const endMs = opts.endMs ?? Date.now();
   const startMs = opts.startMs ?? endMs - 24 * 3600_000;
-  const rnd = prng(opts.seed ?? 42);
+  const rnd = mulberry32(opts.seed ?? 42);
   const models = opts.models ?? DEFAULT_GENERATED_MODELS;
   const errorRate = opts.errorRate ?? 0.03;
   const cacheHitRate = opts.cacheHitRate ?? 0.05;

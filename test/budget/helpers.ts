@@ -12,6 +12,7 @@ import type { Endpoint } from '../../src/gateway/context.js';
 import { UsageLog } from '../../src/usage/log.js';
 import type { UsageRow } from '../../src/usage/schema.js';
 import { makeHome, type HomeFiles, type TempHome } from '../helpers/config.js';
+import { sampleRow } from '../usage/helpers.js';
 
 export interface Harness {
   home: TempHome;
@@ -95,30 +96,19 @@ export function succeed(ctx: Context, costUsd: number, target = ctx.targets[0]):
   return ctx;
 }
 
+/** A recent row of this suite's priced model (the usage suites' sampleRow, re-aimed). */
 export function usageRow(over: Partial<UsageRow>): UsageRow {
-  return {
+  return sampleRow({
     request_id: `row-${++n}`,
     timestamp: new Date().toISOString(),
     provider: 'paid',
     logical_model: 'chat-paid',
     concrete_model: 'm',
-    capability: 'chat',
-    endpoint: 'chat',
     stream: 0,
-    prompt_tokens: 10,
-    completion_tokens: 10,
-    total_tokens: 20,
-    cost_usd: 0,
-    latency_ms: 10,
     ttft_ms: null,
-    status: 'success',
-    http_status: 200,
-    error_type: null,
-    error_message: null,
-    cache_hit: 0,
-    attempts: 1,
+    cost_usd: 0,
     ...over,
-  };
+  });
 }
 
 export const PROVIDERS = {

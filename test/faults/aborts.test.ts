@@ -11,6 +11,7 @@ import type { TempHome } from '../helpers/config.js';
 import { countOf, metricSum, runPool, scrapeMetrics, socketCensus } from '../helpers/load.js';
 import { faultHome, MODE, pick } from './fixture.js';
 import { report } from './report.js';
+import { mulberry32 } from '../../src/usage/generate.js';
 
 const CLIENTS = pick(200, 1000);
 const CONCURRENCY = 50;
@@ -22,17 +23,6 @@ let gw: GatewayChild;
 
 type Point = 'mid-body' | 'before-headers' | 'mid-stream' | 'random';
 const POINTS: Point[] = ['mid-body', 'before-headers', 'mid-stream', 'random'];
-
-/** Deterministic PRNG so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Upstream requests by the client id carried in the prompt (the gateway does not forward x-request-id). */
 class UpstreamIndex {
@@ -136,7 +126,7 @@ describe(`client aborts: ${CLIENTS} clients hang up at random points (${MODE})`,
     const pid = gw.child.pid!;
     const before = socketCensus(pid, gw.port, sim.port);
     const index = new UpstreamIndex(sim);
-    const rand = rng(7);
+    const rand = mulberry32(7);
     const plan = Array.from({ length: CLIENTS }, (_, i) => ({
       id: `abort-${i}`,
       point: POINTS[i % POINTS.length],

@@ -12,6 +12,7 @@ import { getOnce } from '../helpers/load.js';
 import { openAiError, rawExchange, rawPost, type RawResult } from '../helpers/hostile.js';
 import { faultHome, MODE, pick } from './fixture.js';
 import { report } from './report.js';
+import { mulberry32 } from '../../src/usage/generate.js';
 
 const CHAT = '/v1/chat/completions';
 const RANDOM_BODIES = pick(60, 600);
@@ -23,16 +24,6 @@ let sim: SimUpstream;
 let home: TempHome;
 let gw: GatewayChild;
 const seen: Record<string, string> = {};
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const describeResult = (r: RawResult) =>
   r.responses.length
@@ -106,7 +97,7 @@ describe(`hostile HTTP over raw sockets (${MODE})`, () => {
 
   it('malformed JSON: 400 invalid_request_error, OpenAI-shaped', async () => {
     const bodies = ['', '{', '{"model":', '[1,2', 'nul', '{"model":"ok","messages":[}', "{'model':'ok'}", '\u0000\u0001\u0002', '{"a":1}}', '{"model":"ok",}', '\ufeff{}'];
-    const rand = rng(1);
+    const rand = mulberry32(1);
     for (let i = 0; i < RANDOM_BODIES; i++) {
       const n = 1 + Math.floor(rand() * 300);
       const b = Buffer.alloc(n);
@@ -126,7 +117,7 @@ describe(`hostile HTTP over raw sockets (${MODE})`, () => {
   });
 
   it('random JSON values in every field: never a 5xx, errors OpenAI-shaped', async () => {
-    const rand = rng(2);
+    const rand = mulberry32(2);
     const value = (depth: number): unknown => {
       const k = Math.floor(rand() * (depth > 3 ? 6 : 8));
       switch (k) {

@@ -3,6 +3,7 @@
 import { UsageLog } from '../../src/usage/log.js';
 import type { UsageRow } from '../../src/usage/schema.js';
 import { makeSimHome, type SimHomeOptions } from '../helpers/gateway.js';
+import { sampleRow } from '../usage/helpers.js';
 import path from 'node:path';
 
 /** $1 per 1000 tokens: a sim reply of p prompt words and c completion tokens costs (p + c) / 1000. */
@@ -24,29 +25,19 @@ export function prefillUsage(runtimeDir: string, rows: Array<Partial<UsageRow>>)
   const log = UsageLog.open(path.join(runtimeDir, 'usage', 'llm_usage.db'));
   let i = 0;
   for (const r of rows) {
-    log.insert({
-      request_id: `prefill-${++i}`,
-      timestamp: new Date().toISOString(),
-      provider: 'sim',
-      logical_model: 'chat',
-      concrete_model: 'sim-model',
-      capability: 'chat',
-      endpoint: 'chat',
-      stream: 0,
-      prompt_tokens: 1,
-      completion_tokens: 1,
-      total_tokens: 2,
-      cost_usd: 0,
-      latency_ms: 1,
-      ttft_ms: null,
-      status: 'success',
-      http_status: 200,
-      error_type: null,
-      error_message: null,
-      cache_hit: 0,
-      attempts: 1,
-      ...r,
-    });
+    log.insert(
+      sampleRow({
+        request_id: `prefill-${++i}`,
+        timestamp: new Date().toISOString(),
+        provider: 'sim',
+        logical_model: 'chat',
+        concrete_model: 'sim-model',
+        stream: 0,
+        ttft_ms: null,
+        cost_usd: 0,
+        ...r,
+      }),
+    );
   }
   log.close();
 }

@@ -1,19 +1,9 @@
 // Fake secrets in each format, generated (not committed as literals) so no scanner in CI
 // mistakes the test suite for a leak. Deterministic: the same strings every run.
 import type { SecretKind } from '../../src/security/detectors.js';
+import { mulberry32 } from '../../src/usage/generate.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rand = rng(42);
+const rand = mulberry32(42);
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 const DIGITS = '0123456789';
