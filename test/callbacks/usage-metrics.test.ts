@@ -11,6 +11,7 @@ import { CallbackManager, type CallbackDeps } from '../../src/gateway/pipeline.j
 import { UsageLog } from '../../src/usage/log.js';
 import type { StoredUsageRow } from '../../src/usage/schema.js';
 import { tempDir } from '../usage/helpers.js';
+import { hasTool, TOOLS } from '../helpers/tools.js';
 import { buildContext, buildDeps, sampleResolvedConfig, type Outcome } from './usage-metrics-context.js';
 
 let config: ResolvedConfig;
@@ -262,12 +263,7 @@ describe('metrics callback', () => {
     }
   });
 
-  it('the exposition passes promtool check metrics', async (t) => {
-    const probe = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
-    if (probe.error) {
-      t.skip(`promtool not installed (Debian package "prometheus"): ${probe.error.message}`);
-      return;
-    }
+  it.runIf(hasTool(TOOLS.promtool))('the exposition passes promtool check metrics', async () => {
     await finish({ stream: true, ttftMs: 10, costUsd: 0.01, provider: 'openai' });
     await finish({ logicalModel: 'x', usage: null, error: new GatewayError(404, 'model_not_found', 'x') });
     const text = await deps.metrics.registry.metrics();

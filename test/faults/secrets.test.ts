@@ -17,6 +17,7 @@ import { scrapeMetrics } from '../helpers/load.js';
 import { startEchoUpstream, type EchoUpstream } from './echo-upstream.js';
 import { MODE } from './fixture.js';
 import { report } from './report.js';
+import { hasTool, TOOLS } from '../helpers/tools.js';
 
 type Action = 'block' | 'redact' | 'warn';
 const ACTIONS: Action[] = ['block', 'redact', 'warn'];
@@ -203,7 +204,7 @@ describe(`secrets never reach our files (${SAMPLES.length} samples of ${SECRET_K
     expect(quoting.map((r) => r.error_message)).toEqual([]);
   });
 
-  it('a dashboard on the same home shows the requests without a secret', async () => {
+  it.runIf(hasTool(TOOLS.tmux))('a dashboard on the same home shows the requests without a secret', async () => {
     // The last gateway (warn) is still up: the dashboard attaches to it and reads the same log.
     expect(gw).not.toBeNull();
     const session = `ptui-secrets-${process.pid}`;

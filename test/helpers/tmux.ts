@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from './config.js';
+import { hasTool, TOOLS } from './tools.js';
 
 export interface TmuxOptions {
   /** the program and its arguments, run without a shell */
@@ -48,13 +49,9 @@ function shellQuote(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** tmux runs here; see hasTool for what happens when it does not (CI fails, elsewhere skips). */
 export function tmuxAvailable(): boolean {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  return hasTool(TOOLS.tmux);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
