@@ -58,7 +58,7 @@ function fill(db, n) {
   db.transaction(() => {
     for (let i = 0; i < n; i++) {
       const ts = new Date(endMs - Math.floor((i / n) * 24 * 3600_000)).toISOString();
-      stmt.run(`b${i}`, ts, 'openai', 'gpt-4', 'gpt-4o', 'chat', 'chat', 0, 100, 50, 150, 0.00075, 500, null, 'success', 200, null, null, 0, 1);
+      stmt.run(`b${i}`, ts, 'openai', 'gpt-4', 'gpt-4o', 'chat', 'chat', 0, 100, 50, 150, 0.00075, 500, null, 'success', 200, null, null, 0, 1, 'upstream', null);
     }
   })();
   return n;

@@ -129,7 +129,18 @@ const MIGRATIONS: readonly string[] = [
   // rows); this partial index holds only those few rows, and ordinary inserts never touch it.
   `CREATE INDEX IF NOT EXISTS idx_llm_usage_odd_cost ON llm_usage(timestamp)
      WHERE cost_usd < 0 OR cost_usd IS NULL;`,
+  // v4: where a row's token counts came from (the provider's usage, or ptui's own count for a
+  // request that ended early) and which virtual key sent it (its alias, never the key). Key
+  // budgets sum cost per alias over a window; the partial index holds only keyed rows, so
+  // requests without a key pay nothing for it.
+  `ALTER TABLE llm_usage ADD COLUMN usage_source TEXT CHECK (usage_source IN ('upstream', 'estimated'));
+   ALTER TABLE llm_usage ADD COLUMN key_alias TEXT;
+   CREATE INDEX IF NOT EXISTS idx_llm_usage_key_ts ON llm_usage(key_alias, timestamp, cost_usd)
+     WHERE key_alias IS NOT NULL;`,
 ];
+
+/** Every migration in order (entry i takes the schema from version i to i+1); tests build old files from it. */
+export const USAGE_MIGRATIONS: readonly string[] = MIGRATIONS;
 
 /** The schema as first shipped; exported so tests can build a v1 file and watch it migrate. */
 export const MIGRATION_V1 = MIGRATIONS[0]!;

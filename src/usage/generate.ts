@@ -132,6 +132,8 @@ export function generateRows(db: Db, n: number, opts: GenerateOptions = {}): num
         err ? err[2] : null,
         cacheHit ? 1 : 0,
         !reached ? 0 : cacheHit ? 0 : rnd() < 0.02 ? 2 : 1,
+        prompt === null ? null : 'upstream',
+        null,
       );
     }
   });

@@ -5,7 +5,7 @@
 // reported through the hooks, never silently lost.
 import type Database from 'better-sqlite3';
 import { openWriterDb, type Db } from './db.js';
-import type { UsageRow } from './schema.js';
+import type { UsageRow, UsageSource } from './schema.js';
 
 export interface UsageLogHooks {
   /** a write (insert or retry) failed; the rows involved are buffered */
@@ -41,8 +41,8 @@ const FLUSH_CHUNK = 1000;
 export const USAGE_INSERT_SQL = `INSERT INTO llm_usage (
   request_id, timestamp, provider, logical_model, concrete_model, capability, endpoint, stream,
   prompt_tokens, completion_tokens, total_tokens, cost_usd, latency_ms, ttft_ms, status,
-  http_status, error_type, error_message, cache_hit, attempts
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  http_status, error_type, error_message, cache_hit, attempts, usage_source, key_alias
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 // Errors a row will hit again however often it is retried (bad data, not a bad disk).
 const PERMANENT_CODES = new Set(['SQLITE_CONSTRAINT', 'SQLITE_MISMATCH', 'SQLITE_RANGE', 'SQLITE_TOOBIG']);
@@ -54,6 +54,13 @@ function isPermanent(err: unknown): boolean {
 }
 
 const num = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** 'estimated' only when said so; otherwise the provider's, as long as there are tokens to speak of. */
+function usageSource(r: UsageRow): UsageSource | null {
+  if (r.usage_source === 'estimated') return 'estimated';
+  if (r.usage_source === 'upstream') return 'upstream';
+  return num(r.prompt_tokens) !== null || num(r.completion_tokens) !== null || num(r.total_tokens) !== null ? 'upstream' : null;
+}
 
 export class UsageLog {
   private readonly stmt: Database.Statement;
@@ -207,6 +214,8 @@ export class UsageLog {
       r.error_message ?? null,
       r.cache_hit ? 1 : 0,
       num(r.attempts) ?? 0,
+      usageSource(r),
+      typeof r.key_alias === 'string' ? r.key_alias : null,
     );
   }
 

@@ -21,7 +21,18 @@ export interface UsageRow {
   error_message: string | null;
   cache_hit: 0 | 1;
   attempts: number;
+  /**
+   * Where the token counts came from: 'upstream' when the provider reported usage, 'estimated'
+   * when ptui counted them (a stream that ended early). Left out: 'upstream' when the row has
+   * tokens, null when it has none (a rejected request).
+   */
+  usage_source?: UsageSource | null;
+  /** The virtual key's alias (never the key); null for the master key or no auth. */
+  key_alias?: string | null;
 }
+
+export const USAGE_SOURCES = ['upstream', 'estimated'] as const;
+export type UsageSource = (typeof USAGE_SOURCES)[number];
 
 /** A row as read back, with its id. */
 export interface StoredUsageRow extends UsageRow {
@@ -32,5 +43,6 @@ export interface StoredUsageRow extends UsageRow {
  * Bumped with every migration in db.ts; a database newer than this is refused with a clear notice.
  * v1: llm_usage and its time-range indexes. v2: llm_usage_minute, a per-minute rollup by
  * provider, logical model and capability kept exact by triggers (what dashboard aggregates read).
+ * v3: a partial index of rows with a negative or missing cost. v4: usage_source and key_alias.
  */
-export const USAGE_SCHEMA_VERSION = 3;
+export const USAGE_SCHEMA_VERSION = 4;

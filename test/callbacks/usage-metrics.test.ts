@@ -96,6 +96,8 @@ describe('usage-log callback', () => {
       error_message: null,
       cache_hit: 0,
       attempts: 2,
+      usage_source: 'upstream',
+      key_alias: null,
     });
     expect(r!.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });

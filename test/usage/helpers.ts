@@ -35,6 +35,8 @@ export function sampleRow(over: Partial<UsageRow> = {}): UsageRow {
     error_message: null,
     cache_hit: 0,
     attempts: 2,
+    usage_source: 'upstream',
+    key_alias: null,
     ...over,
   };
 }

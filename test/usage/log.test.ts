@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MIGRATION_V1, openReaderDb, UsageSchemaTooNewError, UsageDbMissingError } from '../../src/usage/db.js';
+import { MIGRATION_V1, USAGE_MIGRATIONS, openReaderDb, UsageSchemaTooNewError, UsageDbMissingError } from '../../src/usage/db.js';
 import { UsageLog } from '../../src/usage/log.js';
 import { USAGE_SCHEMA_VERSION, type StoredUsageRow, type UsageRow } from '../../src/usage/schema.js';
 import { sampleRow, tempDir } from './helpers.js';
@@ -43,7 +43,7 @@ describe('usage db: open and migrations', () => {
     expect(cols).toEqual([
       'id', 'request_id', 'timestamp', 'provider', 'logical_model', 'concrete_model', 'capability', 'endpoint',
       'stream', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cost_usd', 'latency_ms', 'ttft_ms',
-      'status', 'http_status', 'error_type', 'error_message', 'cache_hit', 'attempts',
+      'status', 'http_status', 'error_type', 'error_message', 'cache_hit', 'attempts', 'usage_source', 'key_alias',
     ]);
     log.close();
   });
@@ -278,6 +278,43 @@ describe('schema v2: per-minute rollup', () => {
     log.db.prepare(`DELETE FROM llm_usage WHERE logical_model = 'code'`).run();
     expect(rollupOf(log.db)).toEqual(recomputed(log.db));
     log.close();
+  });
+});
+
+describe('schema v4: usage_source and key_alias', () => {
+  it('a v3 file gains both columns (old rows read NULL) and a key index; the writer stores them', () => {
+    fs.mkdirSync(path.dirname(dbPath), { recursive: true });
+    // A file exactly as v3 shipped it.
+    const raw = new Database(dbPath);
+    raw.pragma('journal_mode = WAL');
+    for (const m of USAGE_MIGRATIONS.slice(0, 3)) raw.exec(m);
+    raw.pragma('user_version = 3');
+    raw.prepare(`INSERT INTO llm_usage (request_id, timestamp, endpoint, status) VALUES ('old', '2026-01-01T00:00:00.000Z', 'chat', 'success')`).run();
+    raw.close();
+
+    const log = UsageLog.open(dbPath);
+    expect(log.db.pragma('user_version', { simple: true })).toBe(USAGE_SCHEMA_VERSION);
+    const idx = log.db.prepare(`SELECT sql FROM sqlite_master WHERE type='index' AND name='idx_llm_usage_key_ts'`).pluck().get();
+    expect(String(idx)).toMatch(/\(key_alias, timestamp, cost_usd\)/);
+    log.insert(sampleRow({ request_id: 'est', usage_source: 'estimated', key_alias: 'team-a' }));
+    log.insert(sampleRow({ request_id: 'given', usage_source: 'upstream', key_alias: null }));
+    // Not given: the provider's usage when there are tokens; nothing to say when there are none.
+    log.insert(sampleRow({ request_id: 'default', usage_source: undefined, key_alias: undefined }));
+    log.insert(
+      sampleRow({ request_id: 'rejected', usage_source: undefined, prompt_tokens: null, completion_tokens: null, total_tokens: null }),
+    );
+    // Hostile values never reach the column: anything but the two words is the default.
+    log.insert(sampleRow({ request_id: 'odd', usage_source: 'made-up' as unknown as 'upstream' }));
+    log.close();
+    const got = allRows(dbPath).map((r) => [r.request_id, r.usage_source, r.key_alias]);
+    expect(got).toEqual([
+      ['old', null, null],
+      ['est', 'estimated', 'team-a'],
+      ['given', 'upstream', null],
+      ['default', 'upstream', null],
+      ['rejected', null, null],
+      ['odd', 'upstream', null],
+    ]);
   });
 });
 

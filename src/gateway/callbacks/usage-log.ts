@@ -97,6 +97,9 @@ export function usageRowFromContext(ctx: RequestContext, status: 'success' | 'er
     error_message: err ? safeErrorMessage(err.message) : null,
     cache_hit: ctx.cacheHit ? 1 : 0,
     attempts: ctx.attempts,
+    // The provider's count whenever there is one; a request ptui counted itself says 'estimated'.
+    usage_source: u ? 'upstream' : null,
+    key_alias: null,
   };
 }
 
