@@ -140,6 +140,9 @@ export type GatewayFile = z.infer<typeof gatewayFileSchema>;
 
 export type BudgetScope = 'provider' | 'model' | 'capability';
 
+/** `scope:target`: one budget's identity, stable across reloads (no scope holds a colon). */
+export const budgetKey = (scope: BudgetScope, target: string): string => `${scope}:${target}`;
+
 /** One budget as exported to runtime/budget_config.json and served by GET /budgets. */
 export interface BudgetEntry {
   scope: BudgetScope;

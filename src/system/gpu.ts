@@ -13,6 +13,7 @@ import {
   parseGpuLine,
   type GpuReading,
 } from './nvidia-smi.js';
+import type { Store } from './store.js';
 
 export const NVIDIA_SMI_NOT_FOUND = 'nvidia-smi not found: no GPU panel';
 export const NVIDIA_DRIVER_NOT_LOADED = 'NVIDIA driver not loaded (nvidia-smi exit 9)';
@@ -59,7 +60,7 @@ function killSpawned(child: ChildProcess | null, signal: NodeJS.Signals): void {
   if (child && child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill(signal);
 }
 
-export class GpuMonitor extends EventEmitter {
+export class GpuMonitor extends EventEmitter implements Store<GpuState> {
   readonly refreshMs: number;
   readonly appsIntervalMs: number;
   private readonly historyLength: number;
@@ -128,7 +129,7 @@ export class GpuMonitor extends EventEmitter {
     return this.child?.pid ?? null;
   }
 
-  snapshot(): GpuState {
+  getSnapshot(): GpuState {
     const gpus: GpuSample[] = [...this.gpus.values()]
       .sort((a, b) => a.reading.index - b.reading.index)
       .map((e) => ({ ...e.reading, utilHistory: [...e.utilHistory], memHistory: [...e.memHistory] }));
@@ -295,7 +296,7 @@ export class GpuMonitor extends EventEmitter {
     this.emitScheduled = true;
     setImmediate(() => {
       this.emitScheduled = false;
-      this.emit('update', this.snapshot());
+      this.emit('update', this.getSnapshot());
     });
   }
 }

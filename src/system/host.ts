@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import si from 'systeminformation';
-import type { HostState } from './types.js';
+import { emptyHostState, type HostState } from './types.js';
+import type { Store } from './store.js';
 
 export interface HostMonitorOptions {
   /** the directory whose filesystem the Disk line shows (the runtime dir) */
@@ -48,7 +49,7 @@ function existingAncestor(p: string): string {
   }
 }
 
-export class HostMonitor extends EventEmitter {
+export class HostMonitor extends EventEmitter implements Store<HostState> {
   readonly refreshMs: number;
   private readonly target: string;
   private readonly mountInfoFile: string;
@@ -62,19 +63,7 @@ export class HostMonitor extends EventEmitter {
     this.refreshMs = Math.max(200, opts.refreshMs ?? 1000);
     this.target = opts.diskPath;
     this.mountInfoFile = opts.mountInfoFile ?? '/proc/self/mountinfo';
-    this.state = {
-      cpuPct: null,
-      cores: os.cpus().length,
-      memUsedBytes: null,
-      memTotalBytes: null,
-      diskPath: opts.diskPath,
-      diskUsedBytes: null,
-      diskTotalBytes: null,
-      load1: null,
-      load5: null,
-      load15: null,
-      updatedAt: null,
-    };
+    this.state = emptyHostState(opts.diskPath);
   }
 
   start(): void {
@@ -96,7 +85,7 @@ export class HostMonitor extends EventEmitter {
     return () => this.off('update', listener);
   }
 
-  snapshot(): HostState {
+  getSnapshot(): HostState {
     return { ...this.state };
   }
 
@@ -121,8 +110,8 @@ export class HostMonitor extends EventEmitter {
         load15: round2(load15),
         updatedAt: Date.now(),
       };
-      this.emit('update', this.snapshot());
-      return this.snapshot();
+      this.emit('update', this.getSnapshot());
+      return this.getSnapshot();
     } finally {
       this.inFlight = false;
     }

@@ -24,6 +24,7 @@ import type {
   ServicesState,
   ServiceVerb,
 } from './types.js';
+import type { Store } from './store.js';
 
 export const SYSTEMD_UNAVAILABLE = 'systemd unavailable: service actions disabled';
 export const DEFAULT_SYSTEMD_DIR = '/run/systemd/system';
@@ -86,7 +87,7 @@ function emptyState(spec: ServiceSpec): ServiceState {
   };
 }
 
-export class ServicesMonitor extends EventEmitter {
+export class ServicesMonitor extends EventEmitter implements Store<ServicesState> {
   readonly scope: SystemctlScope;
   readonly refreshMs: number;
   private readonly specs: ServiceSpec[];
@@ -117,10 +118,6 @@ export class ServicesMonitor extends EventEmitter {
     this.actionErrors = this.specs.map(() => null);
   }
 
-  static fromConfig(config: ResolvedConfig, opts: Omit<ServicesMonitorOptions, 'services' | 'scope'> = {}): ServicesMonitor {
-    return new ServicesMonitor({ ...opts, services: servicesFromConfig(config), scope: config.systemctlScope });
-  }
-
   start(): void {
     if (this.running) return;
     this.running = true;
@@ -143,7 +140,7 @@ export class ServicesMonitor extends EventEmitter {
     return () => this.off('update', listener);
   }
 
-  snapshot(): ServicesState {
+  getSnapshot(): ServicesState {
     return {
       systemdAvailable: this.systemdAvailable,
       notice: this.notice,
@@ -158,7 +155,7 @@ export class ServicesMonitor extends EventEmitter {
       this.inFlight = null;
     });
     await this.inFlight;
-    return this.snapshot();
+    return this.getSnapshot();
   }
 
   isConfigured(unit: string): boolean {
@@ -314,6 +311,6 @@ export class ServicesMonitor extends EventEmitter {
   }
 
   private emitUpdate(): void {
-    this.emit('update', this.snapshot());
+    this.emit('update', this.getSnapshot());
   }
 }

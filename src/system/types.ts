@@ -1,5 +1,6 @@
 // What the system collectors report to the dashboard. Collectors (gpu.ts, host.ts,
-// services.ts) render nothing; the TUI hooks subscribe to them and pass these as props.
+// services.ts) render nothing; the console mirrors them into its stores and passes these as props.
+import os from 'node:os';
 
 /** One GPU as one line of `nvidia-smi --query-gpu` reports it. */
 export interface GpuReading {
@@ -50,6 +51,23 @@ export interface HostState {
   load5: number | null;
   load15: number | null;
   updatedAt: number | null;
+}
+
+/** Before the first reading: every figure unknown, never a made-up zero. */
+export function emptyHostState(diskPath: string): HostState {
+  return {
+    cpuPct: null,
+    cores: os.cpus().length,
+    memUsedBytes: null,
+    memTotalBytes: null,
+    diskPath,
+    diskUsedBytes: null,
+    diskTotalBytes: null,
+    load1: null,
+    load5: null,
+    load15: null,
+    updatedAt: null,
+  };
 }
 
 export type HealthResult = 'ok' | 'fail' | 'none';

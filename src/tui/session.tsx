@@ -12,11 +12,12 @@ import { App } from './App.js';
 import { ThemeProvider, colorAllowed, makeTheme } from './contexts/ThemeContext.js';
 import { SourcesProvider, type DashboardSources } from './contexts/SourcesContext.js';
 import { ConfigStore } from './data/configStore.js';
-import { ValueStore, sameData } from './data/store.js';
+import { ValueStore, sameData } from '../system/store.js';
+import { emptyHostState } from '../system/types.js';
 import { FrameClock } from './data/frameClock.js';
 import type { Collectors, PanelStores } from './data/collectors.js';
-import { INITIAL_BUDGETS, INITIAL_GPU, INITIAL_SERVICES, INITIAL_USAGE, initialHost } from './data/initialState.js';
-import { GatewaySupervisor } from './supervisor.js';
+import { INITIAL_BUDGETS, INITIAL_GPU, INITIAL_SERVICES, INITIAL_USAGE } from './data/initialState.js';
+import { GatewaySupervisor } from './gatewayChild/supervisor.js';
 import { TerminalSession, installExitHandlers, type ExitReason } from './terminal.js';
 
 export interface DashboardOptions {
@@ -62,7 +63,7 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
   // The panels' stores exist before their collectors: the first frame does not wait for them.
   const stores: PanelStores = {
     gpu: new ValueStore(INITIAL_GPU, sameData),
-    host: new ValueStore(initialHost(paths.runtimeDir), sameData),
+    host: new ValueStore(emptyHostState(paths.runtimeDir), sameData),
     services: new ValueStore(INITIAL_SERVICES, sameData),
     usage: new ValueStore(INITIAL_USAGE),
     budgets: new ValueStore(INITIAL_BUDGETS),

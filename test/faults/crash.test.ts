@@ -7,7 +7,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
-import { GatewaySupervisor } from '../../src/tui/supervisor.js';
+import { GatewaySupervisor } from '../../src/tui/gatewayChild/supervisor.js';
 import { cleanEnv, type TempHome } from '../helpers/config.js';
 import { freePort, PTUI_BIN, readUsageRows, waitFor } from '../helpers/gateway.js';
 import { getOnce, runPool } from '../helpers/load.js';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
-import { GatewaySupervisor } from '../../src/tui/supervisor.js';
+import { GatewaySupervisor } from '../../src/tui/gatewayChild/supervisor.js';
 import { cleanEnv, type TempHome } from '../helpers/config.js';
 import { freePort, PTUI_BIN, readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
 import { DEFAULT_MAX_BUFFERED } from '../../src/usage/log.js';

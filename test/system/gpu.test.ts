@@ -25,7 +25,7 @@ describe('GpuMonitor against the fake nvidia-smi', () => {
     m.subscribe((s) => updates.push(s));
     m.start();
     const s = await waitFor(() => {
-      const snap = m.snapshot();
+      const snap = m.getSnapshot();
       return snap.gpus.length === 2 && snap.gpus[0].utilHistory.length >= 4 ? snap : null;
     }, 'two GPUs with history');
     expect(s.available).toBe(true);
@@ -58,9 +58,9 @@ describe('GpuMonitor against the fake nvidia-smi', () => {
   it('caps the history at historyLength', async () => {
     const m = monitor({}, { historyLength: 3, refreshMs: 100 });
     m.start();
-    await waitFor(() => (m.snapshot().gpus[0]?.utilHistory.length ?? 0) >= 3, 'history');
+    await waitFor(() => (m.getSnapshot().gpus[0]?.utilHistory.length ?? 0) >= 3, 'history');
     await new Promise((r) => setTimeout(r, 300));
-    expect(m.snapshot().gpus[0].utilHistory.length).toBe(3);
+    expect(m.getSnapshot().gpus[0].utilHistory.length).toBe(3);
   });
 
   it('lists compute apps from --query-compute-apps', async () => {
@@ -69,7 +69,7 @@ describe('GpuMonitor against the fake nvidia-smi', () => {
     fs.writeFileSync(apps, JSON.stringify([{ gpu: 1, pid: 4242, name: 'python3', usedMiB: 40000 }]));
     const m = monitor({ FAKE_NVIDIA_SMI_APPS: apps });
     m.start();
-    const s = await waitFor(() => (m.snapshot().processes.length ? m.snapshot() : null), 'a compute app');
+    const s = await waitFor(() => (m.getSnapshot().processes.length ? m.getSnapshot() : null), 'a compute app');
     expect(s.processes).toEqual([{ gpuUuid: s.gpus[1].uuid, pid: 4242, name: 'python3', usedMemMiB: 40000 }]);
   });
 
@@ -90,10 +90,10 @@ describe('GpuMonitor against the fake nvidia-smi', () => {
     const chunked = monitor({ FAKE_NVIDIA_SMI_MODE: 'chunked' });
     xid.start();
     chunked.start();
-    await waitFor(() => (xid.snapshot().gpus[0]?.utilHistory.length ?? 0) >= 5, 'xid stream samples');
-    await waitFor(() => (chunked.snapshot().gpus[1]?.utilHistory.length ?? 0) >= 3, 'chunked stream samples');
+    await waitFor(() => (xid.getSnapshot().gpus[0]?.utilHistory.length ?? 0) >= 5, 'xid stream samples');
+    await waitFor(() => (chunked.getSnapshot().gpus[1]?.utilHistory.length ?? 0) >= 3, 'chunked stream samples');
     for (const m of [xid, chunked]) {
-      const s = m.snapshot();
+      const s = m.getSnapshot();
       expect(s.available).toBe(true);
       expect(s.gpus).toHaveLength(2);
       expect(s.gpus.every((g) => g.uuid.startsWith('GPU-') && g.memTotalMiB === 81559)).toBe(true);
@@ -104,7 +104,7 @@ describe('GpuMonitor against the fake nvidia-smi', () => {
   it('shows N/A and Not Supported fields as null', async () => {
     const m = monitor({ FAKE_NVIDIA_SMI_MODE: 'na' });
     m.start();
-    const s = await waitFor(() => (m.snapshot().gpus.length === 2 ? m.snapshot() : null), 'gpus');
+    const s = await waitFor(() => (m.getSnapshot().gpus.length === 2 ? m.getSnapshot() : null), 'gpus');
     expect(s.gpus[1]).toMatchObject({ utilPct: null, tempC: null, powerW: null, powerLimitW: null, memTotalMiB: 81559 });
     expect(s.gpus[0].utilPct).not.toBeNull();
   });
@@ -117,7 +117,7 @@ describe('GpuMonitor against the fake nvidia-smi', () => {
     m.subscribe((s) => s.notice && notices.push(s.notice));
     m.start();
     await waitFor(() => readLog(log).filter((c) => c.argv.includes('-lms')).length >= 2, 'a second -lms child');
-    await waitFor(() => m.snapshot().gpus.length === 2, 'GPUs back after restart');
+    await waitFor(() => m.getSnapshot().gpus.length === 2, 'GPUs back after restart');
     expect(notices[0]).toBe(
       'nvidia-smi failed (exit 15): Unable to determine the device handle for GPU0000:1B:00.0: GPU is lost.  Reboot the system to recover this GPU',
     );
@@ -133,7 +133,7 @@ describe('GpuMonitor against the fake nvidia-smi', () => {
     const notices: string[] = [];
     m.subscribe((s) => s.notice && notices.push(s.notice));
     m.start();
-    await waitFor(() => m.snapshot().gpus.length === 2, 'first samples');
+    await waitFor(() => m.getSnapshot().gpus.length === 2, 'first samples');
     const firstPid = m.streamPid;
     await waitFor(() => notices.length > 0, 'a stall notice', 15_000);
     expect(notices[0]).toMatch(/^nvidia-smi stopped answering \(no sample for \d+ s\)$/);
@@ -145,14 +145,14 @@ describe('GpuMonitor against the fake nvidia-smi', () => {
   it('says "driver not loaded" on exit 9', async () => {
     const m = monitor({ FAKE_NVIDIA_SMI_MODE: 'exit9' });
     m.start();
-    const s = await waitFor(() => (m.snapshot().notice ? m.snapshot() : null), 'a notice');
+    const s = await waitFor(() => (m.getSnapshot().notice ? m.getSnapshot() : null), 'a notice');
     expect(s).toMatchObject({ available: false, notice: NVIDIA_DRIVER_NOT_LOADED, gpus: [], processes: [] });
   });
 
   it('shows other exit codes with the first stderr line', async () => {
     const m = monitor({ FAKE_NVIDIA_SMI_MODE: 'exit:12' });
     m.start();
-    const s = await waitFor(() => (m.snapshot().notice ? m.snapshot() : null), 'a notice');
+    const s = await waitFor(() => (m.getSnapshot().notice ? m.getSnapshot() : null), 'a notice');
     expect(s.available).toBe(false);
     expect(s.notice).toBe('nvidia-smi failed (exit 12): Failed to initialize NVML: Unknown Error');
   });
@@ -161,7 +161,7 @@ describe('GpuMonitor against the fake nvidia-smi', () => {
     const m = new GpuMonitor({ refreshMs: 150, env: { ...process.env, PATH: tempDir('empty-path') } });
     monitors.push(m);
     m.start();
-    const s = await waitFor(() => (m.snapshot().notice ? m.snapshot() : null), 'a notice');
+    const s = await waitFor(() => (m.getSnapshot().notice ? m.getSnapshot() : null), 'a notice');
     expect(s).toMatchObject({ available: false, notice: NVIDIA_SMI_NOT_FOUND, gpus: [] });
   });
 });

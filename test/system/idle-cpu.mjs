@@ -16,7 +16,7 @@ const env = { ...process.env, PATH: `${new URL('../fixtures/bin', import.meta.ur
 const ticks = () => { const f = fs.readFileSync('/proc/self/stat','utf8').split(') ')[1].split(' '); return { self: (+f[11] + +f[12]) * 10, children: (+f[13] + +f[14]) * 10 }; };
 const gpu = new GpuMonitor({ refreshMs: 1000, env });
 const host = new HostMonitor({ diskPath: state, refreshMs: 1000 });
-const svc = new ServicesMonitor({ services: [{ provider: 'vllm', unit: 'vllm.service' }, { provider: 'ollama', unit: 'ollama.service' }], env, refreshMs: 1000, gpuProcesses: () => gpu.snapshot().processes });
+const svc = new ServicesMonitor({ services: [{ provider: 'vllm', unit: 'vllm.service' }, { provider: 'ollama', unit: 'ollama.service' }], env, refreshMs: 1000, gpuProcesses: () => gpu.getSnapshot().processes });
 const ms = { gpu: [gpu], host: [host], services: [svc], all: [gpu, host, svc] }[which];
 ms.forEach((m) => m.start());
 await new Promise((r) => setTimeout(r, 3000));

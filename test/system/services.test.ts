@@ -141,18 +141,18 @@ describe('ServicesMonitor against the fake systemctl', () => {
     expect(started).toMatchObject({ ok: true, unit: 'ollama.service', verb: 'start', argv: ['systemctl', '--no-ask-password', 'start', 'ollama.service'] });
     expect(started.message).toBe('start ollama.service: done (now active/running)');
     const pid = trackMainPid(sb, 'ollama.service');
-    const after = m.snapshot().services[1];
+    const after = m.getSnapshot().services[1];
     expect(after).toMatchObject({ activeState: 'active', subState: 'running', mainPid: pid, error: null });
     expect(after.since).not.toBeNull();
 
     const restarted = await m.runServiceAction('ollama.service', 'restart');
     expect(restarted.argv).toEqual(['systemctl', '--no-ask-password', 'restart', 'ollama.service']);
     trackMainPid(sb, 'ollama.service');
-    expect(m.snapshot().services[1].mainPid).not.toBe(pid);
+    expect(m.getSnapshot().services[1].mainPid).not.toBe(pid);
 
     const stopped = await m.runServiceAction('ollama.service', 'stop');
     expect(stopped).toMatchObject({ ok: true, argv: ['systemctl', '--no-ask-password', 'stop', 'ollama.service'] });
-    expect(m.snapshot().services[1]).toMatchObject({ activeState: 'inactive', subState: 'dead', mainPid: null });
+    expect(m.getSnapshot().services[1]).toMatchObject({ activeState: 'inactive', subState: 'dead', mainPid: null });
 
     const actions = readLog(sb.log).filter((c) => c.argv[0] === '--no-ask-password').map((c) => c.argv);
     expect(actions).toEqual([
@@ -171,7 +171,7 @@ describe('ServicesMonitor against the fake systemctl', () => {
     const r = await m.runServiceAction('vllm.service', 'start');
     trackMainPid(sb, 'vllm.service', 'user');
     expect(r).toMatchObject({ ok: true, argv: ['systemctl', '--no-ask-password', '--user', 'start', 'vllm.service'] });
-    expect(m.snapshot().services[0].activeState).toBe('active');
+    expect(m.getSnapshot().services[0].activeState).toBe('active');
     expect(readUnit(sb, 'vllm.service').ActiveState).toBe('inactive'); // the system manager's unit is untouched
     expect(readLog(sb.log)[0].argv.slice(0, 2)).toEqual(['--user', 'show']);
     const j = await m.readJournal('vllm.service');
@@ -184,12 +184,12 @@ describe('ServicesMonitor against the fake systemctl', () => {
     await m.refresh();
     const r = await m.runServiceAction('ollama.service', 'start');
     expect(r).toMatchObject({ ok: false, message: 'Failed to start ollama.service: Access denied' });
-    expect(m.snapshot().services[1]).toMatchObject({ activeState: 'inactive', error: 'Failed to start ollama.service: Access denied' });
+    expect(m.getSnapshot().services[1]).toMatchObject({ activeState: 'inactive', error: 'Failed to start ollama.service: Access denied' });
     await m.refresh();
-    expect(m.snapshot().services[1].error).toBe('Failed to start ollama.service: Access denied');
+    expect(m.getSnapshot().services[1].error).toBe('Failed to start ollama.service: Access denied');
     writeUnit(sb, 'ollama.service', { ActiveState: 'active', SubState: 'running', MainPID: 77 });
     await m.refresh();
-    expect(m.snapshot().services[1].error).toBeNull();
+    expect(m.getSnapshot().services[1].error).toBeNull();
   });
 
   it('keeps the error of a restart that leaves the unit failed', async () => {
@@ -199,9 +199,9 @@ describe('ServicesMonitor against the fake systemctl', () => {
     const r = await m.runServiceAction('vllm.service', 'restart');
     expect(r.ok).toBe(false);
     expect(r.message).toBe('Job for vllm.service failed because the control process exited with error code.');
-    expect(m.snapshot().services[0]).toMatchObject({ activeState: 'failed', subState: 'failed', error: r.message });
+    expect(m.getSnapshot().services[0]).toMatchObject({ activeState: 'failed', subState: 'failed', error: r.message });
     await m.refresh();
-    expect(m.snapshot().services[0].error).toBe(r.message);
+    expect(m.getSnapshot().services[0].error).toBe(r.message);
   });
 
   it('shows an unknown unit as not-found and surfaces "Unit … not found." from start', async () => {
@@ -306,8 +306,8 @@ describe('ServicesMonitor against the fake systemctl', () => {
     const gpu = new GpuMonitor({ refreshMs: 150, env: { ...sb.env, FAKE_NVIDIA_SMI_APPS: apps } });
     monitors.push(gpu);
     gpu.start();
-    await waitFor(() => gpu.snapshot().processes.length === 3, 'compute apps');
-    const m = monitor(sb, SERVICES, { gpuProcesses: () => gpu.snapshot().processes });
+    await waitFor(() => gpu.getSnapshot().processes.length === 3, 'compute apps');
+    const m = monitor(sb, SERVICES, { gpuProcesses: () => gpu.getSnapshot().processes });
     const s = await m.refresh();
     expect(s.services[0]).toMatchObject({ mainPid: sh.pid, gpuMemMiB: 71000 });
     expect(s.services[1].gpuMemMiB).toBeNull();

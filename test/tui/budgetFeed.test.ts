@@ -7,7 +7,7 @@ import { openReaderDb, type Db } from '../../src/usage/db.js';
 import { UsageLog } from '../../src/usage/log.js';
 import { startSimUpstream } from '../../src/sim/upstream.js';
 import { BudgetFeed } from '../../src/tui/data/budgetFeed.js';
-import { runsOutInSeconds } from '../../src/tui/budgetView.js';
+import { runsOutInSeconds } from '../../src/tui/presentation/budgetView.js';
 import { freePort, makeSimHome, startGateway } from '../helpers/gateway.js';
 import { sampleRow, tempDir } from '../usage/helpers.js';
 

@@ -4,8 +4,8 @@ import React from 'react';
 import { describe, expect, it } from 'vitest';
 import type { GpuState, ServicesState } from '../../src/system/types.js';
 import type { StoredUsageRow } from '../../src/usage/schema.js';
-import type { BudgetRow } from '../../src/tui/budgetView.js';
-import type { GatewayChildState } from '../../src/tui/gatewayState.js';
+import type { BudgetRow } from '../../src/tui/presentation/budgetView.js';
+import type { GatewayChildState } from '../../src/tui/gatewayChild/state.js';
 
 // chalk decides its colour level when first imported: force colour before Ink loads.
 process.env.FORCE_COLOR = '1';

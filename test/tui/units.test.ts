@@ -1,61 +1,59 @@
 // The dashboard's pure pieces: key table, layout arithmetic, formatting, health parsing.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Key } from 'ink';
 import { describe, expect, it } from 'vitest';
-import { KEY_BINDINGS, PANELS, helpRows, resolveKey } from '../../src/tui/keys.js';
-import { computeLayout } from '../../src/tui/layout.js';
-import { bar, duration, fit, roughDuration, sparkline, usd } from '../../src/tui/format.js';
-import { parseHealth } from '../../src/tui/probe.js';
-import { describeExit, lastLogReason } from '../../src/tui/supervisor.js';
+import { KEY_BINDINGS, bindingLabel, helpRows, keyMatches, resolveKey as resolve, type KeyMode } from '../../src/tui/keys/bindings.js';
+import { decodeKey } from '../../src/tui/keys/keyPress.js';
+import { PANEL_IDS } from '../../src/tui/panels/catalog.js';
+import { computeLayout } from '../../src/tui/presentation/layout.js';
+import { bar, duration, fit, roughDuration, sparkline, usd } from '../../src/tui/presentation/format.js';
+import { parseHealth } from '../../src/tui/gatewayChild/probe.js';
+import { describeExit, lastLogReason } from '../../src/tui/gatewayChild/supervisor.js';
 import { wordWrap } from '../../src/tui/panels/GatewayPanel.js';
 import { tempDir } from '../usage/helpers.js';
 
-const NO_KEY: Key = {
-  upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false,
-  return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false,
-  super: false, hyper: false, capsLock: false, numLock: false,
-};
-const key = (over: Partial<Key> = {}): Key => ({ ...NO_KEY, ...over });
+/** What the terminal sends for a key: a character, or an escape sequence for a named one. */
+const RAW: Record<string, string> = { tab: '\t', shiftTab: '\x1b[Z', up: '\x1b[A', escape: '\x1b', ctrlC: '\x03' };
+const resolveKey = (raw: string, mode: KeyMode) => resolve(decodeKey(raw), mode);
 
 describe('keys', () => {
-  it('maps SPEC §12 keys in the main screen', () => {
-    expect(resolveKey('', key({ tab: true }), 'main')).toEqual({ type: 'focusNext' });
-    expect(resolveKey('', key({ tab: true, shift: true }), 'main')).toEqual({ type: 'focusPrev' });
-    PANELS.forEach((panel, i) => expect(resolveKey(String(i + 1), key(), 'main')).toEqual({ type: 'focus', panel }));
-    expect(resolveKey('3', key(), 'main')).toEqual({ type: 'focus', panel: 'services' });
-    expect(resolveKey('j', key(), 'main')).toEqual({ type: 'down' });
-    expect(resolveKey('', key({ upArrow: true }), 'main')).toEqual({ type: 'up' });
-    expect(resolveKey('s', key(), 'main')).toEqual({ type: 'service', verb: 'start' });
-    expect(resolveKey('x', key(), 'main')).toEqual({ type: 'service', verb: 'stop' });
-    expect(resolveKey('r', key(), 'main')).toEqual({ type: 'service', verb: 'restart' });
-    expect(resolveKey('g', key(), 'main')).toEqual({ type: 'exportConfig' });
-    expect(resolveKey('G', key({ shift: true }), 'main')).toEqual({ type: 'restartGateway' });
-    expect(resolveKey('l', key(), 'main')).toEqual({ type: 'journal' });
-    expect(resolveKey('c', key(), 'main')).toEqual({ type: 'routing' });
-    expect(resolveKey('?', key(), 'main')).toEqual({ type: 'help' });
-    expect(resolveKey('q', key(), 'main')).toEqual({ type: 'quit' });
-    expect(resolveKey('c', key({ ctrl: true }), 'main')).toEqual({ type: 'quit' });
+  it('maps the documented keys in the main screen', () => {
+    expect(resolveKey(RAW.tab, 'main')).toEqual({ type: 'focusNext' });
+    expect(resolveKey(RAW.shiftTab, 'main')).toEqual({ type: 'focusPrev' });
+    PANEL_IDS.forEach((panel, i) => expect(resolveKey(String(i + 1), 'main')).toEqual({ type: 'focus', panel }));
+    expect(resolveKey('3', 'main')).toEqual({ type: 'focus', panel: 'services' });
+    expect(resolveKey('j', 'main')).toEqual({ type: 'down' });
+    expect(resolveKey(RAW.up, 'main')).toEqual({ type: 'up' });
+    expect(resolveKey('s', 'main')).toEqual({ type: 'service', verb: 'start' });
+    expect(resolveKey('x', 'main')).toEqual({ type: 'service', verb: 'stop' });
+    expect(resolveKey('r', 'main')).toEqual({ type: 'service', verb: 'restart' });
+    expect(resolveKey('g', 'main')).toEqual({ type: 'exportConfig' });
+    expect(resolveKey('G', 'main')).toEqual({ type: 'restartGateway' });
+    expect(resolveKey('l', 'main')).toEqual({ type: 'journal' });
+    expect(resolveKey('c', 'main')).toEqual({ type: 'routing' });
+    expect(resolveKey('?', 'main')).toEqual({ type: 'help' });
+    expect(resolveKey('q', 'main')).toEqual({ type: 'quit' });
+    expect(resolveKey(RAW.ctrlC, 'main')).toEqual({ type: 'quit' });
   });
 
   it('lets a confirmation take only y, n, Esc and quit', () => {
-    expect(resolveKey('y', key(), 'confirm')).toEqual({ type: 'confirm' });
-    expect(resolveKey('n', key(), 'confirm')).toEqual({ type: 'cancel' });
-    expect(resolveKey('', key({ escape: true }), 'confirm')).toEqual({ type: 'close' });
-    for (const k of ['s', 'x', 'r', 'j', 'g', 'G', '1', 'c']) expect(resolveKey(k, key(), 'confirm')).toBeNull();
-    expect(resolveKey('c', key({ ctrl: true }), 'confirm')).toEqual({ type: 'quit' });
+    expect(resolveKey('y', 'confirm')).toEqual({ type: 'confirm' });
+    expect(resolveKey('n', 'confirm')).toEqual({ type: 'cancel' });
+    expect(resolveKey(RAW.escape, 'confirm')).toEqual({ type: 'close' });
+    for (const k of ['s', 'x', 'r', 'j', 'g', 'G', '1', 'c']) expect(resolveKey(k, 'confirm')).toBeNull();
+    expect(resolveKey(RAW.ctrlC, 'confirm')).toEqual({ type: 'quit' });
   });
 
   it('does not run service actions from a view', () => {
-    for (const k of ['s', 'x', 'r', 'g', 'G']) expect(resolveKey(k, key(), 'view')).toBeNull();
-    expect(resolveKey('', key({ escape: true }), 'view')).toEqual({ type: 'close' });
+    for (const k of ['s', 'x', 'r', 'g', 'G']) expect(resolveKey(k, 'view')).toBeNull();
+    expect(resolveKey(RAW.escape, 'view')).toEqual({ type: 'close' });
   });
 
   it('has a help row for every labelled binding and one binding per key', () => {
-    expect(helpRows().map((r) => r.label)).toEqual(KEY_BINDINGS.filter((b) => b.label).map((b) => b.label));
+    expect(helpRows().map((r) => r.label)).toEqual(KEY_BINDINGS.map(bindingLabel));
     const seen = new Set<string>();
     for (const c of 'abcdefghijklmnopqrstuvwxyzGS?123456') {
-      const hits = KEY_BINDINGS.filter((b) => b.modes.includes('main') && b.match(c, key()));
+      const hits = KEY_BINDINGS.filter((b) => b.modes.includes('main') && b.keys.some((s) => keyMatches(s, decodeKey(c))));
       expect(hits.length, `key ${c}`).toBeLessThanOrEqual(1);
       if (hits.length) seen.add(c);
     }

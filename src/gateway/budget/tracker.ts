@@ -1,7 +1,7 @@
 // Live spend of every configured budget, in memory: one SpendWindow per budget, seeded from the
 // usage log, plus the estimates reserved by requests in flight. Everything a request does here
 // is a map lookup and a few additions.
-import type { BudgetEntry, BudgetScope, BudgetStatus } from '../../config/schema.js';
+import { budgetKey, type BudgetEntry, type BudgetScope, type BudgetStatus } from '../../config/schema.js';
 import { MINUTE_MS, toBudgetStatus, type SeedQuery, type SpendBucketRow, type SpendSeed } from '../../usage/spend.js';
 import { bucketMsFor, minuteAligned, SpendWindow } from './window.js';
 
@@ -12,8 +12,6 @@ export interface TrackedBudget {
   readonly labels: { scope: BudgetScope; target: string };
   readonly window: SpendWindow;
 }
-
-export const budgetKey = (scope: BudgetScope, target: string) => `${scope}:${target}`;
 
 /** What to read from the usage log to fill these budgets' windows. */
 export function seedQueryFor(entries: readonly BudgetEntry[], nowMs: number, afterId: number): SeedQuery {

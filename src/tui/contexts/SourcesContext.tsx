@@ -2,11 +2,11 @@
 // Components never see this: they get plain data as props.
 import { createContext, useContext, type ReactNode } from 'react';
 import type { GpuState, HostState, JournalResult, ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
-import type { Store } from '../data/store.js';
+import type { Store } from '../../system/store.js';
 import type { UsageFeedState } from '../data/usageFeed.js';
 import type { BudgetFeedState } from '../data/budgetFeed.js';
 import type { ConfigState } from '../data/configStore.js';
-import type { GatewayChildState } from '../gatewayState.js';
+import type { GatewayChildState } from '../gatewayChild/state.js';
 import type { FrameClock } from '../data/frameClock.js';
 
 export interface DashboardActions {

@@ -1,15 +1,12 @@
 // Live budgets: GET /budgets from the gateway (its O(1) counters), or the same figures summed
 // from the usage log when the gateway is down; plus each budget's spend over the last hour,
 // from which the panel forecasts when it runs out.
-import type { BudgetEntry, BudgetStatus } from '../../config/schema.js';
+import { budgetKey, type BudgetEntry, type BudgetStatus } from '../../config/schema.js';
 import type { Db } from '../../usage/db.js';
 import { computeBudgetStatus } from '../../usage/spend.js';
-import type { BudgetRow } from '../budgetView.js';
-import { sortBudgets } from '../budgetView.js';
-import { ValueStore, sameData } from './store.js';
-import { getJson } from '../httpGet.js';
-
-export type BudgetSourceKind = 'gateway' | 'log' | null;
+import { sortBudgets, type BudgetRow, type BudgetSourceKind } from '../presentation/budgetView.js';
+import { ValueStore, sameData } from '../../system/store.js';
+import { getJson } from '../gatewayChild/httpGet.js';
 
 export interface BudgetFeedState {
   rows: readonly BudgetRow[];
@@ -31,10 +28,6 @@ export interface BudgetFeedOptions {
 }
 
 const HOUR_S = 3600;
-
-function budgetKey(b: Pick<BudgetEntry, 'scope' | 'target'>): string {
-  return `${b.scope}\u0000${b.target}`;
-}
 
 /** GET /budgets may answer a bare array or `{budgets: [...]}`. */
 function parseBudgets(body: unknown): BudgetStatus[] | null {
@@ -108,14 +101,14 @@ export class BudgetFeed extends ValueStore<BudgetFeedState> {
 
   /** A window of an hour or less lies inside the last hour: its live spend is a floor. */
   private lastHourSpend(s: BudgetStatus): number {
-    const fromLog = this.lastHour.get(budgetKey(s)) ?? 0;
+    const fromLog = this.lastHour.get(budgetKey(s.scope, s.target)) ?? 0;
     return s.window_seconds <= HOUR_S ? Math.max(fromLog, s.spend_usd) : fromLog;
   }
 
   private refreshLastHour(db: Db | null, budgets: readonly BudgetEntry[], now: number): void {
     if (!db || now - this.lastHourAt < (this.opts.lastHourEveryMs ?? 5000)) return;
     const hour = budgets.map((b) => ({ ...b, budget_window: '1h', window_seconds: HOUR_S }));
-    this.lastHour = new Map(computeBudgetStatus(db, hour, now).map((s) => [budgetKey(s), s.spend_usd]));
+    this.lastHour = new Map(computeBudgetStatus(db, hour, now).map((s) => [budgetKey(s.scope, s.target), s.spend_usd]));
     this.lastHourAt = now;
   }
 

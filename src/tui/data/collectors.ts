@@ -6,7 +6,7 @@ import type { ResolvedConfig } from '../../config/load.js';
 import { GpuMonitor } from '../../system/gpu.js';
 import { HostMonitor } from '../../system/host.js';
 import type { GpuState, HostState, JournalResult, ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
-import type { Store, ValueStore } from './store.js';
+import type { Store, ValueStore } from '../../system/store.js';
 import { UsageFeed, type UsageFeedState } from './usageFeed.js';
 import { BudgetFeed, type BudgetFeedState } from './budgetFeed.js';
 import { ServicesSource } from './servicesSource.js';
@@ -38,9 +38,10 @@ export interface Collectors {
   stop(): void;
 }
 
+/** Copy every value of a source into the store the App reads, from now on. */
 function mirror<T>(from: Store<T>, to: ValueStore<T>): () => void {
   to.set(from.getSnapshot());
-  return from.subscribe(() => to.set(from.getSnapshot()));
+  return from.subscribe((value) => to.set(value));
 }
 
 export function startCollectors(stores: PanelStores, o: CollectorOptions): Collectors {
@@ -48,7 +49,7 @@ export function startCollectors(stores: PanelStores, o: CollectorOptions): Colle
   const host = new HostMonitor({ diskPath: o.paths.runtimeDir, refreshMs: o.refreshMs });
   const services = new ServicesSource(o.config.getSnapshot().config, {
     refreshMs: o.servicesRefreshMs,
-    gpuProcesses: () => gpu.snapshot().processes,
+    gpuProcesses: () => gpu.getSnapshot().processes,
   });
   const usage = new UsageFeed({
     dbPath: o.paths.usageDb,
@@ -66,8 +67,8 @@ export function startCollectors(stores: PanelStores, o: CollectorOptions): Colle
     db: () => usage.db(),
   });
   const offs = [
-    gpu.subscribe((s) => stores.gpu.set(s)),
-    host.subscribe((s) => stores.host.set(s)),
+    mirror(gpu, stores.gpu),
+    mirror(host, stores.host),
     mirror(services, stores.services),
     mirror(usage, stores.usage),
     mirror(budgets, stores.budgets),

@@ -2,7 +2,7 @@
 // an invalid config at start opens the dashboard with its errors and a fix shows up live.
 import type { FSWatcher } from 'chokidar';
 import { loadConfig, type LoadOptions, type LoadResult } from '../../config/load.js';
-import { ValueStore } from './store.js';
+import { ValueStore } from '../../system/store.js';
 
 export interface ConfigState extends LoadResult {
   /** bumped on every reload, so consumers can tell a reload from a re-render */

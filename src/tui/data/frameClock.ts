@@ -2,7 +2,7 @@
 // so data changes are not drawn one by one: a change schedules one frame a short while later
 // (collecting whatever else changes meanwhile), and a clock tick draws one when nothing did,
 // so uptimes and countdowns advance. Keys and resizes still draw at once (React state).
-import { ValueStore, type Store } from './store.js';
+import { ValueStore, type Store } from '../../system/store.js';
 
 export class FrameClock extends ValueStore<number> {
   private pending: NodeJS.Timeout | null = null;

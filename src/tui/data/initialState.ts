@@ -1,27 +1,10 @@
 // What the panels show in the first frame, before the collectors have reported: "not known
 // yet", never a made-up zero or an empty list that would read as "nothing configured".
-import os from 'node:os';
-import type { GpuState, HostState, ServicesState } from '../../system/types.js';
+import type { GpuState, ServicesState } from '../../system/types.js';
 import type { UsageFeedState } from './usageFeed.js';
 import type { BudgetFeedState } from './budgetFeed.js';
 
 export const INITIAL_GPU: GpuState = { available: true, notice: null, gpus: [], processes: [], updatedAt: null };
-
-export function initialHost(diskPath: string): HostState {
-  return {
-    cpuPct: null,
-    cores: os.cpus().length,
-    memUsedBytes: null,
-    memTotalBytes: null,
-    diskPath,
-    diskUsedBytes: null,
-    diskTotalBytes: null,
-    load1: null,
-    load5: null,
-    load15: null,
-    updatedAt: null,
-  };
-}
 
 export const READING_UNITS = 'reading unit state…';
 export const INITIAL_SERVICES: ServicesState = { systemdAvailable: false, notice: READING_UNITS, services: [] };

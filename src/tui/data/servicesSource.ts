@@ -3,7 +3,7 @@
 import type { ResolvedConfig } from '../../config/load.js';
 import { ServicesMonitor, servicesFromConfig, type ServicesMonitorOptions } from '../../system/services.js';
 import type { JournalResult, ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
-import { ValueStore, sameData } from './store.js';
+import { ValueStore, sameData } from '../../system/store.js';
 
 type MonitorOptions = Omit<ServicesMonitorOptions, 'services' | 'scope'>;
 
@@ -28,7 +28,7 @@ export class ServicesSource extends ValueStore<ServicesState> {
     const monitor = new ServicesMonitor({ ...this.opts, services, scope });
     this.off();
     this.off = monitor.subscribe((s) => this.set(s));
-    this.set(monitor.snapshot());
+    this.set(monitor.getSnapshot());
     return monitor;
   }
 

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import { UsageReader } from '../../usage/reader.js';
 import { UsageDbMissingError, UsageSchemaTooNewError, type Db } from '../../usage/db.js';
 import type { StoredUsageRow } from '../../usage/schema.js';
-import type { TrafficStats } from '../gatewayState.js';
-import { ValueStore, sameData } from './store.js';
+import type { TrafficStats } from '../gatewayChild/state.js';
+import { ValueStore, sameData } from '../../system/store.js';
 
 export type UsageDbState = 'absent' | 'open' | 'locked' | 'too-new' | 'error';
 

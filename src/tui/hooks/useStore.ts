@@ -1,6 +1,6 @@
 import { useSyncExternalStore } from 'react';
-import type { Store } from '../data/store.js';
-import { useSources } from '../contexts/SourcesContext.js';
+import type { Store } from '../../system/store.js';
+import { useSources, type DashboardSources } from '../contexts/SourcesContext.js';
 
 /**
  * The frame time (ms), re-rendering the caller on every frame of the session's FrameClock.
@@ -11,10 +11,14 @@ export function useFrame(): number {
   return useSyncExternalStore(frame.subscribe, frame.getSnapshot, frame.getSnapshot);
 }
 
+type StoreKey = { [K in keyof DashboardSources]: DashboardSources[K] extends Store<unknown> ? K : never }[keyof DashboardSources];
+type ValueOf<S> = S extends Store<infer T> ? T : never;
+
 /**
- * A store's current value, read during a render that useFrame scheduled. It does not subscribe:
- * the frame clock follows every store and redraws once for all of them.
+ * The current value of one of the session's stores, read while rendering. It does not
+ * subscribe: the frame clock follows every store and redraws once for all of them, and the
+ * App's useFrame is what schedules that redraw.
  */
-export function useSnapshot<T>(store: Store<T>): T {
-  return store.getSnapshot();
+export function useCurrentValue<K extends StoreKey>(key: K): ValueOf<DashboardSources[K]> {
+  return (useSources()[key] as Store<ValueOf<DashboardSources[K]>>).getSnapshot();
 }

@@ -1,8 +1,9 @@
 // The title line on top and the status line at the bottom of the screen.
 import { memo } from 'react';
 import { Text } from 'ink';
-import { fit } from '../format.js';
-import { useTheme, type Tone } from '../contexts/ThemeContext.js';
+import { fit } from '../presentation/format.js';
+import { useTheme } from '../contexts/ThemeContext.js';
+import type { StatusMessage } from '../presentation/statusLine.js';
 
 export const TitleBar = memo(function TitleBar({ left, right, width }: { left: string; right: string; width: number }) {
   const theme = useTheme();
@@ -16,11 +17,6 @@ export const TitleBar = memo(function TitleBar({ left, right, width }: { left: s
     </Text>
   );
 });
-
-export interface StatusMessage {
-  text: string;
-  tone: Tone | null;
-}
 
 export const StatusBar = memo(function StatusBar({ message, width }: { message: StatusMessage; width: number }) {
   const theme = useTheme();

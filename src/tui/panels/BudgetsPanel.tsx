@@ -2,17 +2,17 @@
 // red with EXCEEDED from 100 %, and when each runs out at the last hour's rate.
 import React, { memo } from 'react';
 import { Text } from 'ink';
-import { bar, fit, roughDuration, usd } from '../format.js';
-import { budgetFraction, budgetTone, runsOutInSeconds, type BudgetRow } from '../budgetView.js';
+import { bar, fit, roughDuration, usd } from '../presentation/format.js';
+import { budgetFraction, budgetTone, runsOutInSeconds, type BudgetRow, type BudgetSourceKind } from '../presentation/budgetView.js';
 import { useTheme } from '../contexts/ThemeContext.js';
+import { budgetKey } from '../../config/schema.js';
+import { visibleRows } from '../presentation/listCursor.js';
 import { PanelFrame } from './PanelFrame.js';
 import { Line } from './Line.js';
 
-export type BudgetSource = 'gateway' | 'log' | null;
-
 export interface BudgetsPanelProps {
   rows: readonly BudgetRow[];
-  source: BudgetSource;
+  source: BudgetSourceKind;
   notice: string | null;
   /** first row shown (the panel scrolls when focused) */
   offset: number;
@@ -75,17 +75,17 @@ export const BudgetsPanel = memo(function BudgetsPanel({ rows, source, notice, o
     );
   }
   const room = body - lines.length;
-  const start = Math.max(0, Math.min(offset, rows.length - room));
-  for (const row of rows.slice(start, start + room)) lines.push(<BudgetLine key={`${row.scope}:${row.target}`} row={row} width={width} />);
+  const { shown, window } = visibleRows(rows, offset, 'scroll', room);
+  for (const row of shown) lines.push(<BudgetLine key={budgetKey(row.scope, row.target)} row={row} width={width} />);
   const exceeded = rows.filter((r) => r.exceeded || budgetFraction(r) >= 1).length;
   const parts = [
     exceeded > 0 ? `${exceeded} exceeded` : null,
-    rows.length > room ? `${start + 1}-${Math.min(rows.length, start + room)}/${rows.length}` : null,
+    rows.length > room ? `${window.start + 1}-${window.end}/${rows.length}` : null,
     source === 'gateway' ? 'from gateway' : source === 'log' ? 'from usage log' : null,
     width >= 100 ? "forecast at last hour's rate" : null,
   ].filter(Boolean);
   return (
-    <PanelFrame index={5} title="Budgets" focused={focused} width={width} height={height} summary={parts.join(' · ') || undefined}>
+    <PanelFrame heading="budgets" focused={focused} width={width} height={height} summary={parts.join(' · ') || undefined}>
       {lines}
     </PanelFrame>
   );

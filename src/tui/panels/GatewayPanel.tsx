@@ -1,8 +1,8 @@
 // Gateway: the supervised child (or the gateway we attached to) and the traffic through it.
 import React, { memo } from 'react';
 import { Text } from 'ink';
-import type { GatewayChildState, TrafficStats } from '../gatewayState.js';
-import { NA, duration, fit, num } from '../format.js';
+import type { GatewayChildState, TrafficStats } from '../gatewayChild/state.js';
+import { NA, duration, fit, num } from '../presentation/format.js';
 import { useTheme, type Tone } from '../contexts/ThemeContext.js';
 import { PanelFrame } from './PanelFrame.js';
 
@@ -104,7 +104,7 @@ export const GatewayPanel = memo(function GatewayPanel(props: GatewayPanelProps)
   }
   const shown = lines.slice(0, body);
   return (
-    <PanelFrame index={4} title="Gateway" focused={focused} width={width} height={height} summary={`rate ${rateWindowS}s · lat ${statsWindowS}s`}>
+    <PanelFrame heading="gateway" focused={focused} width={width} height={height} summary={`rate ${rateWindowS}s · lat ${statsWindowS}s`}>
       {shown}
     </PanelFrame>
   );

@@ -3,7 +3,7 @@
 import React, { memo } from 'react';
 import { Text } from 'ink';
 import type { GpuSample, GpuState } from '../../system/types.js';
-import { NA, fit, mib, num, sparkline } from '../format.js';
+import { NA, fit, mib, num, sparkline } from '../presentation/format.js';
 import { useTheme, type Tone } from '../contexts/ThemeContext.js';
 import { PanelFrame } from './PanelFrame.js';
 import { Line } from './Line.js';
@@ -107,7 +107,7 @@ export const GpuPanel = memo(function GpuPanel({ state, owners, width, height, f
     }
   }
   return (
-    <PanelFrame index={1} title="GPUs" focused={focused} width={width} height={height} summary={summary}>
+    <PanelFrame heading="gpus" focused={focused} width={width} height={height} summary={summary}>
       {lines.slice(0, Math.max(0, body))}
     </PanelFrame>
   );

@@ -2,7 +2,7 @@
 import { memo } from 'react';
 import { Text } from 'ink';
 import type { HostState } from '../../system/types.js';
-import { bytes, fit, num, pct, sparkline } from '../format.js';
+import { bytes, fit, num, pct, sparkline } from '../presentation/format.js';
 import { useTheme } from '../contexts/ThemeContext.js';
 import { PanelFrame } from './PanelFrame.js';
 import { utilTone } from './GpuPanel.js';
@@ -51,7 +51,7 @@ export const HostPanel = memo(function HostPanel({ state, cpuHistory, width, hei
     </Text>,
   ];
   return (
-    <PanelFrame index={2} title="Host" focused={focused} width={width} height={height}>
+    <PanelFrame heading="host" focused={focused} width={width} height={height}>
       {lines.slice(0, Math.max(0, height - 1))}
     </PanelFrame>
   );

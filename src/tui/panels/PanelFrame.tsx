@@ -3,10 +3,11 @@
 import { memo, type ReactNode } from 'react';
 import { Box, Text } from 'ink';
 import { useTheme } from '../contexts/ThemeContext.js';
+import { panelNumber, panelTitle, type PanelId } from './catalog.js';
 
 export interface PanelFrameProps {
-  index: number | null;
-  title: string;
+  /** a dashboard panel (its number and title come from the catalog), or a view's own title */
+  heading: PanelId | { title: string };
   focused: boolean;
   width: number;
   height: number;
@@ -14,9 +15,9 @@ export interface PanelFrameProps {
   children?: ReactNode;
 }
 
-export const PanelFrame = memo(function PanelFrame({ index, title, focused, width, height, summary, children }: PanelFrameProps) {
+export const PanelFrame = memo(function PanelFrame({ heading, focused, width, height, summary, children }: PanelFrameProps) {
   const theme = useTheme();
-  const label = index === null ? ` ${title} ` : ` ${index} ${title} `;
+  const label = typeof heading === 'string' ? ` ${panelNumber(heading)} ${panelTitle(heading)} ` : ` ${heading.title} `;
   const right = summary ? ` ${summary}` : '';
   const rightShown = label.length + right.length + 1 <= width ? right : '';
   const fill = Math.max(0, width - 1 - label.length - rightShown.length);

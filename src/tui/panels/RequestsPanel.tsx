@@ -2,8 +2,9 @@
 import React, { memo } from 'react';
 import { Text } from 'ink';
 import type { StoredUsageRow } from '../../usage/schema.js';
-import { NA, clock, fit, usd } from '../format.js';
+import { NA, clock, fit, usd } from '../presentation/format.js';
 import { useTheme } from '../contexts/ThemeContext.js';
+import { visibleRows } from '../presentation/listCursor.js';
 import { PanelFrame } from './PanelFrame.js';
 import { Line } from './Line.js';
 
@@ -96,8 +97,8 @@ export const RequestsPanel = memo(function RequestsPanel({ rows, offset, notice,
     </Text>,
   );
   const room = Math.max(0, body - lines.length);
-  const start = Math.max(0, Math.min(offset, rows.length - room));
-  for (const row of rows.slice(start, start + room)) lines.push(<RequestLine key={row.id} row={row} l={l} />);
+  const { shown, window } = visibleRows(rows, offset, 'scroll', room);
+  for (const row of shown) lines.push(<RequestLine key={row.id} row={row} l={l} />);
   if (rows.length === 0 && !notice && room > 0) {
     lines.push(
       <Line key="empty" tone="dim">
@@ -105,9 +106,9 @@ export const RequestsPanel = memo(function RequestsPanel({ rows, offset, notice,
       </Line>,
     );
   }
-  const summary = offset > 0 ? `scrolled back ${start} · k/↑ to follow` : rows.length > 0 ? 'following' : undefined;
+  const summary = offset > 0 ? `scrolled back ${window.start} · k/↑ to follow` : rows.length > 0 ? 'following' : undefined;
   return (
-    <PanelFrame index={6} title="Requests" focused={focused} width={width} height={height} summary={summary}>
+    <PanelFrame heading="requests" focused={focused} width={width} height={height} summary={summary}>
       {lines.slice(0, body)}
     </PanelFrame>
   );

@@ -3,14 +3,16 @@
 import React, { memo } from 'react';
 import { Text } from 'ink';
 import type { ServiceState, ServicesState } from '../../system/types.js';
-import { NA, duration, fit, mib } from '../format.js';
+import { NA, duration, fit, mib } from '../presentation/format.js';
 import { useTheme, type Tone } from '../contexts/ThemeContext.js';
+import { visibleRows } from '../presentation/listCursor.js';
 import { PanelFrame } from './PanelFrame.js';
 import { Line } from './Line.js';
 import { READING_UNITS } from '../data/initialState.js';
 
 export interface ServicesPanelProps {
   state: ServicesState;
+  /** the selected row (what s/x/r/l act on) */
   selected: number;
   /** unit with a systemctl action in flight */
   busyUnit: string | null;
@@ -75,8 +77,10 @@ export const ServicesPanel = memo(function ServicesPanel(props: ServicesPanelPro
       </Line>,
     );
   }
-  state.services.forEach((s, i) => {
-    const isSel = i === selected;
+  const selectedError = state.services[selected]?.error ? 1 : 0;
+  const { shown, window } = visibleRows(state.services, selected, 'select', Math.max(0, height - 1) - lines.length - selectedError);
+  shown.forEach((s, i) => {
+    const isSel = window.start + i === window.selected;
     const unit = wide || s.unit.length <= unitW ? s.unit : s.unit.replace(/\.service$/, '');
     const up = s.activeState === 'active' ? duration(sinceSeconds(s.since, nowMs)) : NA;
     const health = s.health === 'none' ? NA : s.health;
@@ -101,7 +105,7 @@ export const ServicesPanel = memo(function ServicesPanel(props: ServicesPanelPro
   });
   const summary = wide ? `${fit('state', stateW)} ${fit('pid', pidW, 'right')} ${fit('up', upW, 'right')} ${fit('health', healthW, 'right')} ${fit('gpu', gpuW, 'right')}` : undefined;
   return (
-    <PanelFrame index={3} title="Services" focused={focused} width={width} height={height} summary={summary}>
+    <PanelFrame heading="services" focused={focused} width={width} height={height} summary={summary}>
       {lines.slice(0, Math.max(0, height - 1))}
     </PanelFrame>
   );

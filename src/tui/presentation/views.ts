@@ -1,10 +1,11 @@
 // The lines of the full-screen views (help, routing/config, journal), built from data so they
 // can be tested without a terminal.
-import type { ConfigProblem, ResolvedConfig } from '../config/load.js';
-import { formatProblem } from '../config/load.js';
-import type { StoredUsageRow } from '../usage/schema.js';
-import type { ViewLine } from './panels/TextView.js';
-import { helpRows } from './keys.js';
+import type { ConfigProblem, ResolvedConfig } from '../../config/load.js';
+import { formatProblem } from '../../config/load.js';
+import type { StoredUsageRow } from '../../usage/schema.js';
+import type { ViewLine } from '../panels/TextView.js';
+import { helpRows } from '../keys/bindings.js';
+import { panelList } from '../panels/catalog.js';
 import { fit, usd } from './format.js';
 
 export function helpLines(): ViewLine[] {
@@ -14,7 +15,7 @@ export function helpLines(): ViewLine[] {
     { text: 'Keys', bold: true },
     ...rows.map((r) => ({ text: `  ${fit(r.label, w)}${r.description}` })),
     { text: '' },
-    { text: 'Panels: 1 GPUs · 2 Host · 3 Services · 4 Gateway · 5 Budgets · 6 Requests', tone: 'dim' },
+    { text: `Panels: ${panelList()}`, tone: 'dim' },
     { text: 'Gateway output goes to runtime/logs/gateway.log.', tone: 'dim' },
   ];
 }

@@ -1,12 +1,6 @@
 import { useMemo } from 'react';
 import type { GpuState, ServiceState } from '../../system/types.js';
 import { ParentCache } from '../../system/proctree.js';
-import { useSources } from '../contexts/SourcesContext.js';
-import { useSnapshot } from './useStore.js';
-
-export function useGpu(): GpuState {
-  return useSnapshot(useSources().gpu);
-}
 
 /**
  * pid -> unit for every GPU compute process that is a unit's MainPID or descends from it

@@ -31,4 +31,4 @@ export interface GatewayChildState {
 }
 
 /** Request statistics over a recent window of the usage log (UsageReader.stats). */
-export type { TrafficStats } from '../usage/reader.js';
+export type { TrafficStats } from '../../usage/reader.js';

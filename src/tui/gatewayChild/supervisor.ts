@@ -5,9 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { GatewayChildState } from './gatewayState.js';
+import type { GatewayChildState } from './state.js';
 import { baseUrl, probeGateway, type GatewayHealth } from './probe.js';
-import { ValueStore, sameData } from './data/store.js';
+import { ValueStore, sameData } from '../../system/store.js';
 
 export interface SupervisorOptions {
   host: string;

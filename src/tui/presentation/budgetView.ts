@@ -1,7 +1,10 @@
 // Budget rows as the panel shows them: how full, which colour, and when the budget runs out
 // if the last hour's spending goes on.
-import type { BudgetStatus } from '../config/schema.js';
-import type { Tone } from './contexts/ThemeContext.js';
+import type { BudgetStatus } from '../../config/schema.js';
+import type { Tone } from '../contexts/ThemeContext.js';
+
+/** Where the figures came from: the gateway's live counters, or summed from the usage log. */
+export type BudgetSourceKind = 'gateway' | 'log' | null;
 
 export interface BudgetRow extends BudgetStatus {
   /** spend of this budget's scope over the last hour; null when unknown */
@@ -12,7 +15,7 @@ export function budgetFraction(b: BudgetStatus): number {
   return b.max_budget_usd > 0 ? b.spend_usd / b.max_budget_usd : 0;
 }
 
-/** Exceeded means spend >= max (SPEC §9); yellow from 80 %. */
+/** Exceeded means spend >= max; yellow from 80 %. */
 export function budgetTone(b: BudgetStatus): Tone {
   const f = budgetFraction(b);
   if (b.exceeded || f >= 1) return 'bad';

@@ -1,5 +1,6 @@
-// Who answers on the gateway port: nobody (free), a ptui gateway (GET /health in the shape of
-// SPEC §5), or some other program. The supervisor asks before it spawns anything.
+// Who answers on the gateway port: nobody (free), a ptui gateway (GET /health in the shape the
+// README's HTTP API section gives), or some other program. The supervisor asks before it
+// spawns anything.
 import { getJson, type HttpGetError, type JsonResponse } from './httpGet.js';
 export interface GatewayHealth {
   status: 'ok' | 'degraded';

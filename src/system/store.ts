@@ -1,12 +1,16 @@
-// The small observable every dashboard data source exposes, shaped for React's
-// useSyncExternalStore: a stable snapshot that changes identity only when it changes.
+// The one observer convention of every live data source (the system monitors, the console's
+// feeds and stores): `getSnapshot()` is the current value, `subscribe(listener)` calls the
+// listener with the new value on every change and returns the unsubscriber. It is the shape
+// React's useSyncExternalStore takes. A ValueStore's snapshot keeps its identity until the value
+// changes; a monitor builds a fresh copy on each call, so the console mirrors monitors into
+// ValueStores before React reads them.
 export interface Store<T> {
   getSnapshot(): T;
-  subscribe(listener: () => void): () => void;
+  subscribe(listener: (value: T) => void): () => void;
 }
 
 export class ValueStore<T> implements Store<T> {
-  private listeners = new Set<() => void>();
+  private listeners = new Set<(value: T) => void>();
 
   constructor(
     private value: T,
@@ -15,7 +19,7 @@ export class ValueStore<T> implements Store<T> {
 
   getSnapshot = (): T => this.value;
 
-  subscribe = (listener: () => void): (() => void) => {
+  subscribe = (listener: (value: T) => void): (() => void) => {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   };
@@ -24,7 +28,7 @@ export class ValueStore<T> implements Store<T> {
   set(next: T): void {
     if (this.equal(this.value, next)) return;
     this.value = next;
-    for (const l of this.listeners) l();
+    for (const l of this.listeners) l(next);
   }
 
   update(fn: (prev: T) => T): void {

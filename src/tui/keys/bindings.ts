@@ -1,0 +1,141 @@
+// Every key binding of the dashboard as data: which keys, in which modes, for which command.
+// One matcher reads the table and the help and footer print it, so what is shown can never
+// disagree with what matches.
+import type { ServiceVerb } from '../../system/types.js';
+import { PANELS, type PanelId } from '../panels/catalog.js';
+import type { KeyPress } from './keyPress.js';
+
+export type Command =
+  | { type: 'quit' }
+  | { type: 'focusNext' }
+  | { type: 'focusPrev' }
+  | { type: 'focus'; panel: PanelId }
+  | { type: 'down' }
+  | { type: 'up' }
+  | { type: 'pageDown' }
+  | { type: 'pageUp' }
+  | { type: 'service'; verb: ServiceVerb }
+  | { type: 'exportConfig' }
+  | { type: 'restartGateway' }
+  | { type: 'journal' }
+  | { type: 'routing' }
+  | { type: 'help' }
+  | { type: 'close' }
+  | { type: 'confirm' }
+  | { type: 'cancel' };
+
+export type CommandType = Command['type'];
+
+/**
+ * What the keyboard is talking to. `confirm`: a y/n question is open and takes every key.
+ * `view`: a full-screen view (routing, journal, help) is open over the panels.
+ */
+export type KeyMode = 'main' | 'view' | 'confirm';
+
+/** A printable character as itself ('G' is not 'g'), or a named key with its modifiers. */
+export interface KeySpec {
+  name: string;
+  ctrl?: boolean;
+  shift?: boolean;
+}
+
+export interface KeyBinding {
+  keys: readonly KeySpec[];
+  description: string;
+  modes: readonly KeyMode[];
+  command: Command;
+}
+
+const MAIN: readonly KeyMode[] = ['main'];
+const MAIN_AND_VIEW: readonly KeyMode[] = ['main', 'view'];
+const ANY: readonly KeyMode[] = ['main', 'view', 'confirm'];
+
+const k = (...names: string[]): KeySpec[] => names.map((name) => ({ name }));
+
+export const KEY_BINDINGS: readonly KeyBinding[] = [
+  { keys: k('tab'), description: 'focus the next panel', modes: MAIN, command: { type: 'focusNext' } },
+  { keys: [{ name: 'tab', shift: true }], description: 'focus the previous panel', modes: MAIN, command: { type: 'focusPrev' } },
+  ...PANELS.map(
+    (panel, i): KeyBinding => ({ keys: k(String(i + 1)), description: `focus ${panel.title}`, modes: MAIN, command: { type: 'focus', panel: panel.id } }),
+  ),
+  { keys: k('j', 'down'), description: 'select next (services) / scroll (requests, views)', modes: MAIN_AND_VIEW, command: { type: 'down' } },
+  { keys: k('k', 'up'), description: 'select previous / scroll back', modes: MAIN_AND_VIEW, command: { type: 'up' } },
+  { keys: k('pagedown'), description: 'scroll a page down', modes: MAIN_AND_VIEW, command: { type: 'pageDown' } },
+  { keys: k('pageup'), description: 'scroll a page up', modes: MAIN_AND_VIEW, command: { type: 'pageUp' } },
+  { keys: k('s'), description: 'start the selected service', modes: MAIN, command: { type: 'service', verb: 'start' } },
+  { keys: k('x'), description: 'stop the selected service (asks y/n)', modes: MAIN, command: { type: 'service', verb: 'stop' } },
+  { keys: k('r'), description: 'restart the selected service (asks y/n)', modes: MAIN, command: { type: 'service', verb: 'restart' } },
+  { keys: k('l'), description: 'journal of the selected service', modes: MAIN_AND_VIEW, command: { type: 'journal' } },
+  { keys: k('c'), description: 'routing table and config', modes: MAIN_AND_VIEW, command: { type: 'routing' } },
+  { keys: k('g'), description: 'regenerate config (config export)', modes: MAIN, command: { type: 'exportConfig' } },
+  { keys: k('G'), description: 'restart the gateway child', modes: MAIN, command: { type: 'restartGateway' } },
+  { keys: k('?'), description: 'this help', modes: MAIN_AND_VIEW, command: { type: 'help' } },
+  { keys: k('escape'), description: 'close the view / answer no', modes: ['view', 'confirm'], command: { type: 'close' } },
+  { keys: k('y', 'Y'), description: 'answer yes', modes: ['confirm'], command: { type: 'confirm' } },
+  { keys: k('n', 'N'), description: 'answer no', modes: ['confirm'], command: { type: 'cancel' } },
+  { keys: [{ name: 'q' }, { name: 'c', ctrl: true }], description: 'quit (terminal restored, gateway child stopped)', modes: ANY, command: { type: 'quit' } },
+];
+
+/** Alt combinations bind nothing; Shift counts for named keys (a letter carries its case). */
+export function keyMatches(spec: KeySpec, key: KeyPress): boolean {
+  if (key.meta || spec.name !== key.name || Boolean(spec.ctrl) !== key.ctrl) return false;
+  return [...spec.name].length === 1 || Boolean(spec.shift) === key.shift;
+}
+
+export function resolveKey(key: KeyPress, mode: KeyMode): Command | null {
+  for (const b of KEY_BINDINGS) {
+    if (b.modes.includes(mode) && b.keys.some((s) => keyMatches(s, key))) return b.command;
+  }
+  return null;
+}
+
+const KEY_NAMES: Record<string, string> = {
+  up: '↑', down: '↓', left: '←', right: '→', pageup: 'PgUp', pagedown: 'PgDn', home: 'Home', end: 'End',
+  tab: 'Tab', return: 'Enter', escape: 'Esc', backspace: 'Backspace', delete: 'Del', ' ': 'Space',
+};
+
+export function keyLabel(spec: KeySpec): string {
+  const base = KEY_NAMES[spec.name] ?? (spec.ctrl ? spec.name.toUpperCase() : spec.name);
+  return `${spec.ctrl ? 'Ctrl-' : ''}${spec.shift ? 'Shift-' : ''}${base}`;
+}
+
+export function bindingLabel(b: KeyBinding): string {
+  return b.keys.map(keyLabel).join(' / ');
+}
+
+/** The rows of the help overlay: one per binding. */
+export function helpRows(): { label: string; description: string }[] {
+  return KEY_BINDINGS.map((b) => ({ label: bindingLabel(b), description: b.description }));
+}
+
+/** The footer: each entry names the commands it sums up; their first keys make its label. */
+const FOOTER: ReadonlyArray<{ text: string; commands: readonly CommandType[] }> = [
+  { text: 'focus', commands: ['focusNext', 'focus'] },
+  { text: 'select', commands: ['down', 'up'] },
+  { text: 'start/stop/restart', commands: ['service'] },
+  { text: 'journal', commands: ['journal'] },
+  { text: 'routing', commands: ['routing'] },
+  { text: 'export', commands: ['exportConfig'] },
+  { text: 'gateway', commands: ['restartGateway'] },
+  { text: 'help', commands: ['help'] },
+  { text: 'quit', commands: ['quit'] },
+];
+
+/** Runs of consecutive digits ("1","2",…,"6") read better as a range ("1-6"). */
+function collapseDigits(labels: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < labels.length; i++) {
+    let j = i;
+    while (/^\d$/.test(labels[j]) && labels[j + 1] === String(Number(labels[j]) + 1)) j++;
+    out.push(j > i + 1 ? `${labels[i]}-${labels[j]}` : labels[i]);
+    if (j > i + 1) i = j;
+  }
+  return out;
+}
+
+export function footerHints(): string {
+  return FOOTER.map(({ text, commands }) => {
+    const labels = KEY_BINDINGS.filter((b) => b.modes.includes('main') && commands.includes(b.command.type)).map((b) => keyLabel(b.keys[0]));
+    return `${collapseDigits([...new Set(labels)]).join('/')} ${text}`;
+  }).join(' · ');
+}
