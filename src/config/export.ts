@@ -28,9 +28,17 @@ export function writeBudgetConfigJson(config: ResolvedConfig): string {
 type RawProviders = { providers?: Record<string, { api_key?: unknown }> } | undefined;
 type RawGateway = { master_key?: unknown } | undefined;
 
-/** LiteLLM's provider prefix: OpenAI's wire format for openai and every OpenAI-compatible server. */
-function litellmModel(p: Provider, model: string): string {
-  return p.type === 'ollama' ? `ollama_chat/${model}` : `openai/${model}`;
+/** A capability named like this serves embeddings: LiteLLM must route it as an embedding model. */
+const EMBEDDING_CAPABILITY_RE = /^embed(ding)?s?$/i;
+export const isEmbeddingCapability = (capability: string) => EMBEDDING_CAPABILITY_RE.test(capability);
+
+/**
+ * LiteLLM's provider prefix: OpenAI's wire format for openai and every OpenAI-compatible server;
+ * for Ollama `ollama_chat/` (its chat API), except embeddings, which only `ollama/` serves.
+ */
+function litellmModel(p: Provider, model: string, embedding: boolean): string {
+  if (p.type !== 'ollama') return `openai/${model}`;
+  return embedding ? `ollama/${model}` : `ollama_chat/${model}`;
 }
 
 /**
@@ -65,6 +73,8 @@ export interface LitellmExport {
   warnings: ConfigProblem[];
   /** variables whose values are secrets and must not appear in the file */
   secretVars: string[];
+  /** model and capability budgets, which LiteLLM's format has no place for */
+  unexportedBudgets: BudgetEntry[];
 }
 
 export function buildLitellmConfig(config: ResolvedConfig): LitellmExport {
@@ -75,9 +85,18 @@ export function buildLitellmConfig(config: ResolvedConfig): LitellmExport {
   const apiKeyRef = new Map<string, string | undefined>();
   for (const name of Object.keys(config.providers)) {
     const raw = rawProviders[name]?.api_key;
-    const ref = pureVarRef(raw);
+    let ref = pureVarRef(raw);
     if (ref) secretVars.add(ref);
-    else if (raw !== undefined && raw !== null && raw !== '') {
+    if (ref && !config.env[ref]) {
+      // LiteLLM would fail on a reference to nothing; the provider runs without a key here too.
+      warnings.push({
+        file: 'litellm_config.yaml',
+        path: `providers.${name}.api_key`,
+        message: `not exported: \${${ref}} is not set, so the entry has no api_key`,
+        severity: 'warning',
+      });
+      ref = undefined;
+    } else if (!ref && raw !== undefined && raw !== null && raw !== '') {
       warnings.push({
         file: 'litellm_config.yaml',
         path: `providers.${name}.api_key`,
@@ -90,6 +109,7 @@ export function buildLitellmConfig(config: ResolvedConfig): LitellmExport {
 
   const modelList: Record<string, unknown>[] = [];
   for (const model of Object.values(config.models)) {
+    const embedding = isEmbeddingCapability(model.capability);
     model.targets.forEach((t, i) => {
       const p = config.providers[t.provider];
       const base = litellmApiBase(p);
@@ -101,14 +121,16 @@ export function buildLitellmConfig(config: ResolvedConfig): LitellmExport {
           severity: 'warning',
         });
       }
-      const params: Record<string, unknown> = { model: litellmModel(p, t.model), api_base: base.url };
+      const params: Record<string, unknown> = { model: litellmModel(p, t.model, embedding), api_base: base.url };
       const ref = apiKeyRef.get(t.provider);
       if (ref) params.api_key = `os.environ/${ref}`;
       params.input_cost_per_token = perToken(t.pricing?.input_usd_per_1m ?? 0);
       params.output_cost_per_token = perToken(t.pricing?.output_usd_per_1m ?? 0);
       params.timeout = p.timeout_s;
       params.order = i + 1;
-      modelList.push({ model_name: model.name, litellm_params: params });
+      const entry: Record<string, unknown> = { model_name: model.name, litellm_params: params };
+      if (embedding) entry.model_info = { mode: 'embedding' };
+      modelList.push(entry);
     });
   }
 
@@ -144,7 +166,26 @@ export function buildLitellmConfig(config: ResolvedConfig): LitellmExport {
       severity: 'warning',
     });
   }
-  return { document, warnings, secretVars: [...secretVars] };
+  const unexported = config.budgets.filter((b) => b.scope !== 'provider');
+  return { document, warnings, secretVars: [...secretVars], unexportedBudgets: unexported };
+}
+
+/** A name as it can sit in a comment line: plain, or JSON-quoted when it holds anything odd. */
+const commentName = (name: string) => (/^[\x21-\x7e]+$/.test(name) && !name.startsWith('"') ? name : JSON.stringify(name));
+
+/**
+ * LiteLLM's config has provider budgets only. The model and capability budgets ptui enforces are
+ * listed as comments so whoever runs LiteLLM from this file sees what it does not enforce.
+ */
+function unexportedBudgetsComment(budgets: BudgetEntry[]): string {
+  if (budgets.length === 0) return '';
+  const lines = budgets.map(
+    (b) => `#   ${b.scope} ${commentName(b.target)}: max_budget_usd ${b.max_budget_usd} per ${b.budget_window}, action ${b.action}`,
+  );
+  return (
+    "# Budgets LiteLLM's config cannot express (ptui enforces them; they are in budget_config.json):\n" +
+    `${lines.join('\n')}\n`
+  );
 }
 
 /** The variable the master key comes from: the environment override first, as the loader does. */
@@ -186,7 +227,7 @@ const HEADER =
 
 export function renderLitellmYaml(exp: LitellmExport, env: Env): string {
   const doc = new YAML.Document(exp.document, { version: '1.1', customTags: (tags) => [plainFloatTag, ...tags] });
-  const text = HEADER + doc.toString({ lineWidth: 0 });
+  const text = HEADER + unexportedBudgetsComment(exp.unexportedBudgets) + doc.toString({ lineWidth: 0 });
   if (scrubSecretValues(text, env, exp.secretVars) !== text) {
     // Can only happen through a bug above; refuse rather than write a secret to disk.
     throw new Error('refusing to write litellm_config.yaml: it would contain a secret value');

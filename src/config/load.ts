@@ -149,8 +149,10 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   if (rawGateway) checkLiteralSecrets(G, rawGateway, [['master_key']], problems);
   if (gatewayFile) checkCallbacks(G, paths.home, gatewayFile.callbacks, problems);
 
+  // A required field that failed because its variable is unset already says so in its error.
+  const erroredPaths = new Set(problems.filter((p) => p.severity === 'error').map((p) => `${p.file}\u0000${p.path}`));
   for (const r of varRefs) {
-    if (r.set) continue;
+    if (r.set || erroredPaths.has(`${r.file}\u0000${formatKeyPath(r.path)}`)) continue;
     problems.push({ file: r.file, path: formatKeyPath(r.path), message: `\${${r.name}} is not set`, severity: 'warning' });
   }
 

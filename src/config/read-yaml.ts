@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import YAML, { isMap, isScalar, isSeq, LineCounter, type Node } from 'yaml';
 import { formatKeyPath, type ConfigProblem } from './problems.js';
+import { findIndentMistake } from './yaml-indent.js';
 
 /** A config file this large is a mistake (or an attack on the parser), not a config. */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -53,27 +54,18 @@ export function readYamlFile(file: string, fullPath: string, required: boolean, 
   } catch (e) {
     return fail(`cannot read ${fullPath}: ${errnoText(e)}`);
   }
-  if (text.trim() === '') return fail(`file is empty: ${fullPath}`);
+  // An optional file that says nothing (empty, or only comments) means "all defaults".
+  if (text.trim() === '') return required ? fail(`file is empty: ${fullPath}`) : { status: 'missing' };
 
   const lineCounter = new LineCounter();
   // Duplicate keys are found by our own walk below, so they come with a key path and every
-  // other problem in the file is still reported.
-  const doc = YAML.parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
+  // other problem in the file is still reported. `merge` enables `<<: *defaults` merge keys.
+  const doc = YAML.parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: true });
   if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
-      const pos = lineCounter.linePos(e.pos[0]);
-      problems.push({
-        file,
-        path: '',
-        line: pos.line,
-        col: pos.col,
-        message: `YAML syntax error: ${e.message.split('\n')[0]}`,
-        severity: 'error',
-      });
-    }
+    problems.push(syntaxProblem(file, text, doc.errors[0], lineCounter));
     return { status: 'error' };
   }
-  if (doc.contents === null) return fail(`file is empty (only comments): ${fullPath}`);
+  if (doc.contents === null) return required ? fail(`file is empty (only comments): ${fullPath}`) : { status: 'missing' };
   findDuplicateKeys(doc.contents, [], file, lineCounter, problems);
 
   let raw: unknown;
@@ -82,10 +74,36 @@ export function readYamlFile(file: string, fullPath: string, required: boolean, 
   } catch (e) {
     return fail(`cannot load YAML: ${(e as Error).message}`);
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return fail(`top level must be a mapping of keys, got ${Array.isArray(raw) ? 'a list' : typeof raw}`);
+  // `---` and comments only: a document with nothing in it.
+  if (raw === null || raw === undefined) return required ? fail(`file is empty (only comments): ${fullPath}`) : { status: 'missing' };
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    return fail(`top level must be a mapping of keys, got ${Array.isArray(raw) ? 'a list' : `a ${typeof raw}`}`);
   }
-  return { status: 'ok', raw: raw as Record<string, unknown> };
+  return { status: 'ok', raw: withoutExtensionKeys(raw as Record<string, unknown>) };
+}
+
+/**
+ * One line for a file the parser rejects: the first indentation mistake when there is one
+ * (what people get wrong), else the parser's first error. Later parser errors are mostly the
+ * cascade of the first, so they are not listed.
+ */
+function syntaxProblem(file: string, text: string, first: YAML.YAMLError, lineCounter: LineCounter): ConfigProblem {
+  const at = lineCounter.linePos(first.pos[0]);
+  const indent = findIndentMistake(text);
+  // Only a mistake up to the line after the parser's complaint explains it: the parser notices
+  // a key indented too deep at the end of the line before.
+  if (indent && indent.line <= at.line + 1) {
+    return { file, path: '', line: indent.line, col: indent.col, message: `YAML indentation: ${indent.message}`, severity: 'error' };
+  }
+  return { file, path: '', line: at.line, col: at.col, message: `YAML syntax error: ${first.message.split('\n')[0]}`, severity: 'error' };
+}
+
+/**
+ * Top-level keys starting with `x-` are a place to keep anchors (`x-defaults: &defaults`) for
+ * merge keys, as in docker compose files; they configure nothing and are dropped here.
+ */
+function withoutExtensionKeys(raw: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(raw).filter(([k]) => !k.startsWith('x-')));
 }
 
 function findDuplicateKeys(

@@ -11,6 +11,9 @@ const IS_ROOT = process.getuid?.() === 0;
 const CAN_TEST_EACCES =
   !IS_ROOT || spawnSync(process.execPath, [PTUI_BIN, '--version'], { uid: 65534, gid: 65534, cwd: '/' }).status === 0;
 
+/** Every variable the sample config references, so a test sees only the lines it is about. */
+const KEYS = { VLLM_API_KEY: 'x', OPENAI_API_KEY: 'y', AI_BACKEND_MASTER_KEY: 'z' };
+
 const homes: TempHome[] = [];
 afterEach(() => {
   while (homes.length) homes.pop()!.cleanup();
@@ -89,7 +92,7 @@ describe('ptui config check: files and directories', () => {
   });
 
   it('gateway.yaml absent is fine', () => {
-    const r = check(home({ gateway: null }), { VLLM_API_KEY: 'x', OPENAI_API_KEY: 'y' });
+    const r = check(home({ gateway: null }), KEYS);
     expect(r.status).toBe(0);
     expect(r.lines).toEqual([]);
   });
@@ -121,6 +124,78 @@ describe('ptui config check: files and directories', () => {
     expect(errorLines(r)).toEqual([
       `providers.yaml: file is empty: ${path.join(h.configDir, 'providers.yaml')}`,
       `model-mappings.yaml: file is empty (only comments): ${path.join(h.configDir, 'model-mappings.yaml')}`,
+    ]);
+  });
+
+  it('an empty or comment-only gateway.yaml (optional) means all defaults', () => {
+    for (const text of ['', '# all defaults\n', '---\n# nothing\n']) {
+      const r = check(home({ gateway: text }), KEYS);
+      expect(r.status).toBe(0);
+      expect(r.lines).toEqual([]);
+    }
+  });
+
+  it('a key indented one space too deep: one line naming the line and the fix', () => {
+    const mappings = 'capabilities:\n  chat: {}\nmodels:\n  gpt-4:\n    capability: chat\n     targets:\n      - { provider: vllm, model: m }\n';
+    const r = check(home({ mappings }), KEYS);
+    expect(r.status).toBe(1);
+    expect(r.lines).toEqual([
+      'model-mappings.yaml:6:6: YAML indentation: line 6 ("targets:") is indented 5 spaces, but line 5 ("capability: chat") above it is at 4 and opens no block: indent it by 4 spaces',
+    ]);
+  });
+
+  it('a key that lines up with no block, and a list item key off by one', () => {
+    const dedent = 'capabilities:\n  chat: {}\nmodels:\n  a:\n    capability: chat\n    targets: [{ provider: vllm, model: m }]\n   b:\n    capability: chat\n';
+    const r = check(home({ mappings: dedent }), KEYS);
+    expect(r.lines).toEqual([
+      'model-mappings.yaml:7:4: YAML indentation: line 7 ("b:") is indented 3 spaces, which lines up with no block above (0, 2): indent it by 2 spaces',
+    ]);
+    const item = 'capabilities:\n  chat: {}\nmodels:\n  a:\n    capability: chat\n    targets:\n      - provider: vllm\n         model: m\n';
+    const r2 = check(home({ mappings: item }), KEYS);
+    expect(r2.lines).toEqual([
+      'model-mappings.yaml:8:10: YAML indentation: line 8 ("model: m") is indented 9 spaces, but line 7 ("- provider: vllm") above it is at 6 and opens no block: indent it by 8 spaces',
+    ]);
+  });
+
+  it('a tab in the indentation: one line, not the parser cascade', () => {
+    const mappings = 'capabilities:\n  chat: {}\nmodels:\n  gpt-4:\n\tcapability: chat\n    targets:\n      - { provider: vllm, model: m }\n';
+    const r = check(home({ mappings }), KEYS);
+    expect(r.status).toBe(1);
+    expect(r.lines).toEqual([
+      'model-mappings.yaml:5:1: YAML indentation: line 5 is indented with a tab; YAML indents with spaces only: replace the tab with spaces',
+    ]);
+  });
+
+  it('merge keys (<<: *defaults) work, with anchors kept under a top-level x- key', () => {
+    const mappings = [
+      'capabilities: { chat: {} }',
+      'x-defaults: &defaults',
+      '  capability: chat',
+      '  targets: [{ provider: vllm, model: base }]',
+      'models:',
+      '  a:',
+      '    <<: *defaults',
+      '  b:',
+      '    <<: *defaults',
+      '    targets: [{ provider: ollama, model: other }]',
+      '',
+    ].join('\n');
+    const h = home({ mappings });
+    const r = check(h, KEYS);
+    expect(r.status).toBe(0);
+    expect(r.lines).toEqual([]);
+    const printed = JSON.parse(runPtui(['config', 'print', '--json', '--home', h.home], KEYS).stdout);
+    expect(JSON.stringify(printed)).toContain('other');
+    expect(JSON.stringify(printed)).toContain('base');
+  });
+
+  it('an unset ${VAR} in a required field is reported once, as the error', () => {
+    const p = sampleConfig('providers');
+    p.providers.vllm.api_base = '${VLLM_BASE}';
+    const r = check(home({ providers: p }), KEYS);
+    expect(r.status).toBe(1);
+    expect(r.lines.filter((l) => l.includes('VLLM_BASE'))).toEqual([
+      'providers.yaml: providers.vllm.api_base: required, but ${VLLM_BASE} is not set',
     ]);
   });
 
@@ -340,7 +415,7 @@ describe('ptui config check: content', () => {
     const h = home({ gateway: { callbacks: ['cb/mine.js', 'cb/missing.js'] } });
     fs.mkdirSync(path.join(h.home, 'cb'));
     fs.writeFileSync(path.join(h.home, 'cb', 'mine.js'), 'export default class {}\n');
-    const r = check(h, { VLLM_API_KEY: 'x', OPENAI_API_KEY: 'y' });
+    const r = check(h, KEYS);
     expect(r.status).toBe(1);
     expect(r.lines).toEqual([`gateway.yaml: callbacks[1]: callback module not found: ${path.join(h.home, 'cb', 'missing.js')}`]);
   });

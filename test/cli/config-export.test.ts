@@ -92,13 +92,14 @@ describe('ptui config export', () => {
       {
         model_name: 'embed',
         litellm_params: {
-          model: 'ollama_chat/nomic-embed-text',
+          model: 'ollama/nomic-embed-text',
           api_base: 'http://127.0.0.1:11434',
           input_cost_per_token: 0,
           output_cost_per_token: 0,
           timeout: 600,
           order: 1,
         },
+        model_info: { mode: 'embedding' },
       },
     ]);
     expect(doc.router_settings.provider_budget_config).toEqual({
@@ -108,6 +109,40 @@ describe('ptui config export', () => {
     expect(doc.litellm_settings.callbacks).toEqual(['prometheus']);
     expect(doc.litellm_settings.cache).toBeUndefined();
     expect(doc.general_settings).toEqual({ master_key: 'os.environ/AI_BACKEND_MASTER_KEY' });
+  });
+
+  it('lists the model and capability budgets LiteLLM cannot express in a comment block', () => {
+    const m = sampleConfig('mappings');
+    m.models['odd\nname'] = { capability: 'chat', budget: { max_budget_usd: 1, budget_window: '1h', action: 'block' }, targets: [{ provider: 'vllm', model: 'x' }] };
+    const h = home({ mappings: m });
+    const { r, litellmPath } = exportIn(h, SECRETS);
+    expect(r.status).toBe(0);
+    const comments = fs.readFileSync(litellmPath, 'utf8').split('\n').filter((l) => l.startsWith('#'));
+    expect(comments.slice(2)).toEqual([
+      "# Budgets LiteLLM's config cannot express (ptui enforces them; they are in budget_config.json):",
+      '#   model gpt-4: max_budget_usd 5 per 12h, action warn',
+      '#   model "odd\\nname": max_budget_usd 1 per 1h, action block',
+      '#   capability code: max_budget_usd 10 per 1d, action warn',
+    ]);
+    // The provider budgets are real settings, not comments.
+    expect(YAML.parse(fs.readFileSync(litellmPath, 'utf8')).router_settings.provider_budget_config.vllm).toEqual({
+      budget_limit: 50,
+      time_period: '1d',
+    });
+  });
+
+  it('writes os.environ/VAR only for variables that are set, and warns about the others', () => {
+    const h = home();
+    const { r, litellmPath } = exportIn(h, { OPENAI_API_KEY: SECRETS.OPENAI_API_KEY });
+    expect(r.status).toBe(0);
+    const doc = YAML.parse(fs.readFileSync(litellmPath, 'utf8'));
+    const keyOf = (model: string) => doc.model_list.find((e: any) => e.litellm_params.model === model).litellm_params.api_key;
+    expect(keyOf('openai/meta-llama/Llama-3.1-70B-Instruct')).toBeUndefined();
+    expect(keyOf('openai/gpt-4o')).toBe('os.environ/OPENAI_API_KEY');
+    expect(r.stderr).toContain(
+      'litellm_config.yaml: providers.vllm.api_key: warning: not exported: ${VLLM_API_KEY} is not set, so the entry has no api_key',
+    );
+    expect(r.stderr).not.toContain('providers.openai.api_key: warning');
   });
 
   it('contains no secret value in either file, even with every variable set', () => {
