@@ -122,6 +122,20 @@ describe('under load', () => {
     expect(sum(samples, 'backend_llm_cost_usd_total')).toBeCloseTo(cost, 9);
     expect(sum(samples, 'backend_llm_latency_seconds_count')).toBe(rows.length);
     expect(sum(samples, 'backend_llm_gateway_overhead_seconds_count')).toBe(rows.length);
+    // every failed row counted once under its error_type: 400, 404 and 502 told apart
+    const failedRows = rows.filter((r) => r.status === 'error');
+    expect(new Set(failedRows.map((r) => r.error_type))).toEqual(new Set(['invalid_request_error', 'model_not_found', 'upstream_error']));
+    for (const type of new Set(failedRows.map((r) => r.error_type as string))) {
+      expect(sum(samples, 'backend_llm_errors_total', { error_type: type })).toBe(failedRows.filter((r) => r.error_type === type).length);
+    }
+    expect(sum(samples, 'backend_llm_errors_total', { model: 'broken', provider: 'sim', error_type: 'upstream_error' })).toBe(
+      rows.filter((r) => r.logical_model === 'broken').length,
+    );
+    // prom-client's process metrics, without the three gauges promtool rejects
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+      expect(samples.some((s) => s.name === name)).toBe(true);
+    }
+    expect(samples.filter((s) => /^nodejs_active_\w+_total$/.test(s.name))).toEqual([]);
     // streamed successes have a time to first token
     expect(sum(samples, 'backend_llm_time_to_first_token_seconds_count')).toBe(rows.filter((r) => r.stream === 1 && r.ttft_ms !== null).length);
   });

@@ -1,4 +1,4 @@
-// Prometheus metrics per request (SPEC §8), fed from the same context fields as the usage-log
+// Prometheus metrics per request (README.md, "Metrics"), fed from the same context fields as the usage-log
 // row so /metrics and the log agree. Label values come from the config only (a model name a
 // client made up reads `unknown`), so series stay bounded; label children are cached so the
 // hot path allocates nothing.
@@ -10,8 +10,11 @@ type C = Counter.Internal;
 type H = Histogram.Internal<string>;
 
 interface Series {
+  labels: { provider: string; model: string; capability: string };
   success: C;
   error: C;
+  /** by error_type, created on first use: the codes are a fixed set in the gateway's source */
+  errorsByType: Map<string, C>;
   latency: H;
   ttft: H;
   promptTokens: C;
@@ -39,6 +42,12 @@ function providerLabel(ctx: RequestContext): string {
   return Object.hasOwn(ctx.config.providers, p) ? p : 'unknown';
 }
 
+/** The usage log's error_type. Codes are constants of the gateway (bounded); `other` guards the label. */
+function errorTypeLabel(ctx: RequestContext): string {
+  const code = ctx.error?.type;
+  return typeof code === 'string' && /^[a-z0-9_]{1,48}$/.test(code) ? code : 'other';
+}
+
 const positive = (v: number | null | undefined): v is number => typeof v === 'number' && v > 0 && Number.isFinite(v);
 
 export class MetricsCallback extends Callback {
@@ -56,6 +65,7 @@ export class MetricsCallback extends Callback {
   private record(ctx: RequestContext, failed: boolean): void {
     const s = this.seriesFor(providerLabel(ctx), modelLabel(ctx), capabilityLabel(ctx));
     (failed ? s.error : s.success).inc();
+    if (failed) this.errorSeries(s, ctx).inc();
     const latencyMs = Number.isFinite(ctx.latencyMs) ? Math.max(0, ctx.latencyMs) : 0;
     s.latency.observe(latencyMs / 1000);
     if (ctx.stream && ctx.ttftMs !== null && Number.isFinite(ctx.ttftMs)) s.ttft.observe(Math.max(0, ctx.ttftMs) / 1000);
@@ -69,6 +79,16 @@ export class MetricsCallback extends Callback {
     this.deps.metrics.overhead.observe(Math.max(0, latencyMs - upstreamMs) / 1000);
   }
 
+  private errorSeries(s: Series, ctx: RequestContext): C {
+    const type = errorTypeLabel(ctx);
+    let c = s.errorsByType.get(type);
+    if (!c) {
+      c = this.deps.metrics.errors.labels(s.labels.provider, s.labels.model, s.labels.capability, type);
+      s.errorsByType.set(type, c);
+    }
+    return c;
+  }
+
   private seriesFor(provider: string, model: string, capability: string): Series {
     let byModel = this.series.get(provider);
     if (!byModel) this.series.set(provider, (byModel = new Map()));
@@ -78,6 +98,8 @@ export class MetricsCallback extends Callback {
     if (!s) {
       const m = this.deps.metrics;
       s = {
+        labels: { provider, model, capability },
+        errorsByType: new Map(),
         success: m.requests.labels(provider, model, capability, 'success'),
         error: m.requests.labels(provider, model, capability, 'error'),
         latency: m.latency.labels(provider, model, capability),
