@@ -66,6 +66,12 @@ export const providerSchema = z.strictObject({
   health_url: httpUrl.optional(),
   timeout_s: z.number().positive().max(86400).default(600),
   budget: budgetSchema.optional(),
+  // The inference server behind the provider, whose own figures (queue, KV cache, loaded
+  // models) the gateway reads; unset = ollama for type ollama, none for openai, and for other
+  // OpenAI-compatible servers vllm when <api_base without /v1>/metrics has vllm: names.
+  engine: z.enum(['vllm', 'ollama', 'none']).optional(),
+  metrics_url: httpUrl.optional(),
+  gpu_usd_per_hour: z.number().nonnegative().finite().optional(),
 });
 export type Provider = z.infer<typeof providerSchema>;
 

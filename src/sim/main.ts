@@ -1,5 +1,6 @@
 // `node dist/sim/main.js --port N [--host H] [--latency-ms N] [--chunk-interval-ms N] [--mode M]
-// [--models a,b]`: the simulated upstream as its own process, for benches and the demo.
+// [--models a,b] [--engine vllm|ollama] [--legacy-names]`: the simulated upstream as its own
+// process, for benches, fault tests and the demo.
 import { parseArgs } from 'node:util';
 import { SIM_MODES, startSimUpstream, type SimMode } from './upstream.js';
 
@@ -22,12 +23,19 @@ const { values } = parseArgs({
     'completion-tokens': { type: 'string' },
     mode: { type: 'string', default: 'ok' },
     models: { type: 'string' },
+    engine: { type: 'string' },
+    'legacy-names': { type: 'boolean', default: false },
   },
   strict: true,
 });
 
 if (!(SIM_MODES as readonly string[]).includes(values.mode!)) {
   process.stderr.write(`sim: --mode must be one of ${SIM_MODES.join(', ')}\n`);
+  process.exit(2);
+}
+
+if (values.engine !== undefined && values.engine !== 'vllm' && values.engine !== 'ollama') {
+  process.stderr.write('sim: --engine must be vllm or ollama\n');
   process.exit(2);
 }
 
@@ -40,6 +48,8 @@ const sim = await startSimUpstream({
   mode: values.mode as SimMode,
   models: values.models ? values.models.split(',').filter(Boolean) : undefined,
   recordRequests: false,
+  engine: values.engine as 'vllm' | 'ollama' | undefined,
+  engineSettings: { legacyNames: values['legacy-names'] },
 });
 process.stdout.write(JSON.stringify({ event: 'sim_listening', url: sim.url, port: sim.port }) + '\n');
 const stop = () => void sim.close().then(() => process.exit(0));

@@ -11,6 +11,7 @@
 //        badjson (invalid JSON body / SSE payload) | slow (stream chunks every `slowIntervalMs`)
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SimEngine, type EngineRequest, type SimEngineKind, type SimEngineSettings } from './engine.js';
 
 export const SIM_MODES = ['ok', '400', '500', '429', 'hang', 'cut', 'badjson', 'slow'] as const;
 export type SimMode = (typeof SIM_MODES)[number];
@@ -31,6 +32,9 @@ export interface SimOptions {
   models?: string[];
   /** keep a log of received requests (tests); off for benches */
   recordRequests?: boolean;
+  /** serve an engine's own endpoints: vLLM's /metrics, or Ollama's /api/ps (see engine.ts) */
+  engine?: SimEngineKind;
+  engineSettings?: SimEngineSettings;
 }
 
 export interface SimRequest {
@@ -54,6 +58,8 @@ export interface SimUpstream {
   requests: SimRequest[];
   setMode(mode: SimMode): void;
   setLatency(ms: number): void;
+  /** the engine side (null unless `engine` was given); `POST /sim/engine` sets it over HTTP too */
+  engine: SimEngine | null;
   /** open client connections (to check keep-alive and aborts) */
   connections(): Promise<number>;
   close(): Promise<void>;
@@ -110,6 +116,7 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
   const record = opts.recordRequests ?? true;
   const requests: SimRequest[] = [];
   let created = Math.floor(Date.now() / 1000);
+  const engine = opts.engine ? new SimEngine(opts.engine, models, opts.engineSettings) : null;
   let seq = 0;
 
   const json = (res: http.ServerResponse, status: number, body: unknown) => {
@@ -167,7 +174,14 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
       if (path === '/health') return json(res, 200, { status: 'ok' });
       if (path === '/v1/models' || path === '/models')
         return json(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created, owned_by: 'sim' })) });
-      if (path === '/api/tags') return json(res, 200, { models: models.map((name) => ({ name, model: name, size: 0 })) });
+      if (path === '/api/tags') return json(res, 200, { models: models.map((name) => ({ name, model: name, size: engine ? 4_000_000_000 : 0 })) });
+      if (engine?.kind === 'vllm' && path === '/metrics') {
+        const text = engine.metricsText();
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
+      if (engine?.kind === 'ollama' && path === '/api/ps') return json(res, 200, engine.psBody());
       return json(res, 404, { error: { message: `no route ${path}`, type: 'not_found' } });
     }
     const kind = path.endsWith('/chat/completions')
@@ -177,10 +191,21 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
         : path.endsWith('/embeddings')
           ? 'embeddings'
           : null;
+    if (engine && req.method === 'POST' && path === '/sim/engine') {
+      const b = body as SimEngineSettings & { restart?: boolean };
+      if (b.restart) engine.restart();
+      engine.set(b);
+      return json(res, 200, engine.settings);
+    }
     if (req.method !== 'POST' || !kind) return json(res, 404, { error: { message: `no route ${path}`, type: 'not_found' } });
     if (raw && typeof entry.body === 'string') return json(res, 400, { error: { message: 'invalid JSON', type: 'invalid_request_error' } });
 
     const m = entry.mode;
+    let er: EngineRequest | undefined;
+    if (engine && kind !== 'embeddings' && m !== '400' && m !== '500' && m !== '429') {
+      const e = (er = engine.begin(raw, promptTokens(body)));
+      res.once('close', () => e.finish('abort', 0));
+    }
     if (m === 'hang') return; // never answers; the socket stays open until the caller gives up
     await sleep(latencyMs);
     if (m === '400') return json(res, 400, { error: { message: 'simulated bad request', type: 'invalid_request_error', param: 'messages', code: null } });
@@ -219,6 +244,8 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
         kind === 'chat'
           ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop', logprobs: null }
           : { index: 0, text, finish_reason: 'stop', logprobs: null };
+      er?.firstToken();
+      er?.finish('stop', n);
       return json(res, 200, { id, object, created, model, choices: [choice], usage });
     }
 
@@ -243,6 +270,8 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
         kind === 'chat'
           ? { index: 0, delta: i === 0 ? { role: 'assistant', content: piece } : { content: piece }, finish_reason: null, logprobs: null }
           : { index: 0, text: piece, finish_reason: null, logprobs: null };
+      if (i === 0) er?.firstToken();
+      else er?.token();
       if (m === 'badjson' && i === 0) res.write('data: {"id": not json\n\n');
       else res.write(`data: ${JSON.stringify({ id, object: chunkObject, created, model, choices: [choice] })}\n\n`);
     }
@@ -254,6 +283,7 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
     if (streamOptions?.include_usage) {
       res.write(`data: ${JSON.stringify({ id, object: chunkObject, created, model, choices: [], usage })}\n\n`);
     }
+    er?.finish('stop', n);
     res.end('data: [DONE]\n\n');
   }
 
@@ -272,6 +302,7 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
         url: `http://${host}:${port}`,
         port,
         requests,
+        engine,
         setMode: (m) => {
           mode = m;
         },
