@@ -26,7 +26,8 @@ if (!fs.existsSync(dist('gateway/callbacks/budgets.js'))) {
 const { loadConfig } = await import(dist('config/load.js'));
 const { createMetrics } = await import(dist('gateway/metrics.js'));
 const { createLogger } = await import(dist('gateway/log.js'));
-const { Context } = await import(dist('gateway/request.js'));
+const { Context } = await import(dist('gateway/context.js'));
+const { acceptBody } = await import(dist('gateway/body.js'));
 const { BudgetsCallback } = await import(dist('gateway/callbacks/budgets.js'));
 const { UsageLog } = await import(dist('usage/log.js'));
 const { USAGE_INSERT_SQL } = await import(dist('usage/log.js'));
@@ -114,11 +115,7 @@ for (const size of SIZES) for (const mode of ['under', 'over']) {
   const model = config.models['gpt-4'];
   const ctxs = Array.from({ length: 1024 }, (_, i) => {
     const c = new Context(`b-${i}`, 'chat', {}, config, performance.now());
-    c.body = body;
-    c.logicalModel = 'gpt-4';
-    c.model = model;
-    c.capability = model.capability;
-    c.targets = model.targets;
+    acceptBody(c, body);
     return c;
   });
   const check = [];
@@ -149,7 +146,7 @@ for (const size of SIZES) for (const mode of ['under', 'over']) {
         } catch (e) {
           if (e?.type !== 'budget_exceeded') throw e;
         }
-        c.provider = 'vllm';
+        c.answeredBy = model.targets[0];
         c.costUsd = 0; // nothing charged, so an `under` budget never fills up mid-benchmark
         cb.onSuccess(c);
       }, ITERS),

@@ -1,4 +1,4 @@
-// Master-key check (SPEC §5). Both sides are hashed first so timingSafeEqual always compares
+// Master-key check. Both sides are hashed first so timingSafeEqual always compares
 // equal lengths and the comparison time says nothing about the key.
 import { createHash, timingSafeEqual } from 'node:crypto';
 

@@ -1,4 +1,4 @@
-// Cost of one request (SPEC §4): tokens times the target's per-million prices; a target without
+// Cost of one request: tokens times the target's per-million prices; a target without
 // pricing is a local GPU and costs 0.
 import type { Pricing } from '../config/schema.js';
 import type { TokenUsage } from './context.js';

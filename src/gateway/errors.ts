@@ -1,4 +1,4 @@
-// Typed gateway errors and their OpenAI-shaped bodies (SPEC §5). `type` is what the usage log
+// Typed gateway errors and their OpenAI-shaped bodies. `type` is what the usage log
 // stores as error_type, so each failure reads the same on the wire, in the log and in metrics.
 export type GatewayErrorType =
   | 'invalid_request_error' // 400 bad JSON or fields
@@ -31,3 +31,6 @@ export class GatewayError extends Error {
 
 export const badRequest = (message: string, param: string | null = null) =>
   new GatewayError(400, 'invalid_request_error', message, param);
+
+export const unauthorized = () =>
+  new GatewayError(401, 'authentication_error', 'missing or invalid bearer key (Authorization: Bearer <master key>)');

@@ -1,5 +1,5 @@
 // `ptui gateway`: load config, open the usage log, assemble the pipeline, serve, hot-reload,
-// and drain on SIGTERM/SIGINT (SPEC §5). Startup failures are one clear stderr line and exit 1.
+// and drain on SIGTERM/SIGINT. Startup failures are one clear stderr line and exit 1.
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatProblem, loadConfig, type LoadOptions, type ResolvedConfig } from '../config/load.js';
@@ -9,8 +9,8 @@ import { buildPipeline } from './callbacks/index.js';
 import { createLogger } from './log.js';
 import { createMetrics } from './metrics.js';
 import type { CallbackDeps } from './pipeline.js';
-import { watchConfigDir } from './reload.js';
-import { GatewayServer } from './server.js';
+import { exportBudgetConfig, watchConfigDir } from './reload.js';
+import { GatewayServer } from './http/server.js';
 import { Upstreams } from './upstream.js';
 
 export interface GatewayOptions {
@@ -21,7 +21,7 @@ export interface GatewayOptions {
   port?: number;
 }
 
-/** How long SIGTERM waits for requests in flight (SPEC §5). */
+/** How long SIGTERM waits for requests in flight. */
 export const DRAIN_MS = 10_000;
 
 function fatal(message: string): number {
@@ -82,8 +82,9 @@ export async function runGateway(opts: GatewayOptions = {}): Promise<number> {
     return fatal((err as Error).message);
   }
   const { manager, budgets } = pipeline;
+  exportBudgetConfig(config, log);
   const upstreams = new Upstreams();
-  const server = new GatewayServer({ deps, manager, budgets, upstreams, log, version: version() }, config);
+  const server = new GatewayServer({ manager, budgets, usage, metrics, upstreams, log, version: version() }, config);
 
   const closeAll = async () => {
     await manager.close();
@@ -113,6 +114,7 @@ export async function runGateway(opts: GatewayOptions = {}): Promise<number> {
       config = next;
       server.applyConfig(next);
       await manager.reconfigure(next);
+      exportBudgetConfig(next, log);
       metrics.configReloads.inc({ result: 'success' });
       log.info('config_reloaded', { models: Object.keys(next.models).length, providers: Object.keys(next.providers).length });
     });

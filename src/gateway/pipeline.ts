@@ -1,8 +1,8 @@
-// The callback pipeline (SPEC §6): an ordered list of callbacks run around every request.
+// The callback pipeline: an ordered list of callbacks run around every request.
 // onRequest may rewrite or reject (throw a GatewayError); onSuccess/onError are isolated, so
 // a failing callback is logged and counted but never changes what the client gets.
 import type { ResolvedConfig } from '../config/load.js';
-import type { RequestContext } from './context.js';
+import type { Context } from './context.js';
 import type { Logger } from './log.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { UsageLog } from '../usage/log.js';
@@ -22,9 +22,9 @@ export interface CallbackDeps {
 export abstract class Callback {
   abstract readonly name: string;
   constructor(protected readonly deps: CallbackDeps) {}
-  onRequest(_ctx: RequestContext): void | Promise<void> {}
-  onSuccess(_ctx: RequestContext): void | Promise<void> {}
-  onError(_ctx: RequestContext): void | Promise<void> {}
+  onRequest(_ctx: Context): void | Promise<void> {}
+  onSuccess(_ctx: Context): void | Promise<void> {}
+  onError(_ctx: Context): void | Promise<void> {}
   /** a new valid config was loaded (hot reload) */
   onConfig(_config: ResolvedConfig): void | Promise<void> {}
   /** the gateway is shutting down: flush what you hold */
@@ -42,22 +42,22 @@ export class CallbackManager {
   ) {}
 
   /** Runs onRequest in order; the first throw rejects the request (the caller turns it into a response). */
-  async runRequest(ctx: RequestContext): Promise<void> {
+  async runRequest(ctx: Context): Promise<void> {
     for (const cb of this.callbacks) {
       const r = cb.onRequest(ctx);
       if (r) await r;
     }
   }
 
-  runSuccess(ctx: RequestContext): Promise<void> {
+  runSuccess(ctx: Context): Promise<void> {
     return this.runIsolated('onSuccess', ctx);
   }
 
-  runError(ctx: RequestContext): Promise<void> {
+  runError(ctx: Context): Promise<void> {
     return this.runIsolated('onError', ctx);
   }
 
-  private async runIsolated(hook: Hook, ctx: RequestContext): Promise<void> {
+  private async runIsolated(hook: Hook, ctx: Context): Promise<void> {
     for (const cb of this.callbacks) {
       try {
         const r = cb[hook](ctx);

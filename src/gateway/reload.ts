@@ -1,6 +1,10 @@
-// Config hot reload (SPEC §5): chokidar on the config dir, debounced so an editor's
-// write-rename-chmod burst reloads once. The caller decides what a valid or invalid load means.
+// Config hot reload: chokidar on the config dir, debounced so an editor's write-rename-chmod
+// burst reloads once. The caller decides what a valid or invalid load means; every config it
+// takes (at start and on each reload) rewrites runtime/budget_config.json.
 import { watch, type FSWatcher } from 'chokidar';
+import { writeBudgetConfigJson } from '../config/export.js';
+import type { ResolvedConfig } from '../config/load.js';
+import type { Logger } from './log.js';
 
 export const RELOAD_DEBOUNCE_MS = 200;
 
@@ -34,4 +38,13 @@ export function watchConfigDir(dir: string, onChange: () => void, onError: (err:
       await watcher.close();
     },
   };
+}
+
+/** runtime/budget_config.json for this config; a read-only runtime dir loses the export, not the budgets. */
+export function exportBudgetConfig(config: ResolvedConfig, log: Logger): void {
+  try {
+    writeBudgetConfigJson(config);
+  } catch (err) {
+    log.warn('budget_config_export_failed', { file: config.paths.budgetConfigJson, error: String(err) });
+  }
 }

@@ -1,4 +1,4 @@
-// Incremental SSE relay (SPEC §5 streaming). Upstream bytes are forwarded as soon as an event is
+// Incremental SSE relay. Upstream bytes are forwarded as soon as an event is
 // complete (never the whole stream); only `data:` lines are looked at, and only a line that
 // mentions "usage" is JSON-parsed. The usage-only chunk we asked for is dropped unless the client
 // asked for it too.

@@ -1,4 +1,4 @@
-// Upstream connections (SPEC §5): one undici Pool per provider with keep-alive, the provider's
+// Upstream connections: one undici Pool per provider with keep-alive, the provider's
 // timeout as headers/body timeout, and its key as a precomputed Authorization header. Clients
 // are reused across config reloads while their provider settings are unchanged.
 import { Pool } from 'undici';

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BudgetsCallback } from '../../src/gateway/callbacks/budgets.js';
 import { windowSeconds } from '../../src/config/schema.js';
 import { computeBudgetStatus, ODD_COST_SQL, readSpendSeed } from '../../src/usage/spend.js';
-import { harness, mappings, metricValue, PROVIDERS, usageRow, type Harness } from './helpers.js';
+import { harness, mappings, metricValue, PROVIDERS, usageRow, type Harness } from '../helpers/callbacks.js';
 
 const H = 3600_000;
 let h: Harness | undefined;

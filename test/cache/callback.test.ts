@@ -6,8 +6,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CacheCallback } from '../../src/gateway/callbacks/cache.js';
 import { GuardrailsCallback } from '../../src/gateway/callbacks/guardrails.js';
-import { harness, makeCtx, mappings, metricValue, PROVIDERS, succeed, type Harness } from '../budget/helpers.js';
-import { POSITIVE } from '../security/samples.js';
+import { harness, mappings, metricValue, PROVIDERS, type Harness } from '../helpers/callbacks.js';
+import { makeContext, succeed } from '../helpers/context.js';
+import { POSITIVE } from '../helpers/secret-samples.js';
 
 let h: Harness | undefined;
 afterEach(() => {
@@ -36,11 +37,12 @@ function cacheFiles(h: Harness): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
 }
 
-/** One request through the callback; on a miss the "upstream" answers with ANSWER. */
+/** One request through the callback; on a miss the "upstream" answers with ANSWER, a hit is recorded as the server does. */
 async function roundTrip(h: Harness, cb: CacheCallback, b: Record<string, unknown>, headers: Record<string, string> = {}) {
-  const ctx = makeCtx(h.config(), b, { headers });
+  const ctx = makeContext(h.config(), b, { headers });
   await cb.onRequest(ctx);
-  if (!ctx.shortCircuit) {
+  if (ctx.shortCircuit) ctx.answeredFromShortCircuit(ctx.shortCircuit);
+  else {
     succeed(ctx, 0.01);
     ctx.usage = { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 };
     if (ctx.captureResponse) ctx.capturedBody = ANSWER;
@@ -67,7 +69,7 @@ describe('CacheCallback', () => {
     const second = await roundTrip(h, cb, body({ user: 'someone-else' }));
     expect(second.responseHeaders['x-backend-cache']).toBe('hit');
     expect(second.cacheHit).toBe(true);
-    expect(second.shortCircuit).toMatchObject({ body: ANSWER, provider: 'paid', concreteModel: 'm', usage: { total_tokens: 4 } });
+    expect(second.shortCircuit).toMatchObject({ body: ANSWER, answeredBy: { provider: 'paid', model: 'm' }, usage: { total_tokens: 4 } });
     expect(await metricValue(h, 'backend_llm_cache_requests_total', { result: 'miss' })).toBe(1);
     expect(await metricValue(h, 'backend_llm_cache_requests_total', { result: 'hit' })).toBe(1);
   });
@@ -86,7 +88,7 @@ describe('CacheCallback', () => {
 
   it('a streamed response is stored once assembled and then answers a plain request', async () => {
     const { h, cb } = setup();
-    const ctx = makeCtx(h.config(), body({ stream: true }));
+    const ctx = makeContext(h.config(), body({ stream: true }));
     await cb.onRequest(ctx);
     succeed(ctx, 0.01);
     const chunk = (o: object) => JSON.stringify({ id: 's1', object: 'chat.completion.chunk', created: 5, model: 'm', ...o });
@@ -116,7 +118,7 @@ describe('CacheCallback', () => {
 
   it('errors are not stored', async () => {
     const { h, cb } = setup();
-    const ctx = makeCtx(h.config(), body());
+    const ctx = makeContext(h.config(), body());
     await cb.onRequest(ctx);
     ctx.httpStatus = 502;
     cb.onError(ctx);
@@ -129,7 +131,7 @@ describe('CacheCallback', () => {
     const { h, cb } = setup({ cache: { enabled: true }, guardrails: { secrets: { action: 'warn' } } });
     const guard = new GuardrailsCallback(h.deps);
     const secret = POSITIVE.github[0];
-    const ctx = makeCtx(h.config(), body({ messages: [{ role: 'user', content: `token ${secret}` }] }));
+    const ctx = makeContext(h.config(), body({ messages: [{ role: 'user', content: `token ${secret}` }] }));
     guard.onRequest(ctx);
     await cb.onRequest(ctx);
     succeed(ctx, 0);

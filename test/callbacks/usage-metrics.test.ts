@@ -10,9 +10,10 @@ import { GatewayError } from '../../src/gateway/errors.js';
 import { CallbackManager, type CallbackDeps } from '../../src/gateway/pipeline.js';
 import { UsageLog } from '../../src/usage/log.js';
 import type { StoredUsageRow } from '../../src/usage/schema.js';
-import { tempDir } from '../usage/helpers.js';
+import { tempDir } from '../helpers/usage.js';
 import { hasTool, TOOLS } from '../helpers/tools.js';
-import { buildContext, buildDeps, sampleResolvedConfig, type Outcome } from './usage-metrics-context.js';
+import { callbackDeps, sampleResolvedConfig } from '../helpers/callbacks.js';
+import { finishedContext, type Outcome } from '../helpers/context.js';
 
 let config: ResolvedConfig;
 let tmp: ReturnType<typeof tempDir>;
@@ -30,7 +31,7 @@ beforeEach(() => {
   dbPath = path.join(tmp.dir, 'usage', 'llm_usage.db');
   usage = UsageLog.open(dbPath);
   logLines = [];
-  deps = buildDeps(config, usage, logLines);
+  deps = callbackDeps(config, usage, logLines);
   manager = new CallbackManager([new UsageLogCallback(deps), new MetricsCallback(deps)], deps);
 });
 afterEach(() => {
@@ -43,7 +44,7 @@ function rows(): StoredUsageRow[] {
 }
 
 async function finish(o: Outcome) {
-  const ctx = buildContext(config, o);
+  const ctx = finishedContext(config, o);
   if (ctx.error) await manager.runError(ctx);
   else await manager.runSuccess(ctx);
   return ctx;
@@ -279,11 +280,11 @@ describe('usage-log hooks wired to metrics', () => {
   it('a locked database: errors counted, buffered gauge up then back to 0, the row lands', async () => {
     usage.close();
     const locked = UsageLog.open(dbPath, {}, { busyTimeoutMs: 5, retryMs: 60_000 });
-    const d = buildDeps(config, locked, logLines);
+    const d = callbackDeps(config, locked, logLines);
     const m = new CallbackManager([new UsageLogCallback(d), new MetricsCallback(d)], d);
     const other = new Database(dbPath);
     other.exec('BEGIN IMMEDIATE');
-    await m.runSuccess(buildContext(config));
+    await m.runSuccess(finishedContext(config));
     expect((await d.metrics.usageLogErrors.get()).values[0]!.value).toBe(1);
     expect((await d.metrics.usageLogBuffered.get()).values[0]!.value).toBe(1);
     expect(locked.degradedReason).toBe('usage log: database is locked');

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POSITIVE } from '../security/samples.js';
+import { POSITIVE } from '../helpers/secret-samples.js';
 import { SECRET_KINDS, type SecretKind } from '../../src/security/detectors.js';
 import { makeHome, type TempHome } from '../helpers/config.js';
 import { PTUI_BIN, readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
 import type { TempHome } from '../helpers/config.js';
-import { freePort, makeSimHome, readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
+import { freePort, type GatewayChild, readUsageRows, TestGateways, waitFor } from '../helpers/gateway.js';
 
 const KEY = 'sk-master-test';
 const MAX_BODY = 4096;
@@ -16,6 +16,7 @@ const MAX_BODY = 4096;
 let sim: SimUpstream;
 let home: TempHome;
 let gw: GatewayChild;
+const gateways = new TestGateways();
 let deadPort: number;
 let seq = 0;
 
@@ -24,7 +25,7 @@ const target = (model: string, provider = 'sim') => ({ provider, model });
 beforeAll(async () => {
   sim = await startSimUpstream();
   deadPort = await freePort(); // nothing listens there: connection refused
-  home = makeSimHome(sim.url, {
+  home = gateways.simHome(sim.url, {
     providers: {
       dead: { type: 'openai-compatible', api_base: `http://127.0.0.1:${deadPort}/v1`, timeout_s: 5 },
       impatient: { type: 'openai-compatible', api_base: `${sim.url}/v1`, timeout_s: 1 },
@@ -44,13 +45,12 @@ beforeAll(async () => {
     },
     gateway: { master_key: KEY, max_body_bytes: MAX_BODY },
   });
-  gw = await startGateway({ home: home.home });
+  gw = await gateways.start(home);
 });
 
 afterAll(async () => {
-  await gw?.stop();
+  await gateways.cleanup();
   await sim?.close();
-  home?.cleanup();
 });
 
 interface Reply {

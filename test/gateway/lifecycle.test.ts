@@ -9,36 +9,25 @@ import YAML from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
 import type { TempHome } from '../helpers/config.js';
-import { makeSimHome, readUsageRows, runGatewayToExit, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
+import { readUsageRows, runGatewayToExit, TestGateways, waitFor, type GatewayChild, type SimHomeOptions } from '../helpers/gateway.js';
 
 let sim: SimUpstream;
-const homes: TempHome[] = [];
-const gateways: GatewayChild[] = [];
+const gateways = new TestGateways();
 
 beforeAll(async () => {
   sim = await startSimUpstream();
 });
 
 afterEach(async () => {
-  for (const g of gateways.splice(0)) await g.stop('SIGKILL');
-  for (const h of homes.splice(0)) h.cleanup();
+  await gateways.cleanup('SIGKILL');
 });
 
 afterAll(async () => {
   await sim?.close();
 });
 
-function home(o: Parameters<typeof makeSimHome>[1] = {}): TempHome {
-  const h = makeSimHome(sim.url, o);
-  homes.push(h);
-  return h;
-}
-
-async function start(h: TempHome, args: string[] = []): Promise<GatewayChild> {
-  const g = await startGateway({ home: h.home, args });
-  gateways.push(g);
-  return g;
-}
+const home = (o: SimHomeOptions = {}): TempHome => gateways.simHome(sim.url, o);
+const start = (h: TempHome, args: string[] = []): Promise<GatewayChild> => gateways.start(h, { args });
 
 const chatBody = (model: string, extra: object = {}) =>
   JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }], ...extra });

@@ -5,17 +5,18 @@ import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
 import type { TempHome } from '../helpers/config.js';
-import { makeSimHome, readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
+import { type GatewayChild, readUsageRows, TestGateways, waitFor } from '../helpers/gateway.js';
 import { hasTool, TOOLS } from '../helpers/tools.js';
 
 let sim: SimUpstream;
 let home: TempHome;
 let gw: GatewayChild;
+const gateways = new TestGateways();
 const agent = new Agent({ connections: 2000, pipelining: 1 });
 
 beforeAll(async () => {
   sim = await startSimUpstream({ recordRequests: false });
-  home = makeSimHome(sim.url, {
+  home = gateways.simHome(sim.url, {
     models: {
       chat: { capability: 'chat', targets: [{ provider: 'sim', model: 'sim-model', pricing: { input_usd_per_1m: 3, output_usd_per_1m: 15 } }] },
       cheap: { capability: 'chat', targets: [{ provider: 'sim', model: 'cheap' }] },
@@ -23,14 +24,13 @@ beforeAll(async () => {
       embed: { capability: 'embeddings', targets: [{ provider: 'sim', model: 'e', pricing: { input_usd_per_1m: 0.1, output_usd_per_1m: 0 } }] },
     },
   });
-  gw = await startGateway({ home: home.home });
+  gw = await gateways.start(home);
 });
 
 afterAll(async () => {
-  await gw?.stop();
+  await gateways.cleanup();
   await sim?.close();
   await agent.close();
-  home?.cleanup();
 });
 
 async function send(path: string, body: object): Promise<number> {

@@ -4,30 +4,30 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
 import type { TempHome } from '../helpers/config.js';
-import { makeSimHome, readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
+import { type GatewayChild, readUsageRows, TestGateways, waitFor } from '../helpers/gateway.js';
 
 let sim: SimUpstream;
 let home: TempHome;
 let gw: GatewayChild;
+const gateways = new TestGateways();
 let client: OpenAI;
 
 beforeAll(async () => {
   sim = await startSimUpstream();
-  home = makeSimHome(sim.url, {
+  home = gateways.simHome(sim.url, {
     models: {
       chat: { capability: 'chat', targets: [{ provider: 'sim', model: 'sim-model', pricing: { input_usd_per_1m: 1, output_usd_per_1m: 2 } }] },
       embed: { capability: 'embeddings', targets: [{ provider: 'sim', model: 'sim-embed' }] },
     },
     gateway: { master_key: 'test-master-key' },
   });
-  gw = await startGateway({ home: home.home });
+  gw = await gateways.start(home);
   client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'test-master-key', maxRetries: 0 });
 });
 
 afterAll(async () => {
-  await gw?.stop();
+  await gateways.cleanup();
   await sim?.close();
-  home?.cleanup();
 });
 
 describe('openai npm client through the gateway', () => {

@@ -4,16 +4,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
 import type { TempHome } from '../helpers/config.js';
-import { makeSimHome, readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
+import { type GatewayChild, readUsageRows, TestGateways, waitFor } from '../helpers/gateway.js';
 
 let sim: SimUpstream;
 let home: TempHome;
 let gw: GatewayChild;
+const gateways = new TestGateways();
 let seq = 0;
 
 beforeAll(async () => {
   sim = await startSimUpstream();
-  home = makeSimHome(sim.url, {
+  home = gateways.simHome(sim.url, {
     models: {
       chat: { capability: 'chat', targets: [{ provider: 'sim', model: 'sim-model', pricing: { input_usd_per_1m: 1, output_usd_per_1m: 1 } }] },
       // any spend exceeds this; the first request is admitted, the rest blocked
@@ -26,13 +27,12 @@ beforeAll(async () => {
     gateway: { cache: { enabled: true, ttl_s: 3600, max_bytes: 10_000_000 }, guardrails: { secrets: { action: 'block' } } },
     env: { AI_BACKEND_CACHE_DIR: 'cache-dir' },
   });
-  gw = await startGateway({ home: home.home });
+  gw = await gateways.start(home);
 });
 
 afterAll(async () => {
-  await gw?.stop();
+  await gateways.cleanup();
   await sim?.close();
-  home?.cleanup();
 });
 
 async function post(body: object, headers: Record<string, string> = {}) {

@@ -208,3 +208,35 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * The temp homes and gateway children one suite starts, removed together by cleanup() (from
+ * afterEach or afterAll): gateways stopped first, then their homes deleted.
+ */
+export class TestGateways {
+  private readonly homes: TempHome[] = [];
+  private readonly children: GatewayChild[] = [];
+
+  /** Tracks a home made elsewhere (e.g. by a suite's own config builder). */
+  track(h: TempHome): TempHome {
+    this.homes.push(h);
+    return h;
+  }
+
+  /** A tracked home whose provider `sim` points at the simulated upstream. */
+  simHome(simUrl: string, o: SimHomeOptions = {}): TempHome {
+    return this.track(makeSimHome(simUrl, o));
+  }
+
+  /** Starts a gateway on a home (tracked, stopped by cleanup). */
+  async start(home: TempHome | string, opts: Omit<StartOptions, 'home'> = {}): Promise<GatewayChild> {
+    const g = await startGateway({ ...opts, home: typeof home === 'string' ? home : home.home });
+    this.children.push(g);
+    return g;
+  }
+
+  async cleanup(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    for (const g of this.children.splice(0)) await g.stop(signal);
+    for (const h of this.homes.splice(0)) h.cleanup();
+  }
+}

@@ -2,12 +2,12 @@
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
-import { readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
+import { readUsageRows, TestGateways, waitFor, type GatewayChild } from '../helpers/gateway.js';
 import type { TempHome } from '../helpers/config.js';
 import { chatBody, metric, metricsText, postJson, prefillUsage, pricedHome } from './helpers.js';
 
 let sim: SimUpstream;
-const cleanups: Array<() => Promise<unknown> | void> = [];
+const gateways = new TestGateways();
 
 beforeAll(async () => {
   sim = await startSimUpstream({ completionTokens: 8 });
@@ -16,22 +16,13 @@ afterAll(async () => {
   await sim.close();
 });
 afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
+  await gateways.cleanup();
   sim.requests.length = 0;
   sim.setLatency(0);
 });
 
-async function gateway(home: TempHome, env: Record<string, string> = {}): Promise<GatewayChild> {
-  const gw = await startGateway({ home: home.home, env });
-  cleanups.push(() => gw.stop());
-  return gw;
-}
-
-function home(o: Parameters<typeof pricedHome>[1]): TempHome {
-  const h = pricedHome(sim.url, o);
-  cleanups.push(() => h.cleanup());
-  return h;
-}
+const gateway = (home: TempHome, env: Record<string, string> = {}): Promise<GatewayChild> => gateways.start(home, { env });
+const home = (o: Parameters<typeof pricedHome>[1]): TempHome => gateways.track(pricedHome(sim.url, o));
 
 const H = 3600_000;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();

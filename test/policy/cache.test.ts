@@ -3,14 +3,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
-import { readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
+import { readUsageRows, TestGateways, waitFor, type GatewayChild } from '../helpers/gateway.js';
 import type { TempHome } from '../helpers/config.js';
 import { chatBody, metric, metricsText, postJson, pricedHome } from './helpers.js';
 
 let sim: SimUpstream;
-const cleanups: Array<() => Promise<unknown> | void> = [];
+const gateways = new TestGateways();
 beforeAll(async () => {
   sim = await startSimUpstream();
 });
@@ -18,15 +18,13 @@ afterAll(async () => {
   await sim.close();
 });
 afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
+  await gateways.cleanup();
   sim.requests.length = 0;
 });
 
 async function setup(cache: Record<string, unknown> = {}, env: Record<string, string> = { AI_BACKEND_ENABLE_CACHE: 'true' }) {
-  const home = pricedHome(sim.url, { gateway: { cache }, budget: { max_budget_usd: 100, budget_window: '1d' } });
-  cleanups.push(() => home.cleanup());
-  const gw = await startGateway({ home: home.home, env });
-  cleanups.push(() => gw.stop());
+  const home = gateways.track(pricedHome(sim.url, { gateway: { cache }, budget: { max_budget_usd: 100, budget_window: '1d' } }));
+  const gw = await gateways.start(home, { env });
   sim.requests.length = 0;
   return { home, gw, cacheDir: path.join(home.home, '.litellm_cache') };
 }
@@ -138,7 +136,7 @@ describe('cache through the gateway', () => {
 
   it('a cache dir that cannot be written: cache off with a warning, requests still served', async () => {
     const blocker = fs.mkdtempSync(path.join(os.tmpdir(), 'ptui-blocker-'));
-    cleanups.push(() => fs.rmSync(blocker, { recursive: true, force: true }));
+    onTestFinished(() => fs.rmSync(blocker, { recursive: true, force: true }));
     fs.writeFileSync(path.join(blocker, 'file'), '');
     const { gw } = await setup({}, { AI_BACKEND_ENABLE_CACHE: 'true', AI_BACKEND_CACHE_DIR: path.join(blocker, 'file', 'cache') });
     const body = chatBody('no cache here');

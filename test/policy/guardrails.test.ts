@@ -9,7 +9,7 @@ import { SECRET_KINDS, type SecretKind } from '../../src/security/detectors.js';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
 import { makeSimHome, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
 import type { TempHome } from '../helpers/config.js';
-import { POSITIVE } from '../security/samples.js';
+import { POSITIVE } from '../helpers/secret-samples.js';
 import { chatBody, metric, metricsText, postJson } from './helpers.js';
 
 type Action = 'block' | 'redact' | 'warn';

@@ -3,11 +3,12 @@
 import { UsageLog } from '../../src/usage/log.js';
 import type { UsageRow } from '../../src/usage/schema.js';
 import { makeSimHome, type SimHomeOptions } from '../helpers/gateway.js';
-import { sampleRow } from '../usage/helpers.js';
+import { sampleRow } from '../helpers/usage.js';
 import path from 'node:path';
+import { PRICE } from '../helpers/callbacks.js';
 
 /** $1 per 1000 tokens: a sim reply of p prompt words and c completion tokens costs (p + c) / 1000. */
-export const PRICE = { input_usd_per_1m: 1000, output_usd_per_1m: 1000 };
+export { PRICE };
 
 export function pricedHome(simUrl: string, o: SimHomeOptions & { budget?: unknown; capabilityBudget?: unknown; simBudget?: unknown } = {}) {
   return makeSimHome(simUrl, {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SECRET_KINDS } from '../../src/security/detectors.js';
 import { findSecrets, redactText } from '../../src/security/scan.js';
-import { NEGATIVE, ORDINARY, POSITIVE } from './samples.js';
+import { NEGATIVE, ORDINARY, POSITIVE } from '../helpers/secret-samples.js';
 
 const kindsIn = (text: string) => [...new Set(findSecrets(text).map((f) => f.kind))];
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { collectTextSlots, redactRequest, scanRequest } from '../../src/security/request.js';
 import { findSecrets } from '../../src/security/scan.js';
-import { ORDINARY, POSITIVE } from './samples.js';
+import { ORDINARY, POSITIVE } from '../helpers/secret-samples.js';
 
 const GH = POSITIVE.github[0];
 const AWS = POSITIVE.aws_access_key[0];

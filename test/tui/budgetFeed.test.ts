@@ -9,7 +9,7 @@ import { startSimUpstream } from '../../src/sim/upstream.js';
 import { BudgetFeed } from '../../src/tui/data/budgetFeed.js';
 import { runsOutInSeconds } from '../../src/tui/presentation/budgetView.js';
 import { freePort, makeSimHome, startGateway } from '../helpers/gateway.js';
-import { sampleRow, tempDir } from '../usage/helpers.js';
+import { sampleRow, tempDir } from '../helpers/usage.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

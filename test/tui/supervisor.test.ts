@@ -8,7 +8,7 @@ import { GatewaySupervisor } from '../../src/tui/gatewayChild/supervisor.js';
 import type { GatewayChildState } from '../../src/tui/gatewayChild/state.js';
 import { startSimUpstream } from '../../src/sim/upstream.js';
 import { makeSimHome, startGateway, waitFor, PTUI_BIN, type GatewayChild } from '../helpers/gateway.js';
-import { tempDir } from '../usage/helpers.js';
+import { tempDir } from '../helpers/usage.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

@@ -10,7 +10,7 @@ import { bar, duration, fit, roughDuration, sparkline, usd } from '../../src/tui
 import { parseHealth } from '../../src/tui/gatewayChild/probe.js';
 import { describeExit, lastLogReason } from '../../src/tui/gatewayChild/supervisor.js';
 import { wordWrap } from '../../src/tui/panels/GatewayPanel.js';
-import { tempDir } from '../usage/helpers.js';
+import { tempDir } from '../helpers/usage.js';
 
 /** What the terminal sends for a key: a character, or an escape sequence for a named one. */
 const RAW: Record<string, string> = { tab: '\t', shiftTab: '\x1b[Z', up: '\x1b[A', escape: '\x1b', ctrlC: '\x03' };

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageLog } from '../../src/usage/log.js';
 import { UsageFeed } from '../../src/tui/data/usageFeed.js';
-import { sampleRow, tempDir } from '../usage/helpers.js';
+import { sampleRow, tempDir } from '../helpers/usage.js';
 
 describe('UsageFeed', () => {
   let dir: { dir: string; cleanup: () => void };

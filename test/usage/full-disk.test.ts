@@ -9,7 +9,7 @@ import { usageLogHooks } from '../../src/gateway/callbacks/usage-log.js';
 import { createLogger } from '../../src/gateway/log.js';
 import { createMetrics } from '../../src/gateway/metrics.js';
 import { UsageLog } from '../../src/usage/log.js';
-import { sampleRow, tempDir } from './helpers.js';
+import { sampleRow, tempDir } from '../helpers/usage.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let mnt: string;

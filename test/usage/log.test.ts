@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATION_V1, USAGE_MIGRATIONS, openReaderDb, UsageSchemaTooNewError, UsageDbMissingError } from '../../src/usage/db.js';
 import { UsageLog } from '../../src/usage/log.js';
 import { USAGE_SCHEMA_VERSION, type StoredUsageRow, type UsageRow } from '../../src/usage/schema.js';
-import { sampleRow, tempDir } from './helpers.js';
+import { sampleRow, tempDir } from '../helpers/usage.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let dbPath: string;

@@ -7,7 +7,7 @@ import { generateRows } from '../../src/usage/generate.js';
 import { UsageLog } from '../../src/usage/log.js';
 import { READER_SQL, UsageReader } from '../../src/usage/reader.js';
 import { USAGE_SCHEMA_VERSION } from '../../src/usage/schema.js';
-import { sampleRow, tempDir } from './helpers.js';
+import { sampleRow, tempDir } from '../helpers/usage.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let dbPath: string;

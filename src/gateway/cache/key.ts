@@ -1,4 +1,4 @@
-// The cache key (SPEC §11): SHA-256 of the canonical JSON (keys sorted at every level) of the
+// The cache key: SHA-256 of the canonical JSON (keys sorted at every level) of the
 // endpoint, the logical model and every generation parameter. `stream` and `stream_options`
 // only change the framing of the same answer, and `user` only who asked, so they are left out:
 // a streamed and a plain request for the same thing share one entry.

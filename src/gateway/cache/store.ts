@@ -1,4 +1,4 @@
-// The disk cache under `.litellm_cache/` (SPEC §11): one file per entry, `<sha256>.json`,
+// The disk cache under `.litellm_cache/`: one file per entry, `<sha256>.json`,
 // written to a temp file and renamed into place so a reader never sees half an entry. An
 // in-memory index (key -> size, in least-recently-used order) answers misses without touching
 // the disk and drives eviction once the total passes max_bytes. The index is rebuilt from the

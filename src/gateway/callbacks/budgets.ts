@@ -1,4 +1,4 @@
-// Budgets before and after every request (SPEC §9).
+// Budgets before and after every request.
 //
 // Before: the logical model's and capability's budgets, and the provider budget of every target
 // the router may try. A `block` budget whose spend plus in-flight reservations has reached its
@@ -9,25 +9,31 @@
 // nearly spent budget; the overshoot is bounded by what one admitted request may cost.
 // A `warn` budget that is exceeded lets the request go on with `x-backend-budget-warning`.
 //
-// After: the reservation is released and the real cost (ctx.costUsd, set alike for streamed
-// and non-streamed requests, 0 for cache hits) is charged to the provider that answered, the
+// After: the reservation is released and the real cost (ctx.costUsd, which the server sets alike
+// for streamed and non-streamed requests, 0 for cache hits) is charged to the provider that answered, the
 // model and the capability.
 //
 // Spend is seeded from the usage log at start and on every config change, so it survives
 // restarts and a changed window takes effect at once.
-import { writeBudgetConfigJson } from '../../config/export.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import type { BudgetStatus, Target } from '../../config/schema.js';
-import { readSpendSeed } from '../../usage/spend.js';
+import { readSpendSeed, type SpendSeed } from '../../usage/spend.js';
 import { BudgetTracker, seedQueryFor, type TrackedBudget } from '../budget/tracker.js';
-import { costAt, estimateTokens, type TokenEstimate } from '../budget/estimate.js';
-import type { RequestContext } from '../context.js';
+import { estimateTokens } from '../budget/estimate.js';
+import type { Context, TokenUsage } from '../context.js';
+import { costUsd } from '../cost.js';
 import { GatewayError } from '../errors.js';
 import { Callback, type CallbackDeps } from '../pipeline.js';
 
 interface Reservation {
   key: string;
   usd: number;
+}
+
+interface Built {
+  tracker: BudgetTracker;
+  seed: SpendSeed | null;
+  seedError: string | null;
 }
 
 interface BudgetsState {
@@ -58,13 +64,13 @@ export class BudgetsCallback extends Callback {
 
   constructor(deps: CallbackDeps) {
     super(deps);
-    this.tracker = this.build(deps.getConfig());
+    this.use(this.build(deps.getConfig()));
     this.gaugeTimer = setInterval(() => this.refreshGauges(), GAUGE_REFRESH_MS);
     this.gaugeTimer.unref();
   }
 
   override onConfig(config: ResolvedConfig): void {
-    this.tracker = this.build(config);
+    this.use(this.build(config));
   }
 
   override close(): void {
@@ -76,7 +82,7 @@ export class BudgetsCallback extends Callback {
     return this.tracker.status(Date.now());
   }
 
-  override onRequest(ctx: RequestContext): void {
+  override onRequest(ctx: Context): void {
     const t = this.tracker;
     if (t.size === 0) return;
     const now = Date.now();
@@ -113,15 +119,15 @@ export class BudgetsCallback extends Callback {
     this.reserve(ctx, targets, modelBudget, capabilityBudget);
   }
 
-  override onSuccess(ctx: RequestContext): void {
+  override onSuccess(ctx: Context): void {
     this.settle(ctx);
   }
 
-  override onError(ctx: RequestContext): void {
+  override onError(ctx: Context): void {
     this.settle(ctx);
   }
 
-  private reject(ctx: RequestContext, blocked: TrackedBudget[], now: number): never {
+  private reject(ctx: Context, blocked: TrackedBudget[], now: number): never {
     const t = this.tracker;
     for (const b of blocked) this.deps.metrics.budgetExceeded.inc(b.labels);
     const reasons = blocked.map((b) => describe(b, t.spend(b, now)));
@@ -132,7 +138,7 @@ export class BudgetsCallback extends Callback {
     throw new GatewayError(429, 'budget_exceeded', `budget exceeded: ${reasons.join('; ')}`);
   }
 
-  private warnIfExceeded(ctx: RequestContext, budgets: Array<TrackedBudget | undefined>, now: number): void {
+  private warnIfExceeded(ctx: Context, budgets: Array<TrackedBudget | undefined>, now: number): void {
     let header: string | null = null;
     for (const b of budgets) {
       if (!b || b.entry.action !== 'warn') continue;
@@ -152,14 +158,14 @@ export class BudgetsCallback extends Callback {
   }
 
   private reserve(
-    ctx: RequestContext,
+    ctx: Context,
     targets: readonly Target[],
     modelBudget: TrackedBudget | undefined,
     capabilityBudget: TrackedBudget | undefined,
   ): void {
     const t = this.tracker;
-    let tokens: TokenEstimate | null = null;
-    const estimate = (pricing: Target['pricing']) => (pricing ? costAt(pricing, (tokens ??= estimateTokens(ctx.body, ctx.endpoint))) : 0);
+    let tokens: TokenUsage | null = null;
+    const estimate = (pricing: Target['pricing']) => (pricing ? costUsd(pricing, (tokens ??= estimateTokens(ctx.body, ctx.endpoint))) : 0);
     const reservations: Reservation[] = [];
     const hold = (b: TrackedBudget, usd: number) => {
       if (usd <= 0) return;
@@ -187,7 +193,7 @@ export class BudgetsCallback extends Callback {
     if (reservations.length > 0) ctx.state[this.name] = { reservations, settled: false } satisfies BudgetsState;
   }
 
-  private settle(ctx: RequestContext): void {
+  private settle(ctx: Context): void {
     const state = ctx.state[this.name] as BudgetsState | undefined;
     if (state) {
       if (state.settled) return;
@@ -196,7 +202,7 @@ export class BudgetsCallback extends Callback {
     } else {
       ctx.state[this.name] = { reservations: [], settled: true } satisfies BudgetsState;
     }
-    const cost = ctx.cacheHit ? 0 : ctx.costUsd;
+    const cost = ctx.costUsd;
     if (!(cost >= 0)) {
       // NaN, negative or missing: not spend, but worth knowing about
       this.deps.metrics.budgetInvalidRows.inc();
@@ -204,28 +210,39 @@ export class BudgetsCallback extends Callback {
     }
     if (cost === 0) return;
     const now = Date.now();
-    for (const b of this.tracker.charge(ctx.provider, ctx.logicalModel, ctx.capability, ctx.startedAt, cost, now)) {
+    for (const b of this.tracker.charge(ctx.answeredBy?.provider ?? null, ctx.logicalModel, ctx.capability, ctx.startedAt, cost, now)) {
       this.deps.metrics.budgetSpend.set(b.labels, this.tracker.spend(b, now));
     }
   }
 
-  /** A fresh tracker for this config, seeded from the usage log; also rewrites budget_config.json. */
-  private build(config: ResolvedConfig): BudgetTracker {
+  /**
+   * A fresh tracker for this config, seeded from the usage log (only the budgets the previous
+   * tracker did not already hold), with what the seeding found. Changes nothing here: use() puts
+   * it in place.
+   */
+  private build(config: ResolvedConfig): Built {
     const now = Date.now();
     const tracker = new BudgetTracker(config.budgets, now, this.reserved, this.tracker);
-    if (tracker.unseeded.length > 0) {
-      const fresh = tracker.unseeded.map((b) => b.entry);
-      try {
-        const seed = readSpendSeed(this.deps.usage.db, seedQueryFor(fresh, now, this.invalidAfterId));
-        tracker.seed(seed, now);
-        this.invalidAfterId = seed.maxId;
-        if (seed.invalidRows > 0) {
-          this.deps.metrics.budgetInvalidRows.inc(seed.invalidRows);
-          this.deps.log.warn('budget_invalid_cost_rows', { rows: seed.invalidRows, note: 'NULL or negative cost_usd ignored for spend' });
-        }
-      } catch (err) {
-        // An unreadable log must not take the gateway down: budgets start from zero, loudly.
-        this.deps.log.error('budget_seed_failed', { error: String(err) });
+    if (tracker.unseeded.length === 0) return { tracker, seed: null, seedError: null };
+    const fresh = tracker.unseeded.map((b) => b.entry);
+    try {
+      const seed = readSpendSeed(this.deps.usage.db, seedQueryFor(fresh, now, this.invalidAfterId));
+      tracker.seed(seed, now);
+      return { tracker, seed, seedError: null };
+    } catch (err) {
+      return { tracker, seed: null, seedError: String(err) };
+    }
+  }
+
+  /** Puts a built tracker in place: its limits and spend become the gauges. */
+  private use({ tracker, seed, seedError }: Built): void {
+    // An unreadable log must not take the gateway down: budgets start from zero, loudly.
+    if (seedError !== null) this.deps.log.error('budget_seed_failed', { error: seedError });
+    if (seed) {
+      this.invalidAfterId = seed.maxId;
+      if (seed.invalidRows > 0) {
+        this.deps.metrics.budgetInvalidRows.inc(seed.invalidRows);
+        this.deps.log.warn('budget_invalid_cost_rows', { rows: seed.invalidRows, note: 'NULL or negative cost_usd ignored for spend' });
       }
     }
     this.deps.metrics.budgetSpend.reset();
@@ -233,21 +250,10 @@ export class BudgetsCallback extends Callback {
     for (const b of tracker.all) this.deps.metrics.budgetLimit.set(b.labels, b.entry.max_budget_usd);
     this.tracker = tracker;
     this.refreshGauges();
-    this.exportBudgetConfig(config);
-    return tracker;
   }
 
   private refreshGauges(): void {
     const now = Date.now();
     for (const b of this.tracker.all) this.deps.metrics.budgetSpend.set(b.labels, this.tracker.spend(b, now));
-  }
-
-  private exportBudgetConfig(config: ResolvedConfig): void {
-    try {
-      writeBudgetConfigJson(config);
-    } catch (err) {
-      // A read-only runtime dir loses the export, not the budgets.
-      this.deps.log.warn('budget_config_export_failed', { file: config.paths.budgetConfigJson, error: String(err) });
-    }
   }
 }

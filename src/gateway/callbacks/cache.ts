@@ -1,17 +1,16 @@
-// The response cache around the upstream call (SPEC §11). onRequest looks the request up and,
-// on a hit, answers through ctx.shortCircuit (the server then logs cache_hit=1, cost 0 and
-// makes no upstream call); on a miss it asks the server to capture the response, which
+// The response cache around the upstream call (README, "Cache"). onRequest looks the request up
+// and, on a hit, answers through ctx.shortCircuit (the server then makes no upstream call and
+// records the hit: cache_hit=1, cost 0); on a miss it asks the server to capture the response, which
 // onSuccess stores without holding up the client (the response has already gone out).
 // Cache-Control: no-cache skips the lookup, no-store the write. A request that still carries a
 // secret (guardrails in warn mode) is never stored: its answer may echo the secret.
 import type { ResolvedConfig } from '../../config/load.js';
-import type { RequestContext } from '../context.js';
+import type { Context } from '../context.js';
 import { Callback, type CallbackDeps } from '../pipeline.js';
 import { cacheKey } from '../cache/key.js';
 import { CACHE_FORMAT_VERSION, type CacheEntry } from '../cache/entry.js';
 import { assembleStream, streamFromBody } from '../cache/sse.js';
 import { CacheStore } from '../cache/store.js';
-import { carriesSecret } from './guardrails.js';
 
 interface CacheState {
   key: string;
@@ -69,7 +68,7 @@ export class CacheCallback extends Callback {
   }
 
   // Synchronous unless there is an entry to read: a miss costs no extra turn of the event loop.
-  override onRequest(ctx: RequestContext): void | Promise<void> {
+  override onRequest(ctx: Context): void | Promise<void> {
     const store = this.store;
     if (!store || !ctx.body || !ctx.logicalModel) return;
     const { noCache, noStore } = parseCacheControl(ctx.headers['cache-control']);
@@ -79,18 +78,16 @@ export class CacheCallback extends Callback {
     return this.lookup(ctx, store, key, noStore);
   }
 
-  private async lookup(ctx: RequestContext, store: CacheStore, key: string, noStore: boolean): Promise<void> {
+  private async lookup(ctx: Context, store: CacheStore, key: string, noStore: boolean): Promise<void> {
     const { entry } = await store.get(key, Date.now());
     if (entry && entry.endpoint === ctx.endpoint) {
       const sseEvents = ctx.stream ? streamFromBody(entry.body, ctx.endpoint, ctx.clientWantsUsage) : null;
       if (!ctx.stream || sseEvents) {
         ctx.shortCircuit = {
           ...(sseEvents ? { sseEvents } : { body: entry.body }),
-          provider: entry.provider,
-          concreteModel: entry.concrete_model,
+          answeredBy: { provider: entry.provider, model: entry.concrete_model },
           usage: entry.usage,
         };
-        ctx.cacheHit = true;
         ctx.responseHeaders['x-backend-cache'] = 'hit';
         this.deps.metrics.cacheRequests.inc({ result: 'hit' });
         return;
@@ -99,16 +96,17 @@ export class CacheCallback extends Callback {
     this.miss(ctx, noStore);
   }
 
-  private miss(ctx: RequestContext, noStore: boolean): void {
+  private miss(ctx: Context, noStore: boolean): void {
     ctx.responseHeaders['x-backend-cache'] = 'miss';
     this.deps.metrics.cacheRequests.inc({ result: 'miss' });
     if (!noStore) ctx.captureResponse = true;
   }
 
-  override onSuccess(ctx: RequestContext): void {
+  override onSuccess(ctx: Context): void {
     const st = ctx.state[this.name] as CacheState | undefined;
-    if (!st || ctx.cacheHit || !ctx.captureResponse || carriesSecret(ctx)) return;
-    if (ctx.httpStatus >= 300 || !ctx.provider || !ctx.concreteModel) return;
+    const by = ctx.answeredBy;
+    if (!st || ctx.cacheHit || !ctx.captureResponse || ctx.forwardsSecret) return;
+    if (ctx.httpStatus >= 300 || !by) return;
     const body = ctx.capturedBody ?? (ctx.capturedEvents ? assembleStream(ctx.capturedEvents, ctx.endpoint) : null);
     if (!body) return;
     const entry: CacheEntry = {
@@ -116,8 +114,8 @@ export class CacheCallback extends Callback {
       key: st.key,
       created_ms: Date.now(),
       endpoint: ctx.endpoint,
-      provider: ctx.provider,
-      concrete_model: ctx.concreteModel,
+      provider: by.provider,
+      concrete_model: by.model,
       usage: ctx.usage,
       body,
     };

@@ -1,21 +1,16 @@
-// Secret scanning before anything leaves the gateway (SPEC §10). The action comes from
+// Secret scanning before anything leaves the gateway. The action comes from
 // gateway.yaml per request (hot reload safe): block rejects with the kinds found, redact
 // rewrites the body in place, warn forwards it. Neither the error nor the log line ever carries
 // the matched text, only kinds and counts.
 import { scanRequest, redactRequest } from '../../security/request.js';
 import { Callback } from '../pipeline.js';
-import type { RequestContext } from '../context.js';
+import type { Context } from '../context.js';
 import { GatewayError } from '../errors.js';
-
-export interface GuardrailsState {
-  kinds: string[];
-  action: 'block' | 'redact' | 'warn';
-}
 
 export class GuardrailsCallback extends Callback {
   readonly name = 'guardrails';
 
-  override onRequest(ctx: RequestContext): void {
+  override onRequest(ctx: Context): void {
     if (!ctx.body) return;
     const scan = scanRequest(ctx.body);
     if (!scan) return;
@@ -23,7 +18,7 @@ export class GuardrailsCallback extends Callback {
     for (const [kind, n] of scan.counts) this.deps.metrics.guardrailViolations.inc({ detector: kind, action }, n);
     // Later callbacks (the cache) must know: a warned request still carries a secret and its
     // response may echo it, so it is never stored.
-    ctx.state[this.name] = { kinds: scan.kinds, action } satisfies GuardrailsState;
+    if (action === 'warn') ctx.forwardsSecret = true;
     this.deps.log.warn('guardrail_violation', {
       request_id: ctx.requestId,
       action,
@@ -46,8 +41,3 @@ export class GuardrailsCallback extends Callback {
   }
 }
 
-/** True when the request still carries a secret (warn mode): its response must not be cached. */
-export function carriesSecret(ctx: RequestContext): boolean {
-  const s = ctx.state['guardrails'] as GuardrailsState | undefined;
-  return s !== undefined && s.action === 'warn';
-}

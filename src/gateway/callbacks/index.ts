@@ -1,4 +1,4 @@
-// The one place the pipeline is assembled (SPEC §6): the built-in callbacks in their fixed
+// The one place the pipeline is assembled: the built-in callbacks in their fixed
 // order, plus the extra modules listed under `callbacks:` in gateway.yaml. Extras run after the
 // cache and before the usage log and metrics, so they see guarded, admitted requests and the
 // log records what they did.
@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ResolvedConfig } from '../../config/load.js';
 import { Callback, CallbackManager, type CallbackClass, type CallbackDeps } from '../pipeline.js';
-import type { RequestContext } from '../context.js';
+import type { Context } from '../context.js';
 import { BudgetsCallback } from './budgets.js';
 import { CacheCallback } from './cache.js';
 import { GuardrailsCallback } from './guardrails.js';
@@ -29,13 +29,13 @@ class ModuleCallback extends Callback {
   ) {
     super(deps);
   }
-  override onRequest(ctx: RequestContext) {
+  override onRequest(ctx: Context) {
     return this.inner.onRequest?.call(this.inner, ctx);
   }
-  override onSuccess(ctx: RequestContext) {
+  override onSuccess(ctx: Context) {
     return this.inner.onSuccess?.call(this.inner, ctx);
   }
-  override onError(ctx: RequestContext) {
+  override onError(ctx: Context) {
     return this.inner.onError?.call(this.inner, ctx);
   }
   override onConfig(config: ResolvedConfig) {

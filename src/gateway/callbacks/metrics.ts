@@ -4,7 +4,7 @@
 // hot path allocates nothing.
 import type { Counter, Histogram } from 'prom-client';
 import { Callback } from '../pipeline.js';
-import type { RequestContext } from '../context.js';
+import type { Context } from '../context.js';
 
 type C = Counter.Internal;
 type H = Histogram.Internal<string>;
@@ -23,27 +23,27 @@ interface Series {
 }
 
 /** The logical model as a bounded label: configured name, `unknown` for a name not in config, `none` when absent. */
-export function modelLabel(ctx: RequestContext): string {
+export function modelLabel(ctx: Context): string {
   if (ctx.model) return ctx.model.name;
   if (ctx.logicalModel === null) return 'none';
   return Object.hasOwn(ctx.config.models, ctx.logicalModel) ? ctx.logicalModel : 'unknown';
 }
 
 /** Capability and provider come from config, but guard anyway: a label must never come from the client. */
-function capabilityLabel(ctx: RequestContext): string {
+function capabilityLabel(ctx: Context): string {
   const c = ctx.capability;
   if (c === null) return 'none';
   return Object.hasOwn(ctx.config.capabilities, c) ? c : 'unknown';
 }
 
-function providerLabel(ctx: RequestContext): string {
-  const p = ctx.provider;
+function providerLabel(ctx: Context): string {
+  const p = ctx.answeredBy?.provider ?? null;
   if (p === null) return 'none';
   return Object.hasOwn(ctx.config.providers, p) ? p : 'unknown';
 }
 
 /** The usage log's error_type. Codes are constants of the gateway (bounded); `other` guards the label. */
-function errorTypeLabel(ctx: RequestContext): string {
+function errorTypeLabel(ctx: Context): string {
   const code = ctx.error?.type;
   return typeof code === 'string' && /^[a-z0-9_]{1,48}$/.test(code) ? code : 'other';
 }
@@ -54,15 +54,15 @@ export class MetricsCallback extends Callback {
   readonly name = 'metrics';
   private readonly series = new Map<string, Map<string, Map<string, Series>>>();
 
-  override onSuccess(ctx: RequestContext): void {
+  override onSuccess(ctx: Context): void {
     this.record(ctx, false);
   }
 
-  override onError(ctx: RequestContext): void {
+  override onError(ctx: Context): void {
     this.record(ctx, true);
   }
 
-  private record(ctx: RequestContext, failed: boolean): void {
+  private record(ctx: Context, failed: boolean): void {
     const s = this.seriesFor(providerLabel(ctx), modelLabel(ctx), capabilityLabel(ctx));
     (failed ? s.error : s.success).inc();
     if (failed) this.errorSeries(s, ctx).inc();
@@ -74,12 +74,12 @@ export class MetricsCallback extends Callback {
       if (positive(u.prompt_tokens)) s.promptTokens.inc(u.prompt_tokens);
       if (positive(u.completion_tokens)) s.completionTokens.inc(u.completion_tokens);
     }
-    if (!ctx.cacheHit && positive(ctx.costUsd)) s.cost.inc(ctx.costUsd);
+    if (positive(ctx.costUsd)) s.cost.inc(ctx.costUsd);
     const upstreamMs = Number.isFinite(ctx.upstreamMs) ? ctx.upstreamMs : 0;
     this.deps.metrics.overhead.observe(Math.max(0, latencyMs - upstreamMs) / 1000);
   }
 
-  private errorSeries(s: Series, ctx: RequestContext): C {
+  private errorSeries(s: Series, ctx: Context): C {
     const type = errorTypeLabel(ctx);
     let c = s.errorsByType.get(type);
     if (!c) {

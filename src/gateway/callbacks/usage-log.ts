@@ -1,9 +1,9 @@
-// Writes one usage-log row per request (SPEC §7), from the same context fields the metrics
+// Writes one usage-log row per request, from the same context fields the metrics
 // callback reads, so /metrics and the log always agree. Never stores prompt or completion text.
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { Callback, type CallbackDeps } from '../pipeline.js';
-import type { RequestContext } from '../context.js';
+import type { Context } from '../context.js';
 import type { UsageRow } from '../../usage/schema.js';
 import type { UsageLogHooks } from '../../usage/log.js';
 import { findSecrets, redactText } from '../../security/scan.js';
@@ -30,7 +30,7 @@ export function safeErrorMessage(message: string): string {
 
 /**
  * Client text a row carries outside the prompt (an unknown model name, an error quoting it) with
- * any secret replaced by its marker (SPEC §10): a key pasted into "model" must not be stored.
+ * any secret replaced by its marker: a key pasted into "model" must not be stored.
  */
 function withoutSecrets(s: string): string {
   const found = findSecrets(s);
@@ -72,23 +72,23 @@ export function usageLogHooks(metrics: GatewayMetrics, log: Logger): UsageLogHoo
 }
 
 /** The row for a finished request; exported for tests and tools that replay contexts. */
-export function usageRowFromContext(ctx: RequestContext, status: 'success' | 'error'): UsageRow {
+export function usageRowFromContext(ctx: Context, status: 'success' | 'error'): UsageRow {
   const u = ctx.usage;
   const err = status === 'error' ? ctx.error : null;
   return {
     request_id: ctx.requestId,
     timestamp: new Date(ctx.startedAt).toISOString(),
-    provider: ctx.provider,
+    provider: ctx.answeredBy?.provider ?? null,
     // A configured model's name is the operator's; anything else is client text.
     logical_model: ctx.model || ctx.logicalModel === null ? clip(ctx.logicalModel, MAX_MODEL_NAME) : clip(withoutSecrets(ctx.logicalModel), MAX_MODEL_NAME),
-    concrete_model: ctx.concreteModel,
+    concrete_model: ctx.answeredBy?.model ?? null,
     capability: ctx.capability,
     endpoint: ctx.endpoint,
     stream: ctx.stream ? 1 : 0,
     prompt_tokens: u ? u.prompt_tokens : null,
     completion_tokens: u ? u.completion_tokens : null,
     total_tokens: u ? u.total_tokens : null,
-    cost_usd: ctx.cacheHit ? 0 : ctx.costUsd,
+    cost_usd: ctx.costUsd,
     latency_ms: ctx.latencyMs,
     ttft_ms: ctx.ttftMs,
     status,
@@ -112,12 +112,12 @@ export class UsageLogCallback extends Callback {
   }
 
   /** Resolves once the row is written (see UsageLog.written): the server sends the end of the answer after that. */
-  override onSuccess(ctx: RequestContext): Promise<void> {
+  override onSuccess(ctx: Context): Promise<void> {
     this.deps.usage.insert(usageRowFromContext(ctx, 'success'));
     return this.deps.usage.written();
   }
 
-  override onError(ctx: RequestContext): void {
+  override onError(ctx: Context): void {
     this.deps.usage.insert(usageRowFromContext(ctx, 'error'));
   }
 

@@ -1,4 +1,4 @@
-// Temp dirs and sample rows for the usage-log suites.
+// Temp dirs and sample usage rows, for every suite that needs a scratch directory or a row.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

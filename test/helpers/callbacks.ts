@@ -1,18 +1,17 @@
-// Real callback dependencies for unit-level budget/cache tests: a config loaded from a temp
-// home, a real usage log (SQLite file), a fresh metrics registry and a logger whose lines are
-// kept for assertions. Contexts are the gateway's own Context class, filled as the server does.
+// Real callback dependencies for callback-level tests: a config loaded from a temp home, a real
+// usage log (SQLite file), a fresh metrics registry and a logger whose lines are kept for
+// assertions; plus the small priced config the budget and cache suites share.
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type ResolvedConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/gateway/log.js';
 import { createMetrics, type GatewayMetrics } from '../../src/gateway/metrics.js';
 import type { CallbackDeps } from '../../src/gateway/pipeline.js';
-import { Context } from '../../src/gateway/request.js';
-import type { Endpoint } from '../../src/gateway/context.js';
+import { exportBudgetConfig } from '../../src/gateway/reload.js';
 import { UsageLog } from '../../src/usage/log.js';
 import type { UsageRow } from '../../src/usage/schema.js';
-import { makeHome, type HomeFiles, type TempHome } from '../helpers/config.js';
-import { sampleRow } from '../usage/helpers.js';
+import { makeHome, type HomeFiles, type TempHome } from './config.js';
+import { sampleRow } from './usage.js';
 
 export interface Harness {
   home: TempHome;
@@ -20,7 +19,7 @@ export interface Harness {
   metrics: GatewayMetrics;
   logs: Array<Record<string, unknown>>;
   config(): ResolvedConfig;
-  /** rewrites config files and reloads, as the gateway's watcher would; returns the new config */
+  /** rewrites config files and reloads as the gateway's reload step does (budget_config.json too); returns the new config */
   reload(files: HomeFiles): ResolvedConfig;
   close(): void;
 }
@@ -39,6 +38,8 @@ export function harness(files: HomeFiles, env: Record<string, string> = {}): Har
   const log = createLogger('debug', (line) => logs.push(JSON.parse(line)));
   const usage = UsageLog.open(config.paths.usageDb);
   const deps: CallbackDeps = { getConfig: () => config, metrics, log, usage };
+  // what the gateway does with every config it takes, at start and on reload
+  exportBudgetConfig(config, log);
   return {
     home,
     deps,
@@ -54,6 +55,7 @@ export function harness(files: HomeFiles, env: Record<string, string> = {}): Har
       }
       scratch.cleanup();
       config = load(home.home, env);
+      exportBudgetConfig(config, log);
       return config;
     },
     close() {
@@ -65,38 +67,7 @@ export function harness(files: HomeFiles, env: Record<string, string> = {}): Har
 
 let n = 0;
 
-/** A context as the server builds it before running onRequest. */
-export function makeCtx(
-  config: ResolvedConfig,
-  body: Record<string, unknown>,
-  opts: { endpoint?: Endpoint; headers?: Record<string, string> } = {},
-): Context {
-  const ctx = new Context(`test-${++n}`, opts.endpoint ?? 'chat', opts.headers ?? {}, config, performance.now());
-  ctx.body = body;
-  ctx.logicalModel = body.model as string;
-  ctx.stream = body.stream === true;
-  ctx.clientWantsUsage = ctx.stream && (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-  const model = config.models[ctx.logicalModel];
-  if (model) {
-    ctx.model = model;
-    ctx.capability = model.capability;
-    ctx.targets = model.targets;
-  }
-  return ctx;
-}
-
-/** Fills the outcome side as the server does after a successful upstream call. */
-export function succeed(ctx: Context, costUsd: number, target = ctx.targets[0]): Context {
-  ctx.provider = target.provider;
-  ctx.concreteModel = target.model;
-  ctx.target = target;
-  ctx.costUsd = costUsd;
-  ctx.httpStatus = 200;
-  ctx.attempts = 1;
-  return ctx;
-}
-
-/** A recent row of this suite's priced model (the usage suites' sampleRow, re-aimed). */
+/** A recent row of the priced model of mappings() (sampleRow, re-aimed). */
 export function usageRow(over: Partial<UsageRow>): UsageRow {
   return sampleRow({
     request_id: `row-${++n}`,
@@ -147,4 +118,24 @@ export async function metricValue(h: Harness, name: string, labels: Record<strin
   const data = await metric.get();
   const v = data.values.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val));
   return v?.value ?? 0;
+}
+
+/** The repo's sample config, loaded from a temp home (removed again). */
+export function sampleResolvedConfig(): ResolvedConfig {
+  const home = makeHome();
+  try {
+    return load(home.home);
+  } finally {
+    home.cleanup();
+  }
+}
+
+/** Callback deps over a given config and usage log; log lines are pushed to `logLines`. */
+export function callbackDeps(config: ResolvedConfig, usage: UsageLog, logLines: string[] = []): CallbackDeps {
+  return {
+    getConfig: () => config,
+    metrics: createMetrics(),
+    log: createLogger('debug', (line) => logLines.push(line)),
+    usage,
+  };
 }

@@ -1,51 +1,10 @@
-// The incoming LLM request: its context object, body reading under the size limit, one JSON
-// parse, and the field checks of SPEC §5 (400 with the offending `param`).
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+// The body of an incoming LLM request: reading it under the size limit, one JSON parse, and the
+// field checks (400 naming the offending `param`, 404 for an unknown model). acceptBody is the one
+// way a context learns its body and model, in the server and in tests alike.
+import type { IncomingMessage } from 'node:http';
 import type { ResolvedConfig, ResolvedModel } from '../config/load.js';
-import type { Target } from '../config/schema.js';
-import type { Endpoint, RequestContext, ShortCircuitResponse, TokenUsage } from './context.js';
+import type { Context } from './context.js';
 import { badRequest, GatewayError } from './errors.js';
-
-/** One class so every context has the same shape (monomorphic property access on the hot path). */
-export class Context implements RequestContext {
-  readonly startedAt = Date.now();
-  readonly startMono: number;
-  body: Record<string, unknown> | null = null;
-  stream = false;
-  clientWantsUsage = false;
-  logicalModel: string | null = null;
-  model: ResolvedModel | null = null;
-  capability: string | null = null;
-  targets: Target[] = [];
-  shortCircuit: ShortCircuitResponse | null = null;
-  captureResponse = false;
-  capturedBody: string | null = null;
-  capturedEvents: string[] | null = null;
-  responseHeaders: Record<string, string> = {};
-  provider: string | null = null;
-  concreteModel: string | null = null;
-  target: Target | null = null;
-  attempts = 0;
-  usage: TokenUsage | null = null;
-  costUsd = 0;
-  httpStatus = 0;
-  error: GatewayError | null = null;
-  latencyMs = 0;
-  ttftMs: number | null = null;
-  upstreamMs = 0;
-  cacheHit = false;
-  readonly state: Record<string, unknown> = {};
-
-  constructor(
-    readonly requestId: string,
-    readonly endpoint: Endpoint,
-    readonly headers: IncomingHttpHeaders,
-    readonly config: ResolvedConfig,
-    startMono: number,
-  ) {
-    this.startMono = startMono;
-  }
-}
 
 const tooLarge = (max: number) => new GatewayError(413, 'request_too_large', `request body is larger than ${max} bytes`);
 
@@ -149,8 +108,21 @@ export function nestsDeeperThan(root: object, max: number): boolean {
 
 const isStringOrArray = (v: unknown) => typeof v === 'string' || Array.isArray(v);
 
-/** Field checks per endpoint; fills ctx.stream / clientWantsUsage / logicalModel. */
-export function applyBody(ctx: Context, body: Record<string, unknown>): void {
+/** The configured model of that name, or 404 listing the known ones. */
+export function resolveModel(config: ResolvedConfig, name: string): ResolvedModel {
+  const models = config.models;
+  if (Object.hasOwn(models, name)) return models[name];
+  const names = Object.keys(models);
+  const shown = name.length > 100 ? `${name.slice(0, 100)}…` : name;
+  throw new GatewayError(404, 'model_not_found', `model "${shown}" not found (known: ${names.length ? names.join(', ') : 'none'})`, 'model');
+}
+
+/**
+ * Field checks per endpoint, then the model: fills ctx.body / stream / clientWantsUsage /
+ * logicalModel, and the model with its capability and targets. Throws the 400 or 404 the client
+ * gets; the fields read before the throw stay on the context for the usage row.
+ */
+export function acceptBody(ctx: Context, body: Record<string, unknown>): void {
   ctx.body = body;
   const model = body.model;
   if (typeof model === 'string') ctx.logicalModel = model;
@@ -181,4 +153,5 @@ export function applyBody(ctx: Context, body: Record<string, unknown>): void {
   }
   ctx.stream = stream === true;
   ctx.clientWantsUsage = ctx.stream && !!so && (so as { include_usage?: unknown }).include_usage === true;
+  ctx.useModel(resolveModel(ctx.config, model));
 }

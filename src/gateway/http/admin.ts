@@ -1,0 +1,130 @@
+// The gateway's own routes, answered without the callback pipeline: /health, /health/targets,
+// /metrics, /v1/models, /budgets, and the 404 and 401 answers.
+import type http from 'node:http';
+import { request as undiciRequest } from 'undici';
+import type { BudgetStatus } from '../../config/schema.js';
+import { GatewayError, unauthorized } from '../errors.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type { Snapshot } from '../snapshot.js';
+import { describeUpstreamError } from '../upstream.js';
+import type { UsageLog } from '../../usage/log.js';
+import { JSON_TYPE, sendText } from './reply.js';
+
+export interface BudgetSource {
+  status(): BudgetStatus[];
+}
+
+/** What the admin routes read; the server owns it. */
+export interface AdminState {
+  readonly version: string;
+  readonly startedAt: number;
+  readonly configError: string | null;
+  readonly usage: UsageLog;
+  readonly metrics: GatewayMetrics;
+  readonly budgets: BudgetSource | null;
+}
+
+const PROBE_TIMEOUT_MS = 2000;
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+const sendError = (res: http.ServerResponse, ge: GatewayError) => sendText(res, ge.status, JSON_TYPE, JSON.stringify(ge));
+
+export function notFound(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const url = (req.url ?? '/').split('?')[0].slice(0, 200);
+  sendError(res, new GatewayError(404, 'not_found', `no route for ${req.method} ${url}`));
+}
+
+export function sendUnauthorized(res: http.ServerResponse): void {
+  sendError(res, unauthorized());
+}
+
+export function health(state: AdminState, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const usageError = state.usage.degradedReason;
+  const body: Record<string, unknown> = {
+    status: state.configError || usageError ? 'degraded' : 'ok',
+    version: state.version,
+    uptime_s: Math.floor((Date.now() - state.startedAt) / 1000),
+  };
+  if (state.configError) body.config_error = state.configError;
+  if (usageError) body.usage_log_error = usageError;
+  const text = JSON.stringify(body);
+  if (req.method === 'HEAD') {
+    res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+    res.end();
+    return;
+  }
+  sendText(res, 200, JSON_TYPE, text);
+}
+
+export async function metrics(state: AdminState, res: http.ServerResponse): Promise<void> {
+  const reg = state.metrics.registry;
+  try {
+    sendText(res, 200, reg.contentType, await reg.metrics());
+  } catch (err) {
+    sendError(res, new GatewayError(500, 'internal_error', `metrics failed: ${String(err)}`));
+  }
+}
+
+export function models(snap: Snapshot, res: http.ServerResponse): void {
+  sendText(res, 200, JSON_TYPE, snap.modelsJson);
+}
+
+export function budgets(state: AdminState, res: http.ServerResponse): void {
+  sendText(res, 200, JSON_TYPE, JSON.stringify({ budgets: state.budgets ? state.budgets.status() : [] }));
+}
+
+/** Probes every provider once (health_url, else <api_base>/models) and reports per provider and per target. */
+export async function healthTargets(snap: Snapshot, res: http.ServerResponse): Promise<void> {
+  const providers = Object.entries(snap.config.providers);
+  const results = await Promise.all(
+    providers.map(async ([name, p]) => {
+      const url = p.health_url ?? `${p.api_base.replace(/\/+$/, '')}/models`;
+      const t0 = performance.now();
+      try {
+        const headers: Record<string, string> = {};
+        if (!p.health_url && p.api_key) headers.authorization = `Bearer ${p.api_key}`;
+        const r = await undiciRequest(url, {
+          method: 'GET',
+          headers,
+          headersTimeout: PROBE_TIMEOUT_MS,
+          bodyTimeout: PROBE_TIMEOUT_MS,
+          signal: AbortSignal.timeout(PROBE_TIMEOUT_MS + 500),
+        });
+        await r.body.dump();
+        return { provider: name, url: redactUrl(url), ok: r.statusCode < 400, status: r.statusCode, latency_ms: round(performance.now() - t0) };
+      } catch (err) {
+        return {
+          provider: name,
+          url: redactUrl(url),
+          ok: false,
+          status: null,
+          latency_ms: round(performance.now() - t0),
+          error: describeUpstreamError(err),
+        };
+      }
+    }),
+  );
+  const byProvider = new Map(results.map((r) => [r.provider, r]));
+  const targets: Array<Record<string, unknown>> = [];
+  for (const [model, m] of Object.entries(snap.config.models)) {
+    m.targets.forEach((t, i) => {
+      const r = byProvider.get(t.provider);
+      targets.push({ model, order: i, provider: t.provider, concrete_model: t.model, ok: r?.ok ?? false });
+    });
+  }
+  sendText(res, 200, JSON_TYPE, JSON.stringify({ providers: results, targets }));
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) {
+      u.username = '';
+      u.password = '';
+    }
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

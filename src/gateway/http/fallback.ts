@@ -1,0 +1,188 @@
+// The targets of one request, tried in order: the next one on a connect error, a timeout, a 5xx
+// or a 429, but only while no byte has gone to the client. Each attempt sends a payload built for
+// its target (the concrete model, usage asked for on streams); the request's body is never
+// changed. The answer that succeeds is relayed (JSON whole, SSE event by event) and its outcome
+// (who answered, usage, cost, status) written on the context; when every attempt failed, the
+// failure notes become one 502 or 504.
+import type { Dispatcher } from 'undici';
+import type { Target } from '../../config/schema.js';
+import type { Context } from '../context.js';
+import { costUsd, readUsage } from '../cost.js';
+import { GatewayError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { SseRelay } from '../sse.js';
+import { classifyUpstreamError, describeUpstreamError, type FailureKind, type ProviderClient } from '../upstream.js';
+import { clientClosed, JSON_TYPE, SSE_DONE, type Reply } from './reply.js';
+
+interface Failure {
+  kind: FailureKind | 'status';
+  detail: string;
+}
+
+const INCLUDE_USAGE = Object.freeze({ include_usage: true });
+
+/**
+ * The JSON one attempt sends: the body with the target's concrete model, and on streams usage
+ * asked for (the relay drops that extra chunk when the client did not ask for it).
+ */
+export function upstreamPayload(body: Record<string, unknown>, model: string, stream: boolean): string {
+  if (!stream) return JSON.stringify({ ...body, model });
+  const so = body.stream_options;
+  return JSON.stringify({ ...body, model, stream_options: so ? { ...(so as object), include_usage: true } : INCLUDE_USAGE });
+}
+
+export class FallbackLoop {
+  private readonly failures: Failure[] = [];
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly clients: ReadonlyMap<string, ProviderClient>,
+    private readonly reply: Reply,
+    private readonly log: Logger,
+  ) {}
+
+  async run(): Promise<void> {
+    const ctx = this.ctx;
+    for (const target of ctx.targets) {
+      const client = this.clients.get(target.provider);
+      if (!client) continue;
+      if (await this.attempt(client, target)) return;
+    }
+    const summary = this.failures.map((f) => f.detail).join('; ') || 'no usable target';
+    const last = this.failures[this.failures.length - 1];
+    if (last?.kind === 'timeout') throw new GatewayError(504, 'upstream_timeout', `upstream timed out (${summary})`);
+    throw new GatewayError(502, 'upstream_error', `all ${ctx.attempts} upstream attempt(s) failed (${summary})`);
+  }
+
+  /** One target; false = it failed before any byte reached the client (try the next one). */
+  private async attempt(client: ProviderClient, target: Target): Promise<boolean> {
+    const ctx = this.ctx;
+    const reply = this.reply;
+    ctx.attempts++;
+    ctx.answeredBy = target;
+    const payload = upstreamPayload(ctx.body!, target.model, ctx.stream);
+    reply.startAttempt();
+    let up: Dispatcher.ResponseData;
+    try {
+      up = await client.pool.request({
+        path: client.paths[ctx.endpoint],
+        method: 'POST',
+        headers: client.headers,
+        body: payload,
+        signal: reply.signal,
+      });
+    } catch (err) {
+      return this.failed(target, err);
+    }
+    const status = up.statusCode;
+    if (status >= 500 || status === 429) {
+      await up.body.dump().catch(() => {});
+      reply.endAttempt();
+      this.note(target, 'status', `HTTP ${status}`);
+      return false;
+    }
+    if (ctx.stream && status === 200) return this.relayStream(up, target);
+    let buf: Buffer;
+    try {
+      buf = await readAll(up.body);
+    } catch (err) {
+      return this.failed(target, err);
+    }
+    reply.endAttempt();
+    this.finishJson(up, buf, target, status);
+    return true;
+  }
+
+  /** An attempt that threw before any byte went out: a client that left ends the request. */
+  private failed(target: Target, err: unknown): false {
+    this.reply.endAttempt();
+    if (this.reply.clientGone) throw clientClosed();
+    this.note(target, classifyUpstreamError(err), describeUpstreamError(err));
+    return false;
+  }
+
+  private note(target: Target, kind: Failure['kind'], detail: string): void {
+    this.failures.push({ kind, detail: `${target.provider}/${target.model}: ${detail}` });
+    this.log.warn('upstream_attempt_failed', {
+      request_id: this.ctx.requestId,
+      provider: target.provider,
+      model: target.model,
+      kind,
+      detail,
+    });
+  }
+
+  /** A complete non-streamed upstream answer: relayed byte for byte after one parse for usage. */
+  private finishJson(up: Dispatcher.ResponseData, buf: Buffer, target: Target, status: number): void {
+    const ctx = this.ctx;
+    const type = up.headers['content-type'];
+    if (status >= 400) {
+      // The upstream refused the request itself (4xx): the client sees its answer unchanged; the
+      // log keeps only the status, since an upstream message may quote the prompt.
+      this.reply.sendJson(status, buf, typeof type === 'string' ? type : JSON_TYPE);
+      ctx.error = new GatewayError(status, 'upstream_error', `upstream ${target.provider} answered HTTP ${status}`);
+      ctx.httpStatus = status;
+      return;
+    }
+    const text = buf.toString('utf8');
+    let parsed: { usage?: unknown };
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new GatewayError(502, 'upstream_error', `upstream ${target.provider} answered invalid JSON (HTTP ${status})`);
+    }
+    ctx.usage = readUsage(parsed?.usage);
+    ctx.costUsd = costUsd(target.pricing, ctx.usage);
+    if (ctx.captureResponse) ctx.capturedBody = text;
+    ctx.httpStatus = status;
+    this.reply.tail = { status, body: buf, type: JSON_TYPE };
+  }
+
+  /** Relays one SSE answer; false = it failed before any byte reached the client (try the next target). */
+  private async relayStream(up: Dispatcher.ResponseData, target: Target): Promise<boolean> {
+    const ctx = this.ctx;
+    const reply = this.reply;
+    const relay = new SseRelay(reply, ctx.clientWantsUsage, ctx.captureResponse);
+    try {
+      for await (const chunk of up.body) {
+        const writable = relay.feed(chunk as Buffer);
+        if (ctx.ttftMs === null && relay.sawContent) ctx.ttftMs = performance.now() - ctx.startMono;
+        if (!writable) await reply.drain();
+        if (reply.clientGone) throw clientClosed();
+      }
+      relay.end();
+    } catch (err) {
+      reply.endAttempt();
+      if (reply.clientGone) throw clientClosed();
+      if (relay.bytesOut === 0) {
+        this.note(target, classifyUpstreamError(err), describeUpstreamError(err));
+        return false;
+      }
+      throw new GatewayError(502, 'upstream_error', `stream from ${target.provider} broke mid-way: ${describeUpstreamError(err)}`);
+    }
+    reply.endAttempt();
+    if (!relay.sawDone) {
+      if (relay.bytesOut === 0) {
+        this.note(target, 'other', 'stream ended before any data');
+        return false;
+      }
+      throw new GatewayError(502, 'upstream_error', `stream from ${target.provider} ended without [DONE]`);
+    }
+    ctx.usage = relay.usage;
+    ctx.costUsd = costUsd(target.pricing, relay.usage);
+    if (relay.events) ctx.capturedEvents = relay.events;
+    ctx.httpStatus = 200;
+    reply.tail = SSE_DONE; // the relay held back upstream's [DONE]
+    return true;
+  }
+}
+
+async function readAll(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of body) {
+    chunks.push(c as Buffer);
+    size += (c as Buffer).length;
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+}

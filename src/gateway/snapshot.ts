@@ -1,0 +1,33 @@
+// Everything the server derives from one config: the auth check, the /v1/models answer, the
+// body limit and the provider clients. Requests take the snapshot current at their start and keep
+// it, so a hot reload never changes a request in flight.
+import type { ResolvedConfig } from '../config/load.js';
+import { createAuthCheck, type AuthCheck } from './auth.js';
+import type { ProviderClient } from './upstream.js';
+
+export class Snapshot {
+  readonly auth: AuthCheck;
+  /** GET /v1/models, serialised once per config */
+  readonly modelsJson: string;
+  readonly maxBodyBytes: number;
+
+  constructor(
+    readonly config: ResolvedConfig,
+    readonly clients: ReadonlyMap<string, ProviderClient>,
+  ) {
+    this.auth = createAuthCheck(config.gateway.master_key);
+    this.maxBodyBytes = config.gateway.max_body_bytes;
+    const names = Object.keys(config.models);
+    const created = Math.floor(Date.now() / 1000);
+    this.modelsJson = JSON.stringify({
+      object: 'list',
+      data: names.map((id) => ({
+        id,
+        object: 'model',
+        created,
+        owned_by: 'ptui',
+        capability: config.models[id].capability,
+      })),
+    });
+  }
+}
