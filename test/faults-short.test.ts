@@ -10,3 +10,4 @@ await import('./faults/full-disk.test.js');
 await import('./faults/hostile.test.js');
 await import('./faults/secrets.test.js');
 await import('./faults/access.test.js');
+await import('./faults/instances.test.js');

@@ -3,13 +3,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatProblem, loadConfig, type LoadOptions, type ResolvedConfig } from '../config/load.js';
+import { newInstanceSecret, removeInstanceRecord, writeInstanceRecord } from '../config/instance-record.js';
 import { PACKAGE_ROOT } from '../config/paths.js';
 import { UsageLog } from '../usage/log.js';
 import { buildPipeline } from './callbacks/index.js';
-import { createLogger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import type { CallbackDeps } from './pipeline.js';
 import { exportBudgetConfig, watchConfigDir } from './reload.js';
+import { describeHolder, holderMessage, tryLockRuntimeDir, type InstanceLock } from './instance-lock.js';
 import { GatewayServer } from './http/server.js';
 import { Upstreams } from './upstream.js';
 
@@ -44,6 +46,15 @@ function errorsOf(problems: ReturnType<typeof loadConfig>['problems']): string {
     .join('; ');
 }
 
+/** A gateway that cannot write its record still serves; the dashboard then finds it by its port. */
+function recordInstance(runtimeDir: string, record: Parameters<typeof writeInstanceRecord>[1], log: Logger): void {
+  try {
+    writeInstanceRecord(runtimeDir, record);
+  } catch (err) {
+    log.error('instance_record_failed', { error: (err as Error).message });
+  }
+}
+
 /** Resolves with the exit code once the server has shut down (or failed to start). */
 export async function runGateway(opts: GatewayOptions = {}): Promise<number> {
   const log = createLogger();
@@ -51,7 +62,7 @@ export async function runGateway(opts: GatewayOptions = {}): Promise<number> {
   const loaded = loadConfig(loadOpts);
   if (!loaded.config) return fatal(`invalid config: ${errorsOf(loaded.problems)}`);
   for (const p of loaded.problems) log.warn('config_warning', { problem: formatProblem(p) });
-  let config: ResolvedConfig = loaded.config;
+  const config: ResolvedConfig = loaded.config;
 
   const usageDir = path.dirname(config.paths.usageDb);
   try {
@@ -61,6 +72,23 @@ export async function runGateway(opts: GatewayOptions = {}): Promise<number> {
     const e = err as NodeJS.ErrnoException;
     return fatal(`runtime dir ${config.paths.runtimeDir} is not writable (${e.code ?? e.message}); set --runtime-dir or AI_BACKEND_RUNTIME_DIR`);
   }
+  // Before the usage log opens: a second gateway must not write a single row.
+  let lock: InstanceLock | null;
+  try {
+    lock = tryLockRuntimeDir(config.paths.runtimeDir);
+  } catch (err) {
+    return fatal((err as Error).message);
+  }
+  if (!lock) return fatal(holderMessage(config.paths.runtimeDir, await describeHolder(config.paths.runtimeDir)));
+  try {
+    return await runLocked(config, loadOpts, log);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(first: ResolvedConfig, loadOpts: LoadOptions, log: Logger): Promise<number> {
+  let config = first;
   let usage: UsageLog;
   try {
     // Rows of one event-loop turn share a transaction: one WAL commit per turn instead of per
@@ -84,7 +112,9 @@ export async function runGateway(opts: GatewayOptions = {}): Promise<number> {
   const { manager, budgets } = pipeline;
   exportBudgetConfig(config, log);
   const upstreams = new Upstreams();
-  const server = new GatewayServer({ manager, budgets, usage, metrics, upstreams, log, version: version() }, config);
+  const gatewayVersion = version();
+  const instanceSecret = newInstanceSecret();
+  const server = new GatewayServer({ manager, budgets, usage, metrics, upstreams, log, version: gatewayVersion }, config);
 
   const closeAll = async () => {
     await manager.close();
@@ -126,6 +156,7 @@ export async function runGateway(opts: GatewayOptions = {}): Promise<number> {
   const { host, port } = config.listen;
   try {
     const addr = await server.listen(host, port);
+    recordInstance(config.paths.runtimeDir, { pid: process.pid, host, port: addr.port, secret: instanceSecret, started_at: new Date().toISOString(), version: gatewayVersion }, log);
     log.info('listening', { host, port: addr.port, url: `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}` });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -159,6 +190,7 @@ export async function runGateway(opts: GatewayOptions = {}): Promise<number> {
   await watcher.close();
   await reloading;
   await closeAll();
+  removeInstanceRecord(config.paths.runtimeDir, instanceSecret);
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   log.info('stopped', {});
