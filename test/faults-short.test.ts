@@ -11,3 +11,4 @@ await import('./faults/hostile.test.js');
 await import('./faults/secrets.test.js');
 await import('./faults/access.test.js');
 await import('./faults/instances.test.js');
+await import('./faults/numbers.test.js');

@@ -3,6 +3,7 @@
 // way a context learns its body and model, in the server and in tests alike.
 import type { IncomingMessage } from 'node:http';
 import type { ResolvedConfig, ResolvedModel } from '../config/load.js';
+import { checkEstimateFields } from './budget/estimate.js';
 import type { Context } from './context.js';
 import { badRequest, GatewayError } from './errors.js';
 
@@ -151,6 +152,7 @@ export function acceptBody(ctx: Context, body: Record<string, unknown>): void {
       if (stream === true) throw badRequest('embeddings cannot be streamed', 'stream');
       break;
   }
+  checkEstimateFields(body);
   ctx.stream = stream === true;
   ctx.clientWantsUsage = ctx.stream && !!so && (so as { include_usage?: unknown }).include_usage === true;
   ctx.useModel(resolveModel(ctx.config, model));
