@@ -3,7 +3,7 @@
 // is a map lookup and a few additions.
 import { budgetKey, type BudgetEntry, type BudgetScope, type BudgetStatus } from '../../config/schema.js';
 import { MINUTE_MS, toBudgetStatus, type SeedQuery, type SpendBucketRow, type SpendSeed } from '../../usage/spend.js';
-import { bucketMsFor, minuteAligned, SpendWindow } from './window.js';
+import { boundedUsd, bucketMsFor, minuteAligned, SpendWindow } from './window.js';
 
 export interface TrackedBudget {
   readonly entry: BudgetEntry;
@@ -118,19 +118,28 @@ export class BudgetTracker {
     return this.reserved.get(b.key) ?? 0;
   }
 
-  /** Spend plus what requests in flight may still add: what a `block` budget admits against. */
+  /**
+   * Spend plus what requests in flight may still add: what a `block` budget admits against.
+   * Invariant: finite and >= spend >= 0, because every amount entered through boundedUsd. Checked
+   * anyway, failing closed: a sum that is not a finite number blocks rather than admits
+   * (`committed >= max` is false for NaN, which is how one Infinity once opened a budget).
+   */
   committed(b: TrackedBudget, nowMs: number): number {
-    return b.window.spend(nowMs) + this.reservedFor(b);
+    const c = b.window.spend(nowMs) + this.reservedFor(b);
+    return Number.isFinite(c) ? c : Number.MAX_VALUE;
   }
 
-  reserve(key: string, usd: number): void {
-    this.reserved.set(key, (this.reserved.get(key) ?? 0) + usd);
+  /** Holds an estimate for a request in flight; returns the amount held (release exactly that). */
+  reserve(key: string, usd: number): number {
+    const amount = boundedUsd(usd);
+    if (amount > 0) this.reserved.set(key, (this.reserved.get(key) ?? 0) + amount);
+    return amount;
   }
 
   release(key: string, usd: number): void {
-    const left = (this.reserved.get(key) ?? 0) - usd;
+    const left = (this.reserved.get(key) ?? 0) - boundedUsd(usd);
     // float residue below a micro-dollar is zero: nothing is in flight any more
-    if (left < 1e-9) this.reserved.delete(key);
+    if (!(left >= 1e-9)) this.reserved.delete(key);
     else this.reserved.set(key, left);
   }
 

@@ -11,6 +11,23 @@ const MIN_BUCKET_MS = 1000;
 const MINUTE_MS = 60_000;
 
 /**
+ * The largest amount one add, reservation or release may carry. No request costs a billion
+ * dollars: anything above is hostile input or a bug, and is held at this bound (it still
+ * blocks) instead of reaching the sums as Infinity.
+ */
+export const MAX_AMOUNT_USD = 1e9;
+
+/**
+ * The one gate every amount passes on its way into budget arithmetic: NaN, negative, -0 and
+ * -Infinity are 0 (spend never goes down by a charge), +Infinity and huge values are
+ * MAX_AMOUNT_USD. With every input in [0, 1e9], sums of them stay finite and non-negative.
+ */
+export function boundedUsd(usd: number): number {
+  if (!(usd > 0)) return 0;
+  return usd < MAX_AMOUNT_USD ? usd : MAX_AMOUNT_USD;
+}
+
+/**
  * Whole seconds; whole minutes once a bucket reaches a minute (windows from 4 h up), so such a
  * budget can be seeded exactly from the usage log's per-minute rollup.
  */
@@ -50,18 +67,24 @@ export class SpendWindow {
 
   /** Adds spend that happened at atMs (a request's start); spend older than the window is ignored. */
   add(atMs: number, usd: number, nowMs: number): void {
+    const amount = boundedUsd(usd);
+    if (amount === 0) return;
     this.roll(nowMs);
     const n = this.sums.length;
-    // clock skew or a future timestamp: count it now rather than in a bucket not yet reached
-    const idx = Math.min(Math.floor(atMs / this.bucketMs), this.current);
+    // clock skew, a future or a non-numeric timestamp: count it now rather than in a bucket not
+    // yet reached (or in no bucket at all)
+    const at = Math.floor(atMs / this.bucketMs);
+    const idx = at < this.current ? at : this.current;
     if (idx <= this.current - n) return;
-    this.sums[idx % n] += usd;
-    this.total += usd;
+    this.sums[idx % n] += amount;
+    this.total += amount;
   }
 
   private roll(nowMs: number): void {
     const idx = Math.floor(nowMs / this.bucketMs);
-    if (idx <= this.current) return;
+    // `!(idx > current)` also stops a NaN or infinite clock reading, which would leave `current`
+    // unusable for every later call.
+    if (!(idx > this.current) || !Number.isFinite(idx)) return;
     const n = this.sums.length;
     if (idx - this.current >= n) this.sums.fill(0);
     else for (let i = this.current + 1; i <= idx; i++) this.sums[i % n] = 0;

@@ -168,9 +168,8 @@ export class BudgetsCallback extends Callback {
     const estimate = (pricing: Target['pricing']) => (pricing ? costUsd(pricing, (tokens ??= estimateTokens(ctx.body, ctx.endpoint))) : 0);
     const reservations: Reservation[] = [];
     const hold = (b: TrackedBudget, usd: number) => {
-      if (usd <= 0) return;
-      t.reserve(b.key, usd);
-      reservations.push({ key: b.key, usd });
+      const held = t.reserve(b.key, usd);
+      if (held > 0) reservations.push({ key: b.key, usd: held });
     };
     // The model and capability may be charged by whichever target answers: reserve the dearest.
     let dearest = 0;
@@ -183,10 +182,7 @@ export class BudgetsCallback extends Callback {
       // A provider with several targets of this model answers at most once: hold its dearest.
       const held = reservations.find((r) => r.key === b.key);
       if (!held) hold(b, cost);
-      else if (cost > held.usd) {
-        t.reserve(b.key, cost - held.usd);
-        held.usd = cost;
-      }
+      else if (cost > held.usd) held.usd += t.reserve(b.key, cost - held.usd);
     }
     if (modelBudget?.entry.action === 'block') hold(modelBudget, dearest);
     if (capabilityBudget?.entry.action === 'block') hold(capabilityBudget, dearest);
