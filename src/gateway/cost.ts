@@ -10,12 +10,26 @@ export function costUsd(pricing: Pricing | undefined, usage: TokenUsage | null):
   return (p * pricing.input_usd_per_1m + c * pricing.output_usd_per_1m) / 1_000_000;
 }
 
+/**
+ * The most tokens one count may claim. Far beyond any real request; an upstream that reports
+ * more (or 1e309, which JSON reads as Infinity) is held here, so it is charged the most rather
+ * than nothing, and the log and budgets never see Infinity.
+ */
+export const MAX_USAGE_TOKENS = 1_000_000_000;
+
+/** A token count as reported: not a number or negative is 0, a fraction rounds up, huge is the bound. */
+function tokenCount(v: unknown): number {
+  if (typeof v !== 'number' || !(v > 0)) return 0;
+  return v < MAX_USAGE_TOKENS ? Math.ceil(v) : MAX_USAGE_TOKENS;
+}
+
 /** Usage from an upstream JSON body or SSE chunk, normalised; null when absent or malformed. */
 export function readUsage(value: unknown): TokenUsage | null {
   if (!value || typeof value !== 'object') return null;
   const u = value as Record<string, unknown>;
-  const prompt = typeof u.prompt_tokens === 'number' ? u.prompt_tokens : 0;
-  const completion = typeof u.completion_tokens === 'number' ? u.completion_tokens : 0;
-  const total = typeof u.total_tokens === 'number' ? u.total_tokens : prompt + completion;
+  const prompt = tokenCount(u.prompt_tokens);
+  const completion = tokenCount(u.completion_tokens);
+  // A total is never less than its parts (some providers add reasoning tokens on top).
+  const total = Math.max(tokenCount(u.total_tokens), prompt + completion);
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total };
 }
