@@ -29,13 +29,16 @@ type Op =
   | { op: 'seed'; bucket: number; usd: number; now: number }
   | { op: 'read'; now: number };
 
-const ops: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ op: fc.constant('reserve' as const), key: fc.nat(2), usd: hostile }),
-  fc.record({ op: fc.constant('release' as const), key: fc.nat(2), usd: hostile }),
-  fc.record({ op: fc.constant('charge' as const), at: hostileTime, usd: hostile, now: hostileTime }),
-  fc.record({ op: fc.constant('seed' as const), bucket: hostileTime, usd: hostile, now: hostileTime }),
-  fc.record({ op: fc.constant('read' as const), now: hostileTime }),
-);
+/** Operations whose clock readings come from `now`. */
+const opsAt = (now: fc.Arbitrary<number>): fc.Arbitrary<Op> =>
+  fc.oneof(
+    fc.record({ op: fc.constant('reserve' as const), key: fc.nat(2), usd: hostile }),
+    fc.record({ op: fc.constant('release' as const), key: fc.nat(2), usd: hostile }),
+    fc.record({ op: fc.constant('charge' as const), at: hostileTime, usd: hostile, now }),
+    fc.record({ op: fc.constant('seed' as const), bucket: hostileTime, usd: hostile, now }),
+    fc.record({ op: fc.constant('read' as const), now }),
+  );
+const ops = opsAt(hostileTime);
 
 function fresh(): BudgetTracker {
   return new BudgetTracker(ENTRIES, T0, new Map());
@@ -98,13 +101,7 @@ describe('budget tracker under hostile values (property-based)', () => {
     // Times here stay inside the hour the charge counts for (or are not numbers at all): spend
     // that leaves the window by the clock is expiry, not loss.
     const within = fc.oneof(fc.constantFrom(NaN, Infinity, -Infinity), fc.integer({ min: -3_000_000, max: 0 }).map((d) => T0 + d));
-    const nearOps: fc.Arbitrary<Op> = fc.oneof(
-      fc.record({ op: fc.constant('reserve' as const), key: fc.nat(2), usd: hostile }),
-      fc.record({ op: fc.constant('release' as const), key: fc.nat(2), usd: hostile }),
-      fc.record({ op: fc.constant('charge' as const), at: hostileTime, usd: hostile, now: within }),
-      fc.record({ op: fc.constant('seed' as const), bucket: hostileTime, usd: hostile, now: within }),
-      fc.record({ op: fc.constant('read' as const), now: within }),
-    );
+    const nearOps = opsAt(within);
     fc.assert(
       fc.property(fc.array(nearOps, { maxLength: 30 }), (seq) => {
         const t = fresh();

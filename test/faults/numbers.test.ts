@@ -6,7 +6,7 @@ import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
 import type { TempHome } from '../helpers/config.js';
 import { readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
 import { runPool } from '../helpers/load.js';
-import { PRICE, pricedHome } from '../policy/helpers.js';
+import { blockBudgetHome } from '../policy/helpers.js';
 import { MODE, newAgent, pick } from './fixture.js';
 import { report } from './report.js';
 import { request } from 'undici';
@@ -24,15 +24,7 @@ let home: TempHome;
 let gw: GatewayChild;
 beforeAll(async () => {
   sim = await startSimUpstream({ completionTokens: 8, recordRequests: false });
-  home = pricedHome(sim.url, {
-    models: {
-      chat: {
-        capability: 'chat',
-        budget: { max_budget_usd: LIMIT_USD, budget_window: '1h', action: 'block' },
-        targets: [{ provider: 'sim', model: 'sim-model', pricing: PRICE }],
-      },
-    },
-  });
+  home = blockBudgetHome(sim.url, LIMIT_USD);
   gw = await startGateway({ home: home.home });
 });
 afterAll(async () => {

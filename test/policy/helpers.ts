@@ -21,6 +21,17 @@ export function pricedHome(simUrl: string, o: SimHomeOptions & { budget?: unknow
   });
 }
 
+/** Model `chat` under a `block` budget of limitUsd per hour, priced at PRICE; `open` the same without a budget. */
+export function blockBudgetHome(simUrl: string, limitUsd: number) {
+  const target = { provider: 'sim', model: 'sim-model', pricing: PRICE };
+  return pricedHome(simUrl, {
+    models: {
+      chat: { capability: 'chat', budget: { max_budget_usd: limitUsd, budget_window: '1h', action: 'block' }, targets: [target] },
+      open: { capability: 'chat', targets: [target] },
+    },
+  });
+}
+
 /** Rows written into <runtime>/usage/llm_usage.db before the gateway starts (as a previous run would have). */
 export function prefillUsage(runtimeDir: string, rows: Array<Partial<UsageRow>>): void {
   const log = UsageLog.open(path.join(runtimeDir, 'usage', 'llm_usage.db'));

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
 import type { TempHome } from '../helpers/config.js';
 import { readUsageRows, startGateway, type GatewayChild } from '../helpers/gateway.js';
-import { chatBody, postJson, PRICE, pricedHome } from './helpers.js';
+import { blockBudgetHome, chatBody, postJson } from './helpers.js';
 
 let sim: SimUpstream;
 let home: TempHome;
@@ -14,16 +14,7 @@ const LIMIT = 0.05;
 
 beforeAll(async () => {
   sim = await startSimUpstream({ completionTokens: 8 });
-  home = pricedHome(sim.url, {
-    models: {
-      chat: {
-        capability: 'chat',
-        budget: { max_budget_usd: LIMIT, budget_window: '1h', action: 'block' },
-        targets: [{ provider: 'sim', model: 'sim-model', pricing: PRICE }],
-      },
-      open: { capability: 'chat', targets: [{ provider: 'sim', model: 'sim-model', pricing: PRICE }] },
-    },
-  });
+  home = blockBudgetHome(sim.url, LIMIT);
   gw = await startGateway({ home: home.home });
 });
 afterAll(async () => {
