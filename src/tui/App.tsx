@@ -15,6 +15,7 @@ import { clock } from './presentation/format.js';
 import { statusLine, type Confirm, type StatusMessage } from './presentation/statusLine.js';
 import { helpLines, journalLines, routingLines, trafficByTarget } from './presentation/views.js';
 import { useSources } from './contexts/SourcesContext.js';
+import { cleanText } from './data/cleanText.js';
 import { useGpuOwners } from './hooks/useGpuOwners.js';
 import { useHost } from './hooks/useHost.js';
 import { useTerminalSize } from './hooks/useTerminalSize.js';
@@ -238,7 +239,7 @@ export function App() {
   const gatewayAddr = `${gateway.host}:${gateway.port}`;
   const focused = focus.value;
   const title = (
-    <TitleBar width={layout.width} left={` ${sources.title} · ${os.hostname()} · gateway ${gatewayAddr}`} right={`? help · q quit  ${clock(now)} `} />
+    <TitleBar width={layout.width} left={` ${sources.title} · ${cleanText(os.hostname())} · gateway ${gatewayAddr}`} right={`? help · q quit  ${clock(now)} `} />
   );
 
   return (

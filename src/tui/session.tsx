@@ -15,6 +15,7 @@ import { ConfigStore } from './data/configStore.js';
 import { ValueStore, sameData } from '../system/store.js';
 import { emptyHostState } from '../system/types.js';
 import { FrameClock } from './data/frameClock.js';
+import { cleanedAction, mirrorInto } from './data/boundary.js';
 import type { Collectors, PanelStores } from './data/collectors.js';
 import { INITIAL_BUDGETS, INITIAL_GPU, INITIAL_SERVICES, INITIAL_USAGE } from './data/initialState.js';
 import { GatewaySupervisor } from './gatewayChild/supervisor.js';
@@ -115,26 +116,28 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
     stores.budgets.set({ ...INITIAL_BUDGETS, notice });
   });
   const offConfig = configStore.subscribe(() => collectors?.setConfig(configStore.getSnapshot().config));
+  // What the App reads of the supervisor and the config, cleaned like everything from outside.
+  const shown = { gateway: new ValueStore(supervisor.getSnapshot(), sameData), config: new ValueStore(first) };
+  const offShown = [mirrorInto(supervisor, shown.gateway), mirrorInto(configStore, shown.config)];
   // Changes gather for a quarter of a refresh (at most 200 ms) and are drawn as one frame.
   const frame = new FrameClock(Math.min(200, refreshMs / 4), 1000);
-  const unfollow = frame.follow([stores.gpu, stores.host, stores.services, stores.usage, stores.budgets, supervisor, configStore]);
+  const unfollow = frame.follow([stores.gpu, stores.host, stores.services, stores.usage, stores.budgets, shown.gateway, shown.config]);
 
   let resolveQuit: (code: number) => void = () => {};
   const quitRequested = new Promise<number>((resolve) => (resolveQuit = resolve));
 
   const sources: DashboardSources = {
     ...stores,
-    gateway: supervisor,
-    config: configStore,
+    ...shown,
     frame,
     refreshMs,
     rateWindowS: RATE_WINDOW_MS / 1000,
     statsWindowS: STATS_WINDOW_MS / 1000,
     title: opts.title ?? 'ptui',
     actions: {
-      serviceAction: async (unit, verb) => (await collectorsReady).runServiceAction(unit, verb),
-      journal: async (unit) => (await collectorsReady).readJournal(unit),
-      exportConfig: async () => {
+      serviceAction: cleanedAction(async (unit, verb) => (await collectorsReady).runServiceAction(unit, verb)),
+      journal: cleanedAction(async (unit) => (await collectorsReady).readJournal(unit)),
+      exportConfig: cleanedAction(async () => {
         const { exportConfig } = await import('../config/export.js');
         // Export what is on disk now, not what was loaded at start.
         const { config, problems } = loadConfig({ home: opts.home, configDir: opts.configDir, runtimeDir: opts.runtimeDir });
@@ -146,8 +149,8 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
         } catch (e) {
           return { ok: false, message: `config export: ${(e as Error).message}` };
         }
-      },
-      restartGateway: () => supervisor.restart(),
+      }),
+      restartGateway: cleanedAction(() => supervisor.restart()),
       quit: () => resolveQuit(0),
     },
   };
@@ -194,6 +197,7 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
   ink.cleanup();
   (await collectorsReady.catch(() => null))?.stop();
   offConfig();
+  offShown.forEach((off) => off());
   unfollow();
   frame.stop();
   terminal.restore();

@@ -9,7 +9,7 @@ import { computeLayout } from '../../src/tui/presentation/layout.js';
 import { bar, duration, fit, roughDuration, sparkline, usd } from '../../src/tui/presentation/format.js';
 import { parseHealth } from '../../src/tui/gatewayChild/probe.js';
 import { describeExit, lastLogReason } from '../../src/tui/gatewayChild/supervisor.js';
-import { wordWrap } from '../../src/tui/panels/GatewayPanel.js';
+import { wordWrap } from '../../src/tui/presentation/format.js';
 import { tempDir } from '../helpers/usage.js';
 
 /** What the terminal sends for a key: a character, or an escape sequence for a named one. */

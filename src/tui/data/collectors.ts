@@ -11,6 +11,7 @@ import { UsageFeed, type UsageFeedState } from './usageFeed.js';
 import { BudgetFeed, type BudgetFeedState } from './budgetFeed.js';
 import { ServicesSource } from './servicesSource.js';
 import type { ConfigState } from './configStore.js';
+import { mirrorInto } from './boundary.js';
 
 export interface PanelStores {
   gpu: ValueStore<GpuState>;
@@ -38,12 +39,6 @@ export interface Collectors {
   stop(): void;
 }
 
-/** Copy every value of a source into the store the App reads, from now on. */
-function mirror<T>(from: Store<T>, to: ValueStore<T>): () => void {
-  to.set(from.getSnapshot());
-  return from.subscribe((value) => to.set(value));
-}
-
 export function startCollectors(stores: PanelStores, o: CollectorOptions): Collectors {
   const gpu = new GpuMonitor({ refreshMs: o.refreshMs });
   const host = new HostMonitor({ diskPath: o.paths.runtimeDir, refreshMs: o.refreshMs });
@@ -67,11 +62,11 @@ export function startCollectors(stores: PanelStores, o: CollectorOptions): Colle
     db: () => usage.db(),
   });
   const offs = [
-    mirror(gpu, stores.gpu),
-    mirror(host, stores.host),
-    mirror(services, stores.services),
-    mirror(usage, stores.usage),
-    mirror(budgets, stores.budgets),
+    mirrorInto(gpu, stores.gpu),
+    mirrorInto(host, stores.host),
+    mirrorInto(services, stores.services),
+    mirrorInto(usage, stores.usage),
+    mirrorInto(budgets, stores.budgets),
   ];
   gpu.start();
   host.start();

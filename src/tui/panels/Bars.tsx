@@ -1,16 +1,16 @@
 // The title line on top and the status line at the bottom of the screen.
 import { memo } from 'react';
 import { Text } from 'ink';
-import { fit } from '../presentation/format.js';
+import { displayWidth, fit } from '../presentation/format.js';
 import { useTheme } from '../contexts/ThemeContext.js';
 import type { StatusMessage } from '../presentation/statusLine.js';
 
 export const TitleBar = memo(function TitleBar({ left, right, width }: { left: string; right: string; width: number }) {
   const theme = useTheme();
-  const r = right.length + 2 < width ? right : '';
+  const r = displayWidth(right) + 2 < width ? right : '';
   return (
     <Text wrap="truncate" bold color={theme.tone('accent')}>
-      {fit(left, Math.max(0, width - r.length))}
+      {fit(left, Math.max(0, width - displayWidth(r)))}
       <Text bold={false} dimColor>
         {r}
       </Text>

@@ -2,7 +2,7 @@
 // red with EXCEEDED from 100 %, and when each runs out at the last hour's rate.
 import React, { memo } from 'react';
 import { Text } from 'ink';
-import { bar, fit, roughDuration, usd } from '../presentation/format.js';
+import { bar, displayWidth, fit, roughDuration, usd } from '../presentation/format.js';
 import { budgetFraction, budgetTone, runsOutInSeconds, type BudgetRow, type BudgetSourceKind } from '../presentation/budgetView.js';
 import { useTheme } from '../contexts/ThemeContext.js';
 import { budgetKey } from '../../config/schema.js';
@@ -45,7 +45,7 @@ function BudgetLine({ row, width }: { row: BudgetRow; width: number }) {
         ? `runs out in ${roughDuration(eta)}`
         : `out ${roughDuration(eta)}`;
   const forecastW = wide ? 26 : 11;
-  const barW = Math.max(4, width - label.length - money.length - percent.length - window.length - action.length - forecastW - 6);
+  const barW = Math.max(4, width - [label, money, percent, window, action].reduce((n, s) => n + displayWidth(s), 0) - forecastW - 6);
   return (
     <Text wrap="truncate">
       {label} {money} <Text color={tone}>{bar(f, barW)}</Text>

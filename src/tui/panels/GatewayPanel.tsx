@@ -2,7 +2,7 @@
 import React, { memo } from 'react';
 import { Text } from 'ink';
 import type { GatewayChildState, TrafficStats } from '../gatewayChild/state.js';
-import { NA, duration, fit, num } from '../presentation/format.js';
+import { NA, duration, fit, num, wordWrap } from '../presentation/format.js';
 import { useTheme, type Tone } from '../contexts/ThemeContext.js';
 import { PanelFrame } from './PanelFrame.js';
 
@@ -41,23 +41,6 @@ export function gatewayHeadline(s: GatewayChildState, nowMs: number): { text: st
     case 'stopped':
       return { text: '○ stopped', tone: 'dim' };
   }
-}
-
-/** Up to `maxLines` lines of at most `width` columns, broken at spaces where possible. */
-export function wordWrap(text: string, width: number, maxLines: number): string[] {
-  const out: string[] = [];
-  let rest = text.trim();
-  while (rest && out.length < maxLines) {
-    if (rest.length <= width || out.length === maxLines - 1) {
-      out.push(rest);
-      break;
-    }
-    let cut = rest.lastIndexOf(' ', width);
-    if (cut <= 0) cut = width;
-    out.push(rest.slice(0, cut));
-    rest = rest.slice(cut).trim();
-  }
-  return out;
 }
 
 function ms(v: number | null): string {

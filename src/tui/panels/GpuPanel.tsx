@@ -3,7 +3,7 @@
 import React, { memo } from 'react';
 import { Text } from 'ink';
 import type { GpuSample, GpuState } from '../../system/types.js';
-import { NA, fit, mib, num, sparkline } from '../presentation/format.js';
+import { NA, cut, displayWidth, fit, mib, num, sparkline } from '../presentation/format.js';
 import { useTheme, type Tone } from '../contexts/ThemeContext.js';
 import { PanelFrame } from './PanelFrame.js';
 import { Line } from './Line.js';
@@ -89,11 +89,11 @@ export const GpuPanel = memo(function GpuPanel({ state, owners, width, height, f
       const gpu = indexByUuid.get(p.gpuUuid);
       const head = `  ${fit(gpu === undefined ? '?' : String(gpu), 2)}${fit(String(p.pid), 8, 'right')} ${fit(mib(p.usedMemMiB), 6, 'right')} `;
       const name = p.name.split('/').pop() || p.name;
-      const nameWidth = Math.max(4, width - head.length - (owner ? owner.length + 3 : 0));
+      const nameWidth = Math.max(4, width - head.length - (owner ? displayWidth(owner) + 3 : 0));
       lines.push(
         <Text key={`p${p.gpuUuid}${p.pid}`} wrap="truncate">
           <Text dimColor>{head}</Text>
-          {name.length > nameWidth ? fit(name, nameWidth) : name}
+          {cut(name, nameWidth)}
           {owner ? <Text color={theme.tone('accent')}>{` → ${owner}`}</Text> : null}
         </Text>,
       );

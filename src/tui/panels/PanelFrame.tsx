@@ -3,6 +3,7 @@
 import { memo, type ReactNode } from 'react';
 import { Box, Text } from 'ink';
 import { useTheme } from '../contexts/ThemeContext.js';
+import { displayWidth } from '../presentation/format.js';
 import { panelNumber, panelTitle, type PanelId } from './catalog.js';
 
 export interface PanelFrameProps {
@@ -19,8 +20,8 @@ export const PanelFrame = memo(function PanelFrame({ heading, focused, width, he
   const theme = useTheme();
   const label = typeof heading === 'string' ? ` ${panelNumber(heading)} ${panelTitle(heading)} ` : ` ${heading.title} `;
   const right = summary ? ` ${summary}` : '';
-  const rightShown = label.length + right.length + 1 <= width ? right : '';
-  const fill = Math.max(0, width - 1 - label.length - rightShown.length);
+  const rightShown = displayWidth(label) + displayWidth(right) + 1 <= width ? right : '';
+  const fill = Math.max(0, width - 1 - displayWidth(label) - displayWidth(rightShown));
   return (
     // No overflow clipping: every panel cuts its lines to its size itself, and a clipped box
     // makes Ink re-slice each of its lines on every frame (a third of a frame's cost).

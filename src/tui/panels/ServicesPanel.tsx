@@ -3,7 +3,7 @@
 import React, { memo } from 'react';
 import { Text } from 'ink';
 import type { ServiceState, ServicesState } from '../../system/types.js';
-import { NA, duration, fit, mib } from '../presentation/format.js';
+import { NA, displayWidth, duration, fit, mib } from '../presentation/format.js';
 import { useTheme, type Tone } from '../contexts/ThemeContext.js';
 import { visibleRows } from '../presentation/listCursor.js';
 import { PanelFrame } from './PanelFrame.js';
@@ -81,7 +81,7 @@ export const ServicesPanel = memo(function ServicesPanel(props: ServicesPanelPro
   const { shown, window } = visibleRows(state.services, selected, 'select', Math.max(0, height - 1) - lines.length - selectedError);
   shown.forEach((s, i) => {
     const isSel = window.start + i === window.selected;
-    const unit = wide || s.unit.length <= unitW ? s.unit : s.unit.replace(/\.service$/, '');
+    const unit = wide || displayWidth(s.unit) <= unitW ? s.unit : s.unit.replace(/\.service$/, '');
     const up = s.activeState === 'active' ? duration(sinceSeconds(s.since, nowMs)) : NA;
     const health = s.health === 'none' ? NA : s.health;
     const busy = busyUnit === s.unit;

@@ -1,12 +1,64 @@
 // Text helpers for the panels: fixed-width cells, units, and `–` wherever a value is unknown,
-// so a missing reading is never shown as 0.
+// so a missing reading is never shown as 0. Widths are terminal columns (a CJK character or an
+// emoji takes two), never string lengths, so columns stay aligned whatever the text.
+import stringWidth from 'string-width';
+
 export const NA = '–';
+
+const NARROW = /^[\x20-\x7e]*$/;
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** Columns the text takes on a terminal. */
+export function displayWidth(text: string): number {
+  return NARROW.test(text) ? text.length : stringWidth(text);
+}
+
+/** The longest start of `text` that takes at most `width` columns, and the columns it takes. */
+function head(text: string, width: number): { text: string; width: number } {
+  let out = '';
+  let used = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const w = stringWidth(segment);
+    if (used + w > width) break;
+    out += segment;
+    used += w;
+  }
+  return { text: out, width: used };
+}
+
+/** At most `width` columns of `text`, cut with `…` when it was longer. */
+export function cut(text: string, width: number): string {
+  if (width <= 0) return '';
+  if (displayWidth(text) <= width) return text;
+  if (NARROW.test(text)) return width === 1 ? '…' : text.slice(0, width - 1) + '…';
+  return head(text, width - 1).text + '…';
+}
+
+/** Up to `maxLines` lines of at most `width` columns, broken at spaces where possible; the last
+ *  line holds the rest (the panel cuts it). */
+export function wordWrap(text: string, width: number, maxLines: number): string[] {
+  const out: string[] = [];
+  let rest = text.trim();
+  while (rest && out.length < maxLines) {
+    if (displayWidth(rest) <= width || out.length === maxLines - 1) {
+      out.push(rest);
+      break;
+    }
+    const fits = head(rest, Math.max(1, width)).text;
+    let at = rest[fits.length] === ' ' ? fits.length : fits.lastIndexOf(' ');
+    if (at <= 0) at = fits.length || [...rest][0].length;
+    out.push(rest.slice(0, at));
+    rest = rest.slice(at).trim();
+  }
+  return out;
+}
 
 /** Pad or cut to exactly `width` columns (panels draw tables as pre-sized strings). */
 export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
   if (width <= 0) return '';
-  if (text.length > width) return width === 1 ? '…' : text.slice(0, width - 1) + '…';
-  return align === 'left' ? text.padEnd(width) : text.padStart(width);
+  const cutText = cut(text, width);
+  const pad = ' '.repeat(Math.max(0, width - displayWidth(cutText)));
+  return align === 'left' ? cutText + pad : pad + cutText;
 }
 
 export function num(value: number | null | undefined, digits = 0, unit = ''): string {

@@ -6,11 +6,11 @@ import type { StoredUsageRow } from '../../usage/schema.js';
 import type { ViewLine } from '../panels/TextView.js';
 import { helpRows } from '../keys/bindings.js';
 import { panelList } from '../panels/catalog.js';
-import { fit, usd } from './format.js';
+import { displayWidth, fit, usd } from './format.js';
 
 export function helpLines(): ViewLine[] {
   const rows = helpRows();
-  const w = Math.max(...rows.map((r) => r.label.length)) + 2;
+  const w = Math.max(...rows.map((r) => displayWidth(r.label))) + 2;
   return [
     { text: 'Keys', bold: true },
     ...rows.map((r) => ({ text: `  ${fit(r.label, w)}${r.description}` })),
@@ -70,7 +70,7 @@ export function routingLines(
     return lines;
   }
   lines.push({ text: `Routing: logical model → targets in order (later ones are fallbacks) · traffic over the last ${trafficWindowS}s`, bold: true });
-  const modelW = Math.max(8, ...Object.keys(config.models).map((m) => m.length)) + 2;
+  const modelW = Math.max(8, ...Object.keys(config.models).map(displayWidth)) + 2;
   for (const m of Object.values(config.models)) {
     lines.push({ text: `  ${fit(m.name, modelW)}${fit(m.capability, 12)} ${budgetText(m.budget)}`.trimEnd(), bold: true });
     const served = m.targets.map((t) => traffic.get(targetKey(m.name, t.provider, t.model)));
