@@ -1,5 +1,5 @@
 // `node dist/sim/main.js --port N [--host H] [--latency-ms N] [--chunk-interval-ms N] [--mode M]
-// [--models a,b] [--engine vllm|ollama] [--legacy-names]`: the simulated upstream as its own
+// [--models a,b] [--engine vllm|ollama] [--legacy-names] [--responses]`: the simulated upstream as its own
 // process, for benches, fault tests and the demo.
 import { parseArgs } from 'node:util';
 import { SIM_MODES, startSimUpstream, type SimMode } from './upstream.js';
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     models: { type: 'string' },
     engine: { type: 'string' },
     'legacy-names': { type: 'boolean', default: false },
+    responses: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -50,6 +51,7 @@ const sim = await startSimUpstream({
   recordRequests: false,
   engine: values.engine as 'vllm' | 'ollama' | undefined,
   engineSettings: { legacyNames: values['legacy-names'] },
+  responses: values.responses,
 });
 process.stdout.write(JSON.stringify({ event: 'sim_listening', url: sim.url, port: sim.port }) + '\n');
 const stop = () => void sim.close().then(() => process.exit(0));

@@ -7,11 +7,16 @@
 //   2. the model name suffix `@<mode>`, e.g. `llama@500` (what the gateway forwards as the
 //      concrete model, so a config target can be made to fail)
 //   3. the server-wide mode (`setMode`, `--mode`)
+// With `responses: true` it also serves OpenAI's Responses API (sim/responses.ts). A request with
+// function tools and no tool result yet gets a call of the first tool, in either API.
 // Modes: ok | 400 (refuses the request itself) | 500 | 429 | hang | cut (stream stops after half the chunks, socket destroyed) |
 //        badjson (invalid JSON body / SSE payload) | slow (stream chunks every `slowIntervalMs`)
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SimEngine, type EngineRequest, type SimEngineKind, type SimEngineSettings } from './engine.js';
+import { completeResponse, streamResponse, type ResponsesReply } from './responses.js';
+import { embed, promptTokens } from './tokens.js';
+import { chatToolCallChunks, toolAnswered, toolToCall } from './tools.js';
 
 export const SIM_MODES = ['ok', '400', '500', '429', 'hang', 'cut', 'badjson', 'slow'] as const;
 export type SimMode = (typeof SIM_MODES)[number];
@@ -35,6 +40,8 @@ export interface SimOptions {
   /** serve an engine's own endpoints: vLLM's /metrics, or Ollama's /api/ps (see engine.ts) */
   engine?: SimEngineKind;
   engineSettings?: SimEngineSettings;
+  /** also serve POST /v1/responses (OpenAI's Responses API); off = a chat-only server (404) */
+  responses?: boolean;
 }
 
 export interface SimRequest {
@@ -66,30 +73,6 @@ export interface SimUpstream {
 }
 
 const WORDS = ['The', 'simulated', 'upstream', 'answers', 'with', 'these', 'fixed', 'words', 'every', 'time'];
-
-function countWords(value: unknown): number {
-  if (typeof value === 'string') {
-    let n = 0;
-    for (const w of value.split(/\s+/)) if (w) n++;
-    return n;
-  }
-  if (Array.isArray(value)) {
-    let n = 0;
-    for (const v of value) n += countWords(v);
-    return n;
-  }
-  if (value && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    if ('content' in o) return countWords(o.content);
-    if ('text' in o) return countWords(o.text);
-  }
-  return 0;
-}
-
-function promptTokens(body: Record<string, unknown>): number {
-  const n = countWords(body.messages ?? body.prompt ?? body.input);
-  return Math.max(1, n);
-}
 
 function modeOf(req: http.IncomingMessage, model: unknown, fallback: SimMode): SimMode {
   const h = req.headers['x-sim-mode'];
@@ -190,7 +173,9 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
         ? 'completions'
         : path.endsWith('/embeddings')
           ? 'embeddings'
-          : null;
+          : path.endsWith('/responses') && opts.responses
+            ? 'responses'
+            : null;
     if (engine && req.method === 'POST' && path === '/sim/engine') {
       const b = body as SimEngineSettings & { restart?: boolean };
       if (b.restart) engine.restart();
@@ -229,21 +214,33 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
       return json(res, 200, { object: 'list', data, model, usage: { prompt_tokens: prompt, total_tokens: prompt } });
     }
 
-    const maxTokens = typeof body.max_tokens === 'number' && body.max_tokens > 0 ? body.max_tokens : completionTokens;
+    const limit = kind === 'responses' ? body.max_output_tokens : body.max_tokens;
+    const maxTokens = typeof limit === 'number' && limit > 0 ? limit : completionTokens;
     // max_tokens sets the reply length exactly, so a test can ask for a long slow stream.
     const n = Math.min(maxTokens, 100_000);
     const words: string[] = [];
     for (let i = 0; i < n; i++) words.push(WORDS[i % WORDS.length]);
-    const usage = { prompt_tokens: prompt, completion_tokens: n, total_tokens: prompt + n };
+    const call = kind === 'completions' ? null : toolToCall(body.tools, toolAnswered(body));
+    if (kind === 'responses') {
+      const reply: ResponsesReply = { id, model, words, promptTokens: prompt, call, incomplete: false, intervalMs: m === 'slow' ? slowIntervalMs : chunkIntervalMs, cutAt: m === 'cut' ? Math.max(1, Math.floor(n / 2)) : -1 };
+      if (body.stream !== true) return m === 'badjson' ? badJson(res) : json(res, 200, completeResponse(reply, body));
+      return streamResponse(res, reply, body);
+    }
+    // A tool call counts as one completion token.
+    const completion = call ? 1 : n;
+    const usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
     const object = kind === 'chat' ? 'chat.completion' : 'text_completion';
+    const toolCall = call && { id: `call_${id}`, type: 'function', function: call };
 
     if (body.stream !== true) {
       if (m === 'badjson') return badJson(res);
       const text = words.join(' ');
       const choice =
-        kind === 'chat'
-          ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop', logprobs: null }
-          : { index: 0, text, finish_reason: 'stop', logprobs: null };
+        kind !== 'chat'
+          ? { index: 0, text, finish_reason: 'stop', logprobs: null }
+          : toolCall
+            ? { index: 0, message: { role: 'assistant', content: null, tool_calls: [toolCall] }, finish_reason: 'tool_calls', logprobs: null }
+            : { index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop', logprobs: null };
       er?.firstToken();
       er?.finish('stop', n);
       return json(res, 200, { id, object, created, model, choices: [choice], usage });
@@ -254,7 +251,13 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
     const chunkObject = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     const interval = m === 'slow' ? slowIntervalMs : chunkIntervalMs;
     const cutAt = m === 'cut' ? Math.max(1, Math.floor(n / 2)) : -1;
-    for (let i = 0; i < n; i++) {
+    if (toolCall) {
+      for (const [i, chunk] of chatToolCallChunks(toolCall, { id, object: chunkObject, created, model }).entries()) {
+        if (i > 0) await sleep(interval);
+        res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+      }
+    }
+    for (let i = 0; i < (toolCall ? 0 : n); i++) {
       if (res.destroyed) return;
       if (i === cutAt) {
         // Let what was written reach the caller first (http corks writes until the next tick),
@@ -277,7 +280,7 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
     }
     const last =
       kind === 'chat'
-        ? { index: 0, delta: {}, finish_reason: 'stop', logprobs: null }
+        ? { index: 0, delta: {}, finish_reason: toolCall ? 'tool_calls' : 'stop', logprobs: null }
         : { index: 0, text: '', finish_reason: 'stop', logprobs: null };
     res.write(`data: ${JSON.stringify({ id, object: chunkObject, created, model, choices: [last] })}\n\n`);
     if (streamOptions?.include_usage) {
@@ -318,11 +321,4 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
       });
     });
   });
-}
-
-/** A deterministic 8-dimensional vector from the text (stable across runs). */
-function embed(text: string): number[] {
-  const v = new Array<number>(8).fill(0);
-  for (let i = 0; i < text.length; i++) v[i % 8] += text.charCodeAt(i) / 1000;
-  return v.map((x) => Math.round(x * 1e6) / 1e6);
 }
