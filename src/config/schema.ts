@@ -72,8 +72,15 @@ export const providerSchema = z.strictObject({
   engine: z.enum(['vllm', 'ollama', 'none']).optional(),
   metrics_url: httpUrl.optional(),
   gpu_usd_per_hour: z.number().nonnegative().finite().optional(),
+  // How POST /v1/responses reaches the provider: passed through (it serves the Responses API),
+  // or translated to chat completions. Unset: native for openai and openai-compatible, translate
+  // for ollama (see responsesMode).
+  responses: z.enum(['native', 'translate']).optional(),
 });
 export type Provider = z.infer<typeof providerSchema>;
+
+/** How /v1/responses reaches a provider: its `responses` setting, else the default for its type. */
+export const responsesMode = (p: Provider): 'native' | 'translate' => p.responses ?? (p.type === 'ollama' ? 'translate' : 'native');
 
 export const providersFileSchema = z.strictObject({
   providers: z.record(z.string().min(1), providerSchema).refine((p) => Object.keys(p).length > 0, {

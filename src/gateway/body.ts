@@ -6,6 +6,7 @@ import type { ResolvedConfig, ResolvedModel } from '../config/load.js';
 import { checkEstimateFields } from './budget/estimate.js';
 import type { Context } from './context.js';
 import { badRequest, GatewayError } from './errors.js';
+import { checkResponsesBody } from './responses/validate.js';
 
 const tooLarge = (max: number) => new GatewayError(413, 'request_too_large', `request body is larger than ${max} bytes`);
 
@@ -150,6 +151,9 @@ export function acceptBody(ctx: Context, body: Record<string, unknown>): void {
       if (body.input === undefined) throw badRequest('missing required field "input"', 'input');
       if (!isStringOrArray(body.input)) throw badRequest('"input" must be a string or an array', 'input');
       if (stream === true) throw badRequest('embeddings cannot be streamed', 'stream');
+      break;
+    case 'responses':
+      checkResponsesBody(body);
       break;
   }
   checkEstimateFields(body);

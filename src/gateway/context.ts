@@ -12,7 +12,7 @@ import type { ResolvedConfig, ResolvedModel } from '../config/load.js';
 import type { Target } from '../config/schema.js';
 import type { GatewayError } from './errors.js';
 
-export type Endpoint = 'chat' | 'completions' | 'embeddings';
+export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses';
 
 /** Token counts in OpenAI's usage shape: what providers report and what cost is computed over. */
 export interface TokenUsage {

@@ -68,6 +68,12 @@ export function createMetrics() {
       labelNames: [...LLM_LABELS, 'error_type'],
       registers: r,
     }),
+    inFlight: new client.Gauge({
+      name: 'backend_llm_requests_in_flight',
+      help: 'Upstream requests in progress, by provider.',
+      labelNames: ['provider'],
+      registers: r,
+    }),
     tokens: new client.Counter({
       name: 'backend_llm_tokens_total',
       help: 'Tokens by type (prompt or completion).',

@@ -9,6 +9,8 @@ export class Snapshot {
   readonly auth: AuthCheck;
   /** GET /v1/models, serialised once per config */
   readonly modelsJson: string;
+  /** GET /v1/models/{id} per model, serialised once per config */
+  readonly modelJson = new Map<string, string>();
   readonly maxBodyBytes: number;
 
   constructor(
@@ -19,15 +21,8 @@ export class Snapshot {
     this.maxBodyBytes = config.gateway.max_body_bytes;
     const names = Object.keys(config.models);
     const created = Math.floor(Date.now() / 1000);
-    this.modelsJson = JSON.stringify({
-      object: 'list',
-      data: names.map((id) => ({
-        id,
-        object: 'model',
-        created,
-        owned_by: 'ptui',
-        capability: config.models[id].capability,
-      })),
-    });
+    const data = names.map((id) => ({ id, object: 'model', created, owned_by: 'ptui', capability: config.models[id].capability }));
+    this.modelsJson = JSON.stringify({ object: 'list', data });
+    for (const m of data) this.modelJson.set(m.id, JSON.stringify(m));
   }
 }

@@ -9,6 +9,7 @@ const ENDPOINT_PATHS: Record<Endpoint, string> = {
   chat: '/chat/completions',
   completions: '/completions',
   embeddings: '/embeddings',
+  responses: '/responses',
 };
 
 // A retired pool (its provider changed on reload) may still serve requests that started on
@@ -32,6 +33,7 @@ export class ProviderClient {
       chat: prefix + ENDPOINT_PATHS.chat,
       completions: prefix + ENDPOINT_PATHS.completions,
       embeddings: prefix + ENDPOINT_PATHS.embeddings,
+      responses: prefix + ENDPOINT_PATHS.responses,
     };
     this.timeoutMs = Math.round(provider.timeout_s * 1000);
     this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };

@@ -1,7 +1,8 @@
 // Secrets anywhere a request carries prompt text (SPEC §10): `messages` with string content or
 // content-part arrays (every role, system included), tool-call and function-call arguments,
 // `prompt` and `input` as a string or an array, and the top-level `system`, `instructions` and
-// `suffix` some clients send. Image, audio and file parts are not text and are not scanned
+// `suffix` some clients send, Responses API input items (function calls, their outputs) and tool
+// descriptions. Image, audio and file parts are not text and are not scanned
 // (their base64 would only make false alarms).
 //
 // A secret split across two consecutive text slots (two content parts, or the end of one
@@ -61,6 +62,19 @@ function collectMessage(slots: TextSlot[], m: Obj): void {
     }
   }
   if (isObj(m.function_call)) pushString(slots, m.function_call, 'arguments');
+  // Responses API input items: a function call's arguments and a function call's output.
+  if (m.type === 'function_call') pushString(slots, m, 'arguments');
+  if (m.type === 'function_call_output') collectContent(slots, m, 'output', 0);
+}
+
+/** Tool descriptions are prompt text too (chat tools keep them under `function`). */
+function collectTools(slots: TextSlot[], tools: unknown): void {
+  if (!Array.isArray(tools)) return;
+  for (const t of tools) {
+    if (!isObj(t)) continue;
+    pushString(slots, t, 'description');
+    if (isObj(t.function)) pushString(slots, t.function, 'description');
+  }
 }
 
 /** `prompt` / `input`: a string, or an array of strings (token arrays skipped), or message-like items. */
@@ -85,6 +99,7 @@ export function collectTextSlots(body: Obj): TextSlot[] {
   collectPromptLike(slots, body, 'prompt');
   pushString(slots, body, 'suffix');
   collectPromptLike(slots, body, 'input');
+  collectTools(slots, body.tools);
   return slots;
 }
 

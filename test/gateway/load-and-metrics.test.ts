@@ -131,6 +131,8 @@ describe('under load', () => {
     expect(sum(samples, 'backend_llm_errors_total', { model: 'broken', provider: 'sim', error_type: 'upstream_error' })).toBe(
       rows.filter((r) => r.logical_model === 'broken').length,
     );
+    // nothing in flight once every request has answered
+    expect(samples.filter((s) => s.name === 'backend_llm_requests_in_flight' && s.value !== 0)).toEqual([]);
     // prom-client's process metrics, without the three gauges promtool rejects
     for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
       expect(samples.some((s) => s.name === name)).toBe(true);

@@ -20,7 +20,7 @@ export interface CacheEntry {
   body: string;
 }
 
-const ENDPOINTS = new Set<string>(['chat', 'completions', 'embeddings']);
+const ENDPOINTS = new Set<string>(['chat', 'completions', 'embeddings', 'responses']);
 
 export function serializeEntry(e: CacheEntry): string {
   return JSON.stringify(e);

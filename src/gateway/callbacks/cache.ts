@@ -81,8 +81,9 @@ export class CacheCallback extends Callback {
   private async lookup(ctx: Context, store: CacheStore, key: string, noStore: boolean): Promise<void> {
     const { entry } = await store.get(key, Date.now());
     if (entry && entry.endpoint === ctx.endpoint) {
-      const sseEvents = ctx.stream ? streamFromBody(entry.body, ctx.endpoint, ctx.clientWantsUsage) : null;
-      if (!ctx.stream || sseEvents) {
+      // A stored Response is replayed as a stream by the server itself (its own event sequence).
+      const sseEvents = ctx.stream && ctx.endpoint !== 'responses' ? streamFromBody(entry.body, ctx.endpoint, ctx.clientWantsUsage) : null;
+      if (!ctx.stream || sseEvents || ctx.endpoint === 'responses') {
         ctx.shortCircuit = {
           ...(sseEvents ? { sseEvents } : { body: entry.body }),
           answeredBy: { provider: entry.provider, model: entry.concrete_model },

@@ -3,7 +3,9 @@
 import type http from 'node:http';
 import { request as undiciRequest } from 'undici';
 import type { BudgetStatus } from '../../config/schema.js';
+import { resolveModel } from '../body.js';
 import { GatewayError, unauthorized } from '../errors.js';
+import { modelIdIn, pathOf } from '../router.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Snapshot } from '../snapshot.js';
 import { describeUpstreamError } from '../upstream.js';
@@ -68,6 +70,17 @@ export async function metrics(state: AdminState, res: http.ServerResponse): Prom
 
 export function models(snap: Snapshot, res: http.ServerResponse): void {
   sendText(res, 200, JSON_TYPE, snap.modelsJson);
+}
+
+/** GET /v1/models/{id}: one logical model in OpenAI's shape, or 404 model_not_found. */
+export function model(snap: Snapshot, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const id = modelIdIn(pathOf(req.url ?? '/'))!;
+  try {
+    resolveModel(snap.config, id);
+  } catch (err) {
+    return sendError(res, err as GatewayError);
+  }
+  sendText(res, 200, JSON_TYPE, snap.modelJson.get(id)!);
 }
 
 export function budgets(state: AdminState, res: http.ServerResponse): void {

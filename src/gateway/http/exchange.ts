@@ -11,9 +11,11 @@ import { acceptBody, parseJsonBody, readBody } from '../body.js';
 import type { Context, ShortCircuitResponse } from '../context.js';
 import { GatewayError, unauthorized } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { GatewayMetrics } from '../metrics.js';
 import type { CallbackManager } from '../pipeline.js';
 import type { Snapshot } from '../snapshot.js';
 import { eventsToJson, isUsageOnlyEvent, jsonToEvents } from '../sse.js';
+import { responseAsStream } from '../responses/replay.js';
 import { FallbackLoop } from './fallback.js';
 import { clientClosed, JSON_TYPE, Reply, SSE_DONE } from './reply.js';
 
@@ -31,6 +33,8 @@ export class Exchange {
     private readonly ctx: Context,
     private readonly req: http.IncomingMessage,
     res: http.ServerResponse,
+    /** upstream requests in progress per provider (backend_llm_requests_in_flight) */
+    private readonly inFlight: GatewayMetrics['inFlight'] | null = null,
   ) {
     this.reply = new Reply(ctx, res);
   }
@@ -43,7 +47,7 @@ export class Exchange {
       await this.manager.runRequest(ctx);
       if (this.reply.clientGone) throw clientClosed();
       if (ctx.shortCircuit) this.replay(ctx.shortCircuit);
-      else await new FallbackLoop(ctx, snap.clients, this.reply, this.log).run();
+      else await new FallbackLoop(ctx, snap.clients, this.reply, this.log, this.inFlight).run();
     } catch (err) {
       this.fail(err);
     }
@@ -108,6 +112,13 @@ export class Exchange {
   private replay(sc: ShortCircuitResponse): void {
     const ctx = this.ctx;
     ctx.answeredFromShortCircuit(sc);
+    if (ctx.stream && ctx.endpoint === 'responses') {
+      const { frames, terminal } = responseAsStream(sc.body!);
+      this.reply.write(frames);
+      ctx.ttftMs = performance.now() - ctx.startMono;
+      this.reply.tail = { sse: terminal };
+      return;
+    }
     if (ctx.stream) {
       const events = sc.sseEvents ?? jsonToEvents(sc.body!);
       for (const ev of events) {

@@ -10,9 +10,19 @@ import type { Context } from '../context.js';
 import { costUsd, readUsage } from '../cost.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { errorFrame, planResponses, responsesJson, responsesRelay, type ResponsesPlan } from '../responses/attempt.js';
 import { SseRelay } from '../sse.js';
 import { classifyUpstreamError, describeUpstreamError, type FailureKind, type ProviderClient } from '../upstream.js';
 import { clientClosed, JSON_TYPE, SSE_DONE, type Reply } from './reply.js';
+
+/** What the pump needs of a stream relay (the chat one, or a Responses one). */
+interface StreamRelay {
+  feed(chunk: Buffer): boolean;
+  end(): boolean;
+  readonly sawContent: boolean;
+  readonly bytesOut: number;
+}
 
 interface Failure {
   kind: FailureKind | 'status';
@@ -39,6 +49,7 @@ export class FallbackLoop {
     private readonly clients: ReadonlyMap<string, ProviderClient>,
     private readonly reply: Reply,
     private readonly log: Logger,
+    private readonly inFlight: GatewayMetrics['inFlight'] | null = null,
   ) {}
 
   async run(): Promise<void> {
@@ -46,7 +57,13 @@ export class FallbackLoop {
     for (const target of ctx.targets) {
       const client = this.clients.get(target.provider);
       if (!client) continue;
-      if (await this.attempt(client, target)) return;
+      const gauge = this.inFlight?.labels(target.provider);
+      gauge?.inc();
+      try {
+        if (await this.attempt(client, target)) return;
+      } finally {
+        gauge?.dec();
+      }
     }
     const summary = this.failures.map((f) => f.detail).join('; ') || 'no usable target';
     const last = this.failures[this.failures.length - 1];
@@ -60,12 +77,13 @@ export class FallbackLoop {
     const reply = this.reply;
     ctx.attempts++;
     ctx.answeredBy = target;
-    const payload = upstreamPayload(ctx.body!, target.model, ctx.stream);
+    const plan = ctx.endpoint === 'responses' ? planResponses(ctx.config.providers[target.provider], ctx.body!, target.model, ctx.stream) : null;
+    const payload = plan ? plan.payload : upstreamPayload(ctx.body!, target.model, ctx.stream);
     reply.startAttempt();
     let up: Dispatcher.ResponseData;
     try {
       up = await client.pool.request({
-        path: client.paths[ctx.endpoint],
+        path: client.paths[plan ? plan.path : ctx.endpoint],
         method: 'POST',
         headers: client.headers,
         body: payload,
@@ -81,7 +99,7 @@ export class FallbackLoop {
       this.note(target, 'status', `HTTP ${status}`);
       return false;
     }
-    if (ctx.stream && status === 200) return this.relayStream(up, target);
+    if (ctx.stream && status === 200) return plan ? this.relayResponses(up, target, plan) : this.relayStream(up, target);
     let buf: Buffer;
     try {
       buf = await readAll(up.body);
@@ -89,7 +107,7 @@ export class FallbackLoop {
       return this.failed(target, err);
     }
     reply.endAttempt();
-    this.finishJson(up, buf, target, status);
+    this.finishJson(up, buf, target, status, plan);
     return true;
   }
 
@@ -113,7 +131,7 @@ export class FallbackLoop {
   }
 
   /** A complete non-streamed upstream answer: relayed byte for byte after one parse for usage. */
-  private finishJson(up: Dispatcher.ResponseData, buf: Buffer, target: Target, status: number): void {
+  private finishJson(up: Dispatcher.ResponseData, buf: Buffer, target: Target, status: number, plan: ResponsesPlan | null): void {
     const ctx = this.ctx;
     const type = up.headers['content-type'];
     if (status >= 400) {
@@ -131,18 +149,26 @@ export class FallbackLoop {
     } catch {
       throw new GatewayError(502, 'upstream_error', `upstream ${target.provider} answered invalid JSON (HTTP ${status})`);
     }
-    ctx.usage = readUsage(parsed?.usage);
+    let answer: string | Buffer = buf;
+    if (plan) {
+      if (parsed === null || typeof parsed !== 'object') throw new GatewayError(502, 'upstream_error', `upstream ${target.provider} answered a non-object`);
+      const r = responsesJson(plan, parsed as Record<string, unknown>, ctx.body!, target.model);
+      ctx.usage = r.usage;
+      if (r.text !== null) answer = r.text;
+    } else ctx.usage = readUsage(parsed?.usage);
     ctx.costUsd = costUsd(target.pricing, ctx.usage);
-    if (ctx.captureResponse) ctx.capturedBody = text;
+    if (ctx.captureResponse) ctx.capturedBody = typeof answer === 'string' ? answer : text;
     ctx.httpStatus = status;
-    this.reply.tail = { status, body: buf, type: JSON_TYPE };
+    this.reply.tail = { status, body: answer, type: JSON_TYPE };
   }
 
-  /** Relays one SSE answer; false = it failed before any byte reached the client (try the next target). */
-  private async relayStream(up: Dispatcher.ResponseData, target: Target): Promise<boolean> {
+  /**
+   * Feeds upstream's bytes to a relay until the stream ends. false = it failed before any byte
+   * reached the client (noted; try the next target); a failure after that is the request's 502.
+   */
+  private async pump(up: Dispatcher.ResponseData, target: Target, relay: StreamRelay): Promise<boolean> {
     const ctx = this.ctx;
     const reply = this.reply;
-    const relay = new SseRelay(reply, ctx.clientWantsUsage, ctx.captureResponse);
     try {
       for await (const chunk of up.body) {
         const writable = relay.feed(chunk as Buffer);
@@ -161,6 +187,42 @@ export class FallbackLoop {
       throw new GatewayError(502, 'upstream_error', `stream from ${target.provider} broke mid-way: ${describeUpstreamError(err)}`);
     }
     reply.endAttempt();
+    return true;
+  }
+
+  /** Relays one Responses stream (passed through, or translated from chat); false = nothing was sent, try the next target. */
+  private async relayResponses(up: Dispatcher.ResponseData, target: Target, plan: ResponsesPlan): Promise<boolean> {
+    const ctx = this.ctx;
+    const reply = this.reply;
+    const relay = responsesRelay(plan, reply, ctx.body!, target.model);
+    reply.midStreamError = (ge) => errorFrame(ge, relay.nextSequence);
+    if (!(await this.pump(up, target, relay))) return false;
+    if (!relay.sawDone) {
+      if (relay.bytesOut === 0) {
+        this.note(target, 'other', 'stream ended before any event');
+        return false;
+      }
+      throw new GatewayError(502, 'upstream_error', `stream from ${target.provider} ended before its last event`);
+    }
+    ctx.usage = relay.usage;
+    ctx.costUsd = costUsd(target.pricing, relay.usage);
+    if ('upstreamFailure' in relay && relay.upstreamFailure !== null) {
+      // The client has upstream's own error event; the row says the answer failed.
+      reply.end();
+      throw new GatewayError(502, 'upstream_error', `stream from ${target.provider} reported an error (${relay.upstreamFailure})`);
+    }
+    if (ctx.captureResponse && relay.finalResponse) ctx.capturedBody = JSON.stringify(relay.finalResponse);
+    ctx.httpStatus = 200;
+    reply.tail = { sse: relay.terminalFrame! };
+    return true;
+  }
+
+  /** Relays one SSE answer; false = it failed before any byte reached the client (try the next target). */
+  private async relayStream(up: Dispatcher.ResponseData, target: Target): Promise<boolean> {
+    const ctx = this.ctx;
+    const reply = this.reply;
+    const relay = new SseRelay(reply, ctx.clientWantsUsage, ctx.captureResponse);
+    if (!(await this.pump(up, target, relay))) return false;
     if (!relay.sawDone) {
       if (relay.bytesOut === 0) {
         this.note(target, 'other', 'stream ended before any data');

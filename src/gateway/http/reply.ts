@@ -10,8 +10,11 @@ import type { ByteSink } from '../sse.js';
 export const JSON_TYPE = 'application/json';
 export const SSE_DONE = 'data: [DONE]\n\n';
 
-/** The end of a successful answer, sent only after the record callbacks have run. */
-export type Tail = { status: number; body: string | Buffer; type: string } | typeof SSE_DONE;
+/**
+ * The end of a successful answer, sent only after the record callbacks have run: a JSON body,
+ * a chat stream's [DONE], or another stream's last frame (a Responses stream's response.completed).
+ */
+export type Tail = { status: number; body: string | Buffer; type: string } | typeof SSE_DONE | { sse: string };
 
 export const clientClosed = () =>
   new GatewayError(499, 'client_closed', 'client closed the connection before the response was complete');
@@ -35,6 +38,11 @@ export class Reply implements ByteSink {
    * having been written, even if the gateway is killed the next instant.
    */
   tail: Tail | null = null;
+  /**
+   * How an error is told mid-stream: by default a `data:` event with the error body; a Responses
+   * stream sets its own (an `error` event with the next sequence number).
+   */
+  midStreamError: ((ge: GatewayError) => string) | null = null;
 
   constructor(
     private readonly ctx: Context,
@@ -119,8 +127,8 @@ export class Reply implements ByteSink {
     this.tail = null;
     const res = this.res;
     if (tail === null || res.destroyed || res.writableEnded) return;
-    if (tail === SSE_DONE) {
-      this.write(SSE_DONE); // (also sends the head of a stream that had nothing before [DONE])
+    if (tail === SSE_DONE || 'sse' in tail) {
+      this.write(tail === SSE_DONE ? SSE_DONE : tail.sse); // (also sends the head of a stream that had nothing before it)
       res.end();
     } else this.sendJson(tail.status, tail.body, tail.type);
   }
@@ -132,6 +140,11 @@ export class Reply implements ByteSink {
     const body = JSON.stringify(ge.toJSON());
     if (!res.headersSent) this.sendJson(ge.status, body);
     // Mid-stream: the status line is gone; an SSE error event lets the client's SDK raise.
-    else res.end(`data: ${body}\n\n`);
+    else res.end(this.midStreamError ? this.midStreamError(ge) : `data: ${body}\n\n`);
+  }
+
+  /** Ends a stream that has already said how it ended (an upstream error event passed on). */
+  end(): void {
+    if (!this.res.destroyed && !this.res.writableEnded) this.res.end();
   }
 }

@@ -147,6 +147,9 @@ export class GatewayServer implements admin.AdminState {
       case 'models':
         if (!snap.auth(req.headers.authorization)) return admin.sendUnauthorized(res);
         return admin.models(snap, res);
+      case 'model':
+        if (!snap.auth(req.headers.authorization)) return admin.sendUnauthorized(res);
+        return admin.model(snap, req, res);
       case 'budgets':
         if (!snap.auth(req.headers.authorization)) return admin.sendUnauthorized(res);
         return admin.budgets(this, res);
@@ -160,7 +163,7 @@ export class GatewayServer implements admin.AdminState {
     const ctx = new Context(requestId, endpoint, req.headers, snap.config, startMono);
     this.inflight++;
     try {
-      await new Exchange(this.opts.manager, this.opts.log, snap, ctx, req, res).run();
+      await new Exchange(this.opts.manager, this.opts.log, snap, ctx, req, res, this.opts.metrics.inFlight).run();
     } catch (err) {
       this.opts.log.error('request_failed', { request_id: requestId, error: String(err) });
     } finally {
