@@ -123,6 +123,43 @@ export const mappingsFileSchema = z.strictObject({
 });
 export type MappingsFile = z.infer<typeof mappingsFileSchema>;
 
+/** `redis://` or `rediss://` (TLS), with optional user, password and database number. */
+const redisUrl = z.string().refine(
+  (s) => {
+    try {
+      const u = new URL(s);
+      // no ?query: the client would read its options from it; TLS files go under shared.tls
+      return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '' && /^(\/\d{0,2})?$/.test(u.pathname) && u.search === '' && u.hash === '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be redis://[user:password@]host[:port][/db], or rediss:// for TLS (no ?options: TLS files go under shared.tls)' },
+);
+
+/** Several gateways enforcing one set of budgets through one Redis (README "Several boxes"). */
+export const sharedSchema = z.strictObject({
+  redis_url: redisUrl,
+  /** unique per gateway; defaults to the host name */
+  gateway_id: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit' })
+    .optional(),
+  /** what a request touching a budget gets while Redis does not answer within 50 ms */
+  on_unavailable: z.enum(['local', 'block']).default('local'),
+  /** TLS files for rediss:// (paths relative to home or absolute) */
+  tls: z
+    .strictObject({
+      ca_file: z.string().min(1).optional(),
+      cert_file: z.string().min(1).optional(),
+      key_file: z.string().min(1).optional(),
+      /** the name the server certificate must carry; default the URL's host */
+      servername: z.string().min(1).optional(),
+    })
+    .optional(),
+}).refine((s) => !s.tls || s.redis_url.startsWith('rediss://'), { message: 'tls needs a rediss:// redis_url', path: ['tls'] });
+export type SharedConfig = z.infer<typeof sharedSchema>;
+
 export const gatewayFileSchema = z.strictObject({
   master_key: z.string().optional(),
   max_body_bytes: z.number().int().positive().default(10 * 1024 * 1024),
@@ -148,6 +185,7 @@ export const gatewayFileSchema = z.strictObject({
         }),
     )
     .default([]),
+  shared: sharedSchema.optional(),
 });
 export type GatewayFile = z.infer<typeof gatewayFileSchema>;
 
@@ -171,4 +209,17 @@ export interface BudgetStatus extends BudgetEntry {
   spend_usd: number;
   remaining_usd: number;
   exceeded: boolean;
+  /** shared mode: spend_usd is the sum over gateways; this says how it splits */
+  shared?: SharedBudgetStatus;
+}
+
+/** One budget across the gateways sharing a Redis, as last read (at most about a second old). */
+export interface SharedBudgetStatus {
+  /** this gateway's own spend (live) */
+  local_spend_usd: number;
+  /** reservations of requests in flight on every gateway */
+  reserved_usd: number;
+  gateways: Array<{ gateway_id: string; spend_usd: number; reserved_usd: number }>;
+  /** when the global figures were read, ISO 8601; null while Redis has not answered yet */
+  read_at: string | null;
 }

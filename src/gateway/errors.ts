@@ -10,6 +10,7 @@ export type GatewayErrorType =
   | 'guardrail_violation' // 400
   | 'upstream_error' // 502 after all fallbacks
   | 'upstream_timeout' // 504
+  | 'shared_state_unavailable' // 503 shared mode, Redis away, on_unavailable: block
   | 'client_closed' // client went away before the response ended (status 499 in the log)
   | 'internal_error'; // 500, a bug of ours
 

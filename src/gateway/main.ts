@@ -13,6 +13,7 @@ import type { CallbackDeps } from './pipeline.js';
 import { exportBudgetConfig, watchConfigDir } from './reload.js';
 import { describeHolder, holderMessage, tryLockRuntimeDir, type InstanceLock } from './instance-lock.js';
 import { GatewayServer } from './http/server.js';
+import { SharedState } from './shared/state.js';
 import { Upstreams } from './upstream.js';
 
 export interface GatewayOptions {
@@ -101,23 +102,38 @@ async function runLocked(first: ResolvedConfig, loadOpts: LoadOptions, log: Logg
   }
 
   const metrics = createMetrics();
-  const deps: CallbackDeps = { getConfig: () => config, metrics, log, usage };
+  let shared: SharedState | undefined;
+  if (config.gateway.shared) {
+    // Before listening: wrong credentials or a gateway_id held by another gateway stop the start.
+    shared = new SharedState(config.gateway.shared, config.paths.home, config.paths.runtimeDir, log, metrics.registry);
+    const refused = await shared.start();
+    if (refused !== null) {
+      await shared.close();
+      usage.close();
+      return fatal(refused);
+    }
+  }
+  const deps: CallbackDeps = { getConfig: () => config, metrics, log, usage, shared };
   let pipeline;
   try {
     pipeline = await buildPipeline(deps, config);
   } catch (err) {
+    await shared?.close();
     usage.close();
     return fatal((err as Error).message);
   }
+  // this gateway's buckets into Redis, and the others' spend read, before the first request
+  await shared?.converge();
   const { manager, budgets } = pipeline;
   exportBudgetConfig(config, log);
   const upstreams = new Upstreams();
   const gatewayVersion = version();
   const instanceSecret = newInstanceSecret();
-  const server = new GatewayServer({ manager, budgets, usage, metrics, upstreams, log, version: gatewayVersion }, config);
+  const server = new GatewayServer({ manager, budgets, usage, metrics, upstreams, log, version: gatewayVersion, shared }, config);
 
   const closeAll = async () => {
     await manager.close();
+    await shared?.close();
     usage.close();
     await upstreams.close();
   };
@@ -138,6 +154,9 @@ async function runLocked(first: ResolvedConfig, loadOpts: LoadOptions, log: Logg
       if (next.listen.host !== config.listen.host || next.listen.port !== config.listen.port) {
         log.warn('config_restart_needed', { key: 'listen', note: 'the listen address changes on restart' });
       }
+      if (JSON.stringify(next.gateway.shared) !== JSON.stringify(config.gateway.shared)) {
+        log.warn('config_restart_needed', { key: 'shared', note: 'the shared Redis and gateway_id change on restart' });
+      }
       if (JSON.stringify(next.gateway.callbacks) !== JSON.stringify(config.gateway.callbacks)) {
         log.warn('config_restart_needed', { key: 'callbacks', note: 'callback modules load on restart' });
       }
@@ -157,6 +176,7 @@ async function runLocked(first: ResolvedConfig, loadOpts: LoadOptions, log: Logg
   try {
     const addr = await server.listen(host, port);
     recordInstance(config.paths.runtimeDir, { pid: process.pid, host, port: addr.port, secret: instanceSecret, started_at: new Date().toISOString(), version: gatewayVersion }, log);
+    shared?.setPort(addr.port);
     log.info('listening', { host, port: addr.port, url: `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}` });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

@@ -6,6 +6,7 @@ import type { Context } from './context.js';
 import type { Logger } from './log.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { UsageLog } from '../usage/log.js';
+import type { SharedState } from './shared/state.js';
 
 /** What every callback may use; handed to its constructor. */
 export interface CallbackDeps {
@@ -13,6 +14,8 @@ export interface CallbackDeps {
   metrics: GatewayMetrics;
   log: Logger;
   usage: UsageLog;
+  /** shared mode (gateway.yaml `shared:`): budgets enforced over every gateway on one Redis */
+  shared?: SharedState;
 }
 
 /**

@@ -80,6 +80,37 @@ export class SpendWindow {
     this.total += amount;
   }
 
+  /** Buckets kept: the window's length in buckets plus the partial oldest one. */
+  get slots(): number {
+    return this.sums.length;
+  }
+
+  /** The bucket index spend at atMs is counted in (what add() uses). */
+  indexFor(atMs: number, nowMs: number): number {
+    this.roll(nowMs);
+    return Math.min(Math.floor(atMs / this.bucketMs), this.current);
+  }
+
+  /** Spend in bucket idx; 0 once it has left the window. */
+  bucketSpend(idx: number, nowMs: number): number {
+    this.roll(nowMs);
+    const n = this.sums.length;
+    if (idx > this.current || idx <= this.current - n) return 0;
+    return this.sums[idx % n];
+  }
+
+  /** Every bucket with spend in the window, as [index, spend], oldest first. */
+  buckets(nowMs: number): Array<[number, number]> {
+    this.roll(nowMs);
+    const n = this.sums.length;
+    const out: Array<[number, number]> = [];
+    for (let idx = this.current - n + 1; idx <= this.current; idx++) {
+      const v = this.sums[idx % n];
+      if (v > 0) out.push([idx, v]);
+    }
+    return out;
+  }
+
   private roll(nowMs: number): void {
     const idx = Math.floor(nowMs / this.bucketMs);
     // `!(idx > current)` also stops a NaN or infinite clock reading, which would leave `current`

@@ -16,7 +16,7 @@
 // Spend is seeded from the usage log at start and on every config change, so it survives
 // restarts and a changed window takes effect at once.
 import type { ResolvedConfig } from '../../config/load.js';
-import type { BudgetStatus, Target } from '../../config/schema.js';
+import type { BudgetEntry, BudgetStatus, Target } from '../../config/schema.js';
 import { readSpendSeed, type SpendSeed } from '../../usage/spend.js';
 import { BudgetTracker, seedQueryFor, type TrackedBudget } from '../budget/tracker.js';
 import { estimateTokens } from '../budget/estimate.js';
@@ -24,6 +24,9 @@ import type { Context, TokenUsage } from '../context.js';
 import { costUsd } from '../cost.js';
 import { GatewayError } from '../errors.js';
 import { Callback, type CallbackDeps } from '../pipeline.js';
+import { localSpendOf } from '../shared/local-spend.js';
+import { sharedStatus, touchedBlockBudgets, reservationExpiry } from '../shared/gate.js';
+import type { SharedState } from '../shared/state.js';
 
 interface Reservation {
   key: string;
@@ -39,6 +42,9 @@ interface Built {
 interface BudgetsState {
   reservations: Reservation[];
   settled: boolean;
+  /** the reservation's id in the shared Redis, and the budgets it holds there */
+  sharedRid?: string;
+  sharedHeld?: BudgetEntry[];
 }
 
 // A warn budget that stays exceeded logs once per minute, not once per request.
@@ -61,10 +67,14 @@ export class BudgetsCallback extends Callback {
   private readonly lastWarnLog = new Map<string, number>();
   private invalidAfterId = 0;
   private readonly gaugeTimer: NodeJS.Timeout;
+  /** set in shared mode: budgets are enforced over every gateway on the same Redis */
+  private readonly shared: SharedState | null;
 
   constructor(deps: CallbackDeps) {
     super(deps);
+    this.shared = deps.shared ?? null;
     this.use(this.build(deps.getConfig()));
+    this.shared?.budgets.attach(localSpendOf(() => this.tracker));
     this.gaugeTimer = setInterval(() => this.refreshGauges(), GAUGE_REFRESH_MS);
     this.gaugeTimer.unref();
   }
@@ -79,10 +89,67 @@ export class BudgetsCallback extends Callback {
 
   /** Every budget with its live spend: what GET /budgets serves. */
   status(): BudgetStatus[] {
-    return this.tracker.status(Date.now());
+    const now = Date.now();
+    const local = this.tracker.status(now);
+    return this.shared ? local.map((s) => sharedStatus(this.shared!, s)) : local;
   }
 
-  override onRequest(ctx: Context): void {
+  /** Spend plus reservations a `block` budget admits against: this gateway's, and in shared mode the others' last known. */
+  private committed(b: TrackedBudget, now: number): number {
+    return this.tracker.committed(b, now) + (this.shared?.budgets.others(b.entry) ?? 0);
+  }
+
+  private spendOf(b: TrackedBudget, now: number): number {
+    return this.tracker.spend(b, now) + (this.shared?.budgets.others(b.entry) ?? 0);
+  }
+
+  override onRequest(ctx: Context): void | Promise<void> {
+    this.decideLocally(ctx);
+    if (this.shared) return this.decideShared(ctx, this.shared, 0);
+  }
+
+  /**
+   * Shared mode: the local decision stands only once Redis agrees, in one atomic check-and-reserve
+   * over every gateway. Refused there: this request's local holds go and it is decided again on
+   * the figures Redis just gave (a provider over budget drops out of the targets, a model or
+   * capability rejects). No answer in 50 ms: `on_unavailable` decides.
+   */
+  private async decideShared(ctx: Context, shared: SharedState, round: number): Promise<void> {
+    const state = ctx.state[this.name] as BudgetsState | undefined;
+    const held = new Map((state?.reservations ?? []).map((r) => [r.key, r.usd]));
+    const items = touchedBlockBudgets(this.tracker, ctx, held);
+    if (items.touched === 0) return;
+    const reason = shared.unusableReason();
+    if (items.block.length === 0 && (reason === null || shared.mode === 'local')) return;
+    const rid = shared.budgets.newReservationId();
+    const r = items.block.length === 0 ? { kind: 'unavailable' as const, reason: reason! } : await shared.budgets.reserve(rid, items.block, reservationExpiry(ctx, this.deps.getConfig().providers));
+    if (r.kind === 'admitted') {
+      const s = (ctx.state[this.name] ??= { reservations: [], settled: false } satisfies BudgetsState) as BudgetsState;
+      s.sharedRid = rid;
+      s.sharedHeld = items.block.filter((i) => i.usd > 0).map((i) => i.entry);
+      return;
+    }
+    if (r.kind === 'unavailable') {
+      shared.countUnavailable(shared.mode);
+      if (shared.mode === 'local') return;
+      this.releaseLocal(ctx);
+      throw new GatewayError(503, 'shared_state_unavailable', `shared budget state unavailable (on_unavailable: block): ${r.reason}`);
+    }
+    this.releaseLocal(ctx);
+    const now = Date.now();
+    if (round >= 2) this.reject(ctx, r.blocked.map((e) => this.tracker.get(e.scope, e.target)!).filter(Boolean), now);
+    this.decideLocally(ctx);
+    return this.decideShared(ctx, shared, round + 1);
+  }
+
+  private releaseLocal(ctx: Context): void {
+    const state = ctx.state[this.name] as BudgetsState | undefined;
+    if (!state) return;
+    for (const r of state.reservations) this.tracker.release(r.key, r.usd);
+    delete ctx.state[this.name];
+  }
+
+  private decideLocally(ctx: Context): void {
     const t = this.tracker;
     if (t.size === 0) return;
     const now = Date.now();
@@ -94,7 +161,7 @@ export class BudgetsCallback extends Callback {
     let blockedProviders: TrackedBudget[] | null = null;
     for (const target of ctx.targets) {
       const b = t.get('provider', target.provider);
-      if (!b || b.entry.action !== 'block' || t.committed(b, now) < b.entry.max_budget_usd) continue;
+      if (!b || b.entry.action !== 'block' || this.committed(b, now) < b.entry.max_budget_usd) continue;
       blockedProviders ??= [];
       if (!blockedProviders.includes(b)) blockedProviders.push(b);
       if (targets === ctx.targets) targets = ctx.targets.slice();
@@ -103,7 +170,7 @@ export class BudgetsCallback extends Callback {
     const blocked: TrackedBudget[] = [];
     if (targets.length === 0 && blockedProviders) blocked.push(...blockedProviders);
     for (const b of [modelBudget, capabilityBudget]) {
-      if (b && b.entry.action === 'block' && t.committed(b, now) >= b.entry.max_budget_usd) blocked.push(b);
+      if (b && b.entry.action === 'block' && this.committed(b, now) >= b.entry.max_budget_usd) blocked.push(b);
     }
     if (blocked.length > 0) this.reject(ctx, blocked, now);
     if (blockedProviders) {
@@ -130,7 +197,7 @@ export class BudgetsCallback extends Callback {
   private reject(ctx: Context, blocked: TrackedBudget[], now: number): never {
     const t = this.tracker;
     for (const b of blocked) this.deps.metrics.budgetExceeded.inc(b.labels);
-    const reasons = blocked.map((b) => describe(b, t.spend(b, now)));
+    const reasons = blocked.map((b) => describe(b, this.spendOf(b, now)));
     this.deps.log.warn('budget_blocked', {
       request_id: ctx.requestId,
       budgets: blocked.map((b) => b.key),
@@ -142,7 +209,7 @@ export class BudgetsCallback extends Callback {
     let header: string | null = null;
     for (const b of budgets) {
       if (!b || b.entry.action !== 'warn') continue;
-      const spend = this.tracker.spend(b, now);
+      const spend = this.spendOf(b, now);
       if (spend < b.entry.max_budget_usd) continue;
       this.deps.metrics.budgetExceeded.inc(b.labels);
       const text = describe(b, spend);
@@ -199,16 +266,21 @@ export class BudgetsCallback extends Callback {
       ctx.state[this.name] = { reservations: [], settled: true } satisfies BudgetsState;
     }
     const cost = ctx.costUsd;
-    if (!(cost >= 0)) {
-      // NaN, negative or missing: not spend, but worth knowing about
-      this.deps.metrics.budgetInvalidRows.inc();
-      return;
+    const charged = cost > 0 ? this.charge(ctx, cost) : [];
+    // NaN, negative or missing: not spend, but worth knowing about
+    if (!(cost >= 0)) this.deps.metrics.budgetInvalidRows.inc();
+    if (this.shared && (state?.sharedRid || charged.length > 0)) {
+      const now = Date.now();
+      const buckets = charged.map((b) => ({ entry: b.entry, idx: b.window.indexFor(ctx.startedAt, now) }));
+      this.shared.budgets.settle(state?.sharedRid ?? null, state?.sharedHeld ?? [], buckets);
     }
-    if (cost === 0) return;
+  }
+
+  private charge(ctx: Context, cost: number): TrackedBudget[] {
     const now = Date.now();
-    for (const b of this.tracker.charge(ctx.answeredBy?.provider ?? null, ctx.logicalModel, ctx.capability, ctx.startedAt, cost, now)) {
-      this.deps.metrics.budgetSpend.set(b.labels, this.tracker.spend(b, now));
-    }
+    const hit = this.tracker.charge(ctx.answeredBy?.provider ?? null, ctx.logicalModel, ctx.capability, ctx.startedAt, cost, now);
+    for (const b of hit) this.deps.metrics.budgetSpend.set(b.labels, this.tracker.spend(b, now));
+    return hit;
   }
 
   /**

@@ -10,10 +10,16 @@ import type { GatewayMetrics } from '../metrics.js';
 import type { Snapshot } from '../snapshot.js';
 import { describeUpstreamError } from '../upstream.js';
 import type { UsageLog } from '../../usage/log.js';
+import type { SharedHealth } from '../shared/state.js';
 import { JSON_TYPE, sendText } from './reply.js';
 
 export interface BudgetSource {
   status(): BudgetStatus[];
+}
+
+/** Shared mode's state: Redis up or down (and why), this gateway's id, the gateways sharing it. */
+export interface SharedSource {
+  health(): SharedHealth;
 }
 
 /** What the admin routes read; the server owns it. */
@@ -24,6 +30,7 @@ export interface AdminState {
   readonly usage: UsageLog;
   readonly metrics: GatewayMetrics;
   readonly budgets: BudgetSource | null;
+  readonly shared: SharedSource | null;
 }
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -43,13 +50,15 @@ export function sendUnauthorized(res: http.ServerResponse): void {
 
 export function health(state: AdminState, req: http.IncomingMessage, res: http.ServerResponse): void {
   const usageError = state.usage.degradedReason;
+  const shared = state.shared?.health();
   const body: Record<string, unknown> = {
-    status: state.configError || usageError ? 'degraded' : 'ok',
+    status: state.configError || usageError || shared?.reason ? 'degraded' : 'ok',
     version: state.version,
     uptime_s: Math.floor((Date.now() - state.startedAt) / 1000),
   };
   if (state.configError) body.config_error = state.configError;
   if (usageError) body.usage_log_error = usageError;
+  if (shared) body.shared = shared;
   const text = JSON.stringify(body);
   if (req.method === 'HEAD') {
     res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
@@ -84,7 +93,9 @@ export function model(snap: Snapshot, req: http.IncomingMessage, res: http.Serve
 }
 
 export function budgets(state: AdminState, res: http.ServerResponse): void {
-  sendText(res, 200, JSON_TYPE, JSON.stringify({ budgets: state.budgets ? state.budgets.status() : [] }));
+  const body: Record<string, unknown> = { budgets: state.budgets ? state.budgets.status() : [] };
+  if (state.shared) body.shared = state.shared.health();
+  sendText(res, 200, JSON_TYPE, JSON.stringify(body));
 }
 
 /** Probes every provider once (health_url, else <api_base>/models) and reports per provider and per target. */

@@ -27,6 +27,8 @@ export interface GatewayServerOptions {
   upstreams: Upstreams;
   log: Logger;
   version: string;
+  /** shared mode: its state shows in /health and /budgets */
+  shared?: admin.SharedSource;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -50,6 +52,7 @@ export class GatewayServer implements admin.AdminState {
   readonly usage: UsageLog;
   readonly metrics: GatewayMetrics;
   readonly budgets: admin.BudgetSource | null;
+  readonly shared: admin.SharedSource | null;
 
   constructor(
     private readonly opts: GatewayServerOptions,
@@ -59,6 +62,7 @@ export class GatewayServer implements admin.AdminState {
     this.usage = opts.usage;
     this.metrics = opts.metrics;
     this.budgets = opts.budgets;
+    this.shared = opts.shared ?? null;
     this.snapshot = new Snapshot(config, opts.upstreams.update(config.providers));
     this.http = http.createServer(
       {

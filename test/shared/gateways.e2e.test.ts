@@ -1,0 +1,192 @@
+// Three real gateways (child processes, each with its own home and runtime dir, as three boxes
+// would have) sharing one real redis-server: budgets hold across them, a dead gateway's
+// reservations stop blocking, and Redis stopping, coming back empty or pausing is survived as
+// README "Several boxes" says. box-a and box-b run on_unavailable: local, box-c block.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
+import type { TempHome } from '../helpers/config.js';
+import { makeSimHome, readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { hasTool, TOOLS } from '../helpers/tools.js';
+
+const PRICING = { input_usd_per_1m: 0, output_usd_per_1m: 1000 };
+// 50 completion tokens at $1000 per 1M: $0.05 a request, estimated and billed alike
+const MAX_TOKENS = 50;
+const PER_REQUEST = 0.05;
+const MODELS = {
+  capped: { capability: 'chat', budget: { max_budget_usd: 1, budget_window: '1h', action: 'block' }, targets: [{ provider: 'sim', model: 'sim-model', pricing: PRICING }] },
+  held: { capability: 'chat', budget: { max_budget_usd: 1, budget_window: '1h', action: 'block' }, targets: [{ provider: 'sim', model: 'sim-model', pricing: PRICING }] },
+  bulk: { capability: 'chat', budget: { max_budget_usd: 1000, budget_window: '1h', action: 'block' }, targets: [{ provider: 'sim', model: 'sim-model', pricing: PRICING }] },
+};
+
+interface Box {
+  id: string;
+  home: TempHome;
+  gw: GatewayChild;
+}
+
+async function post(gw: GatewayChild, model: string): Promise<{ status: number; overheadMs: number }> {
+  const r = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model, max_tokens: MAX_TOKENS, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  await r.arrayBuffer();
+  return { status: r.status, overheadMs: Number(r.headers.get('x-backend-overhead-ms') ?? NaN) };
+}
+
+async function getJson(gw: GatewayChild, path: string): Promise<any> {
+  const r = await fetch(`${gw.url}${path}`);
+  return r.json();
+}
+
+const spendInLogs = (boxes: Box[], model: string) =>
+  boxes.flatMap((b) => readUsageRows(b.home.runtimeDir)).reduce((s, r) => s + (r.logical_model === model && r.cost_usd > 0 ? r.cost_usd : 0), 0);
+
+describe.skipIf(!hasTool(TOOLS.redis))('three gateways sharing one Redis', () => {
+  let redis: RedisServer;
+  let sim: SimUpstream;
+  const boxes: Box[] = [];
+
+  /** Waits until every budget `gw` serves equals the sum of the three usage logs. */
+  const convergedToLogs = (gw: GatewayChild, what: string) =>
+    waitFor(
+      async () => {
+        const b = (await getJson(gw, '/budgets')).budgets;
+        return b.every((x: any) => Math.abs(x.spend_usd - spendInLogs(boxes, x.target)) < 1e-6);
+      },
+      what,
+      15_000,
+      100,
+    );
+
+  async function startBox(id: string, onUnavailable: 'local' | 'block', home?: TempHome): Promise<Box> {
+    home ??= makeSimHome(sim.url, {
+      models: MODELS,
+      gateway: { shared: { redis_url: redis.url, gateway_id: id, on_unavailable: onUnavailable } },
+    });
+    const gw = await startGateway({ home: home.home });
+    return { id, home, gw };
+  }
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    sim = await startSimUpstream({ latencyMs: 100 });
+    boxes.push(...(await Promise.all([startBox('box-a', 'local'), startBox('box-b', 'local'), startBox('box-c', 'block')])));
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(boxes.map((b) => b.gw.stop()));
+    for (const b of boxes) b.home.cleanup();
+    await sim?.close();
+    await redis?.stop();
+  });
+
+  it('60 concurrent requests over three gateways against a $1 block budget spend at most $1 plus one reservation', async () => {
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => post(boxes[i % 3].gw, 'capped')));
+    const admitted = results.filter((r) => r.status === 200).length;
+    const refused = results.filter((r) => r.status === 429).length;
+    await waitFor(() => boxes.every((b) => readUsageRows(b.home.runtimeDir).filter((r) => r.logical_model === 'capped').length === 20), 'every row written');
+    const perBox = boxes.map((b) => readUsageRows(b.home.runtimeDir).reduce((s, r) => s + (r.logical_model === 'capped' ? r.cost_usd : 0), 0));
+    const total = perBox.reduce((a, b) => a + b, 0);
+    console.log(
+      `shared budget race: ${admitted} admitted, ${refused} refused; spend per gateway ${perBox.map((s) => `$${s.toFixed(2)}`).join(' + ')} = $${total.toFixed(4)} against $1 (one reservation: $${PER_REQUEST})`,
+    );
+    if (admitted + refused !== 60) console.log(JSON.stringify(results.map((r) => r.status)), boxes.map((b) => b.gw.stderr().slice(-3000)).join('\n----\n'));
+    expect(admitted + refused).toBe(60);
+    expect(total).toBeLessThanOrEqual(1 + PER_REQUEST + 1e-9);
+    // one gateway alone would have admitted 20 of its own 20: the three together admit about 20 in all
+    expect(admitted).toBeGreaterThanOrEqual(19);
+    expect(admitted).toBeLessThanOrEqual(21);
+    await waitFor(async () => {
+      const now = (await getJson(boxes[0].gw, '/budgets')).budgets.find((b: any) => b.target === 'capped');
+      return Math.abs(now.spend_usd - total) < 1e-6 && now.shared.gateways.length === 3;
+    }, '/budgets to show the summed spend split over three gateways');
+    const budgets = await getJson(boxes[0].gw, '/budgets');
+    const capped = budgets.budgets.find((b: any) => b.target === 'capped');
+    expect(capped.remaining_usd).toBeLessThan(PER_REQUEST);
+    expect(budgets.shared).toMatchObject({ state: 'up', gateway_id: 'box-a', on_unavailable: 'local' });
+  });
+
+  it('kill -9 of a gateway holding reservations: the others admit again once its heartbeat expires', async () => {
+    const c = boxes[2];
+    sim.setLatency(60_000);
+    // 20 x $0.05 held by box-c: the budget is fully reserved
+    const held = Array.from({ length: 20 }, () => post(c.gw, 'held').catch(() => null));
+    await waitFor(async () => {
+      const b = (await getJson(boxes[0].gw, '/budgets')).budgets.find((x: any) => x.target === 'held');
+      return b.shared.reserved_usd >= 1 - 1e-9;
+    }, 'box-c to hold the whole budget');
+    expect((await post(boxes[0].gw, 'held')).status).toBe(429);
+    c.gw.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await c.gw.exited;
+    sim.setLatency(0);
+    await Promise.all(held);
+    await waitFor(async () => (await post(boxes[0].gw, 'held')).status === 200, 'box-a to admit again', 30_000, 250);
+    const freedAfter = Date.now() - killedAt;
+    console.log(`reservations of a killed gateway stopped counting after ${freedAfter} ms (heartbeat TTL 10 s)`);
+    expect(freedAfter).toBeLessThan(10_000 + 30_000);
+    sim.setLatency(100);
+    // the same box restarted (same runtime dir) takes its gateway_id back at once
+    boxes[2] = await startBox('box-c', 'block', c.home);
+    expect((await getJson(boxes[2].gw, '/health')).shared).toMatchObject({ state: 'up', gateway_id: 'box-c' });
+  });
+
+  it('Redis killed under load: no 5xx in local mode, 503 in block mode, /health degraded; back empty, it converges to the logs', async () => {
+    let stop = false;
+    const statuses: number[] = [];
+    const load = (gw: GatewayChild) =>
+      (async () => {
+        while (!stop) statuses.push(await post(gw, 'bulk').then((r) => r.status, () => -1));
+      })();
+    const loaders = [load(boxes[0].gw), load(boxes[1].gw)];
+    await waitFor(() => statuses.length >= 10, 'load to run');
+    await redis.kill9();
+    await waitFor(async () => (await getJson(boxes[0].gw, '/health')).status === 'degraded', '/health degraded');
+    const health = await getJson(boxes[0].gw, '/health');
+    expect(health.shared).toMatchObject({ state: 'down', reason: expect.stringMatching(/Redis at redis:\/\/127\.0\.0\.1:\d+/) });
+    const during = statuses.length;
+    await waitFor(() => statuses.length >= during + 10, 'requests to go on without Redis');
+    const blocked = await post(boxes[2].gw, 'bulk');
+    expect(blocked.status).toBe(503);
+    const metrics = await (await fetch(`${boxes[0].gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/backend_llm_shared_up 0/);
+    expect(metrics).toMatch(/backend_llm_shared_unavailable_total\{action="local"\} [1-9]/);
+
+    await redis.restart();
+    await waitFor(async () => (await getJson(boxes[0].gw, '/health')).status === 'ok', '/health ok again', 15_000);
+    stop = true;
+    await Promise.all(loaders);
+    expect(statuses.filter((s) => s >= 500)).toEqual([]);
+    const started = Date.now();
+    await convergedToLogs(boxes[1].gw, 'every budget to equal the sum of the logs');
+    console.log(`Redis restarted empty: every budget equal to the sum of the three logs after ${Date.now() - started} ms`);
+    expect((await post(boxes[2].gw, 'bulk')).status).toBe(200);
+  });
+
+  it('Redis paused (SIGSTOP): requests wait at most the 50 ms bound and go on per on_unavailable; SIGCONT converges', async () => {
+    redis.pause();
+    let first: { status: number; overheadMs: number };
+    try {
+      first = await post(boxes[0].gw, 'bulk');
+      const blocked = await post(boxes[2].gw, 'bulk');
+      // three answers late in a row: the link counts as down and the next request does not wait
+      await post(boxes[0].gw, 'bulk');
+      await post(boxes[0].gw, 'bulk');
+      const next = await post(boxes[0].gw, 'bulk');
+      const health = await getJson(boxes[0].gw, '/health');
+      console.log(`Redis paused: first request's gateway overhead ${first.overheadMs} ms (bound 50 ms + the machine's own), next ${next.overheadMs} ms`);
+      expect(first.status).toBe(200);
+      expect(next.status).toBe(200);
+      expect(blocked.status).toBe(503);
+      expect(first.overheadMs).toBeLessThan(50 + 450);
+      expect(health).toMatchObject({ status: 'degraded', shared: { state: 'down', reason: expect.stringMatching(/did not answer within \d+ ms/) } });
+      for (let i = 0; i < 5; i++) expect((await post(boxes[0].gw, 'bulk')).status).toBe(200);
+    } finally {
+      redis.resume();
+    }
+    await waitFor(async () => (await getJson(boxes[0].gw, '/health')).status === 'ok', '/health ok after SIGCONT', 15_000);
+    await convergedToLogs(boxes[2].gw, 'spend to converge after SIGCONT');
+  });
+});
