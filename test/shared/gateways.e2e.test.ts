@@ -40,6 +40,13 @@ async function getJson(gw: GatewayChild, path: string): Promise<any> {
   return r.json();
 }
 
+/** Requests this gateway decided without Redis in local mode, from its own metric. */
+async function decidedWithoutRedis(gw: GatewayChild): Promise<number> {
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  const m = /^backend_llm_shared_unavailable_total\{action="local"\} (\d+)/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
 const spendInLogs = (boxes: Box[], model: string) =>
   boxes.flatMap((b) => readUsageRows(b.home.runtimeDir)).reduce((s, r) => s + (r.logical_model === model && r.cost_usd > 0 ? r.cost_usd : 0), 0);
 
@@ -83,21 +90,27 @@ describe.skipIf(!hasTool(TOOLS.redis))('three gateways sharing one Redis', () =>
   });
 
   it('60 concurrent requests over three gateways against a $1 block budget spend at most $1 plus one reservation', async () => {
+    const before = await Promise.all(boxes.map((b) => decidedWithoutRedis(b.gw)));
     const results = await Promise.all(Array.from({ length: 60 }, (_, i) => post(boxes[i % 3].gw, 'capped')));
     const admitted = results.filter((r) => r.status === 200).length;
     const refused = results.filter((r) => r.status === 429).length;
+    // On a starved machine Redis' answer can come later than 50 ms: box-c (block) then answers
+    // 503, box-a and box-b decide on local spend. Both are counted; each local decision may add
+    // one request's cost to the bound.
+    const unavailable = results.filter((r) => r.status === 503).length;
+    const after = await Promise.all(boxes.map((b) => decidedWithoutRedis(b.gw)));
+    const local = after.reduce((s, n, i) => s + n - before[i], 0);
     await waitFor(() => boxes.every((b) => readUsageRows(b.home.runtimeDir).filter((r) => r.logical_model === 'capped').length === 20), 'every row written');
     const perBox = boxes.map((b) => readUsageRows(b.home.runtimeDir).reduce((s, r) => s + (r.logical_model === 'capped' ? r.cost_usd : 0), 0));
     const total = perBox.reduce((a, b) => a + b, 0);
     console.log(
-      `shared budget race: ${admitted} admitted, ${refused} refused; spend per gateway ${perBox.map((s) => `$${s.toFixed(2)}`).join(' + ')} = $${total.toFixed(4)} against $1 (one reservation: $${PER_REQUEST})`,
+      `shared budget race: ${admitted} admitted, ${refused} refused, ${unavailable} 503 and ${local} decided locally (Redis later than 50 ms); spend per gateway ${perBox.map((s) => `$${s.toFixed(2)}`).join(' + ')} = $${total.toFixed(4)} against $1 (one reservation: $${PER_REQUEST})`,
     );
-    if (admitted + refused !== 60) console.log(JSON.stringify(results.map((r) => r.status)), boxes.map((b) => b.gw.stderr().slice(-3000)).join('\n----\n'));
-    expect(admitted + refused).toBe(60);
-    expect(total).toBeLessThanOrEqual(1 + PER_REQUEST + 1e-9);
+    expect(admitted + refused + unavailable).toBe(60);
+    expect(total).toBeLessThanOrEqual(1 + PER_REQUEST * (1 + local) + 1e-9);
     // one gateway alone would have admitted 20 of its own 20: the three together admit about 20 in all
-    expect(admitted).toBeGreaterThanOrEqual(19);
-    expect(admitted).toBeLessThanOrEqual(21);
+    if (local === 0 && unavailable === 0) expect(admitted).toBeGreaterThanOrEqual(19);
+    expect(admitted).toBeLessThanOrEqual(21 + local);
     await waitFor(async () => {
       const now = (await getJson(boxes[0].gw, '/budgets')).budgets.find((b: any) => b.target === 'capped');
       return Math.abs(now.spend_usd - total) < 1e-6 && now.shared.gateways.length === 3;
@@ -162,7 +175,7 @@ describe.skipIf(!hasTool(TOOLS.redis))('three gateways sharing one Redis', () =>
     const started = Date.now();
     await convergedToLogs(boxes[1].gw, 'every budget to equal the sum of the logs');
     console.log(`Redis restarted empty: every budget equal to the sum of the three logs after ${Date.now() - started} ms`);
-    expect((await post(boxes[2].gw, 'bulk')).status).toBe(200);
+    await waitFor(async () => (await post(boxes[2].gw, 'bulk')).status === 200, 'box-c (block) to serve again');
   });
 
   it('Redis paused (SIGSTOP): requests wait at most the 50 ms bound and go on per on_unavailable; SIGCONT converges', async () => {
