@@ -76,6 +76,20 @@ export const providerSchema = z.strictObject({
   // or translated to chat completions. Unset: native for openai and openai-compatible, translate
   // for ollama (see responsesMode).
   responses: z.enum(['native', 'translate']).optional(),
+  /** balanced routing passes this target over while its engine reports this much load */
+  saturation: z
+    .strictObject({
+      max_waiting: z.number().int().nonnegative().optional(),
+      max_kv_usage: z.number().min(0).max(1).optional(),
+    })
+    .optional(),
+  /** skip the provider for `seconds` (doubling, at most 5 min) after `failures` consecutive failures */
+  cooldown: z
+    .strictObject({
+      failures: z.number().int().min(1).max(1000).default(3),
+      seconds: z.number().positive().max(300).default(10),
+    })
+    .optional(),
 });
 export type Provider = z.infer<typeof providerSchema>;
 
@@ -112,6 +126,10 @@ export const modelSchema = z.strictObject({
   capability: z.string().min(1),
   budget: budgetSchema.optional(),
   targets: z.array(targetSchema).min(1, { message: 'a model needs at least one target' }),
+  /** ordered: targets tried in order; balanced: targets share the load */
+  routing: z.enum(['ordered', 'balanced']).default('ordered'),
+  /** tried in order once every target failed or was passed over */
+  fallbacks: z.array(targetSchema).default([]),
 });
 export type LogicalModel = z.infer<typeof modelSchema>;
 

@@ -35,29 +35,34 @@ export function checkReferences(
         severity: 'error',
       });
     }
-    if (!Array.isArray(model.targets)) continue;
+    // Targets and fallbacks share one list of upstreams: a fallback equal to a target would
+    // retry the same upstream.
     const seen = new Set<string>();
-    model.targets.forEach((t, i) => {
-      if (!isObj(t) || typeof t.provider !== 'string') return;
-      if (providerNames && !providerNames.includes(t.provider)) {
-        problems.push({
-          file,
-          path: formatKeyPath(['models', name, 'targets', i, 'provider']),
-          message: `unknown provider "${t.provider}" (known: ${known(providerNames)})`,
-          severity: 'error',
-        });
-      }
-      const key = `${t.provider}\u0000${String(t.model)}`;
-      if (seen.has(key)) {
-        problems.push({
-          file,
-          path: formatKeyPath(['models', name, 'targets', i]),
-          message: `duplicate target ${t.provider}/${String(t.model)} (the fallback would retry the same upstream)`,
-          severity: 'error',
-        });
-      }
-      seen.add(key);
-    });
+    for (const list of ['targets', 'fallbacks'] as const) {
+      const entries = model[list];
+      if (!Array.isArray(entries)) continue;
+      entries.forEach((t, i) => {
+        if (!isObj(t) || typeof t.provider !== 'string') return;
+        if (providerNames && !providerNames.includes(t.provider)) {
+          problems.push({
+            file,
+            path: formatKeyPath(['models', name, list, i, 'provider']),
+            message: `unknown provider "${t.provider}" (known: ${known(providerNames)})`,
+            severity: 'error',
+          });
+        }
+        const key = `${t.provider}\u0000${String(t.model)}`;
+        if (seen.has(key)) {
+          problems.push({
+            file,
+            path: formatKeyPath(['models', name, list, i]),
+            message: `duplicate target ${t.provider}/${String(t.model)} (the fallback would retry the same upstream)`,
+            severity: 'error',
+          });
+        }
+        seen.add(key);
+      });
+    }
   }
 }
 

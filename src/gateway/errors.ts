@@ -11,6 +11,7 @@ export type GatewayErrorType =
   | 'upstream_error' // 502 after all fallbacks
   | 'upstream_timeout' // 504
   | 'shared_state_unavailable' // 503 shared mode, Redis away, on_unavailable: block
+  | 'no_target_available' // 503 every target of the model is drained
   | 'client_closed' // client went away before the response ended (status 499 in the log)
   | 'internal_error'; // 500, a bug of ours
 
