@@ -98,7 +98,8 @@ export class Context {
   useModel(model: ResolvedModel): void {
     this.model = model;
     this.capability = model.capability;
-    this.targets = model.targets;
+    // Fallbacks ride along so the budgets callback narrows them too; routing tells them apart.
+    this.targets = model.fallbacks?.length ? [...model.targets, ...model.fallbacks] : model.targets;
   }
 
   /** The outcome of an answer a callback supplied (a cache hit): free, and nobody was called. */

@@ -12,8 +12,11 @@ import { createMetrics } from './metrics.js';
 import type { CallbackDeps } from './pipeline.js';
 import { exportBudgetConfig, watchConfigDir } from './reload.js';
 import { describeHolder, holderMessage, tryLockRuntimeDir, type InstanceLock } from './instance-lock.js';
+import { DEFAULT_REFRESH_MS, EngineMonitor } from '../engines/monitor.js';
+import { registerEngineGauges } from './engine-metrics.js';
 import { GatewayServer } from './http/server.js';
 import { SharedState } from './shared/state.js';
+import { Routing } from './routing/routing.js';
 import { Upstreams } from './upstream.js';
 
 export interface GatewayOptions {
@@ -54,6 +57,12 @@ function recordInstance(runtimeDir: string, record: Parameters<typeof writeInsta
   } catch (err) {
     log.error('instance_record_failed', { error: (err as Error).message });
   }
+}
+
+/** How often engines are scraped; PTUI_ENGINE_REFRESH_MS overrides it (tests, busy boxes). */
+function engineRefreshMs(): number {
+  const v = Number(process.env.PTUI_ENGINE_REFRESH_MS);
+  return Number.isFinite(v) && v >= 50 ? v : DEFAULT_REFRESH_MS;
 }
 
 /** Resolves with the exit code once the server has shut down (or failed to start). */
@@ -129,9 +138,15 @@ async function runLocked(first: ResolvedConfig, loadOpts: LoadOptions, log: Logg
   const upstreams = new Upstreams();
   const gatewayVersion = version();
   const instanceSecret = newInstanceSecret();
-  const server = new GatewayServer({ manager, budgets, usage, metrics, upstreams, log, version: gatewayVersion, shared }, config);
+  let selfAddress: { host: string; port: number } | null = null;
+  const engines = new EngineMonitor({ refreshMs: engineRefreshMs(), self: () => selfAddress });
+  engines.update(config.providers);
+  registerEngineGauges(metrics.registry, engines);
+  const routing = new Routing(engines, log);
+  const server = new GatewayServer({ manager, budgets, usage, metrics, upstreams, routing, log, version: gatewayVersion, shared }, config);
 
   const closeAll = async () => {
+    await engines.stop();
     await manager.close();
     await shared?.close();
     usage.close();
@@ -162,6 +177,7 @@ async function runLocked(first: ResolvedConfig, loadOpts: LoadOptions, log: Logg
       }
       config = next;
       server.applyConfig(next);
+      engines.update(next.providers);
       await manager.reconfigure(next);
       exportBudgetConfig(next, log);
       metrics.configReloads.inc({ result: 'success' });
@@ -177,6 +193,8 @@ async function runLocked(first: ResolvedConfig, loadOpts: LoadOptions, log: Logg
     const addr = await server.listen(host, port);
     recordInstance(config.paths.runtimeDir, { pid: process.pid, host, port: addr.port, secret: instanceSecret, started_at: new Date().toISOString(), version: gatewayVersion }, log);
     shared?.setPort(addr.port);
+    selfAddress = { host, port: addr.port };
+    engines.start();
     log.info('listening', { host, port: addr.port, url: `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}` });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

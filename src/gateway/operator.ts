@@ -2,7 +2,7 @@
 // and otherwise only clients on this machine's loopback. A virtual key never does.
 import type http from 'node:http';
 import { createAuthCheck, type AuthCheck } from './auth.js';
-import type { Snapshot } from './router.js';
+import type { Snapshot } from './snapshot.js';
 
 const masterChecks = new WeakMap<Snapshot, AuthCheck>();
 

@@ -1,7 +1,7 @@
 // Method and path to route: the gateway's whole URL space (README, "Gateway HTTP API").
 import type { Endpoint } from './context.js';
 
-export type Route = Endpoint | 'models' | 'model' | 'health' | 'health_targets' | 'metrics' | 'budgets';
+export type Route = Endpoint | 'models' | 'model' | 'health' | 'health_targets' | 'metrics' | 'budgets' | 'engines' | 'admin_providers' | 'admin_provider_action';
 
 const ROUTES = new Map<string, Route>();
 for (const prefix of ['/v1', '']) {
@@ -15,6 +15,8 @@ ROUTES.set('GET /health', 'health');
 ROUTES.set('GET /health/targets', 'health_targets');
 ROUTES.set('GET /metrics', 'metrics');
 ROUTES.set('GET /budgets', 'budgets');
+ROUTES.set('GET /engines', 'engines');
+ROUTES.set('GET /admin/providers', 'admin_providers');
 ROUTES.set('HEAD /health', 'health');
 
 /** The route for a method and URL (query string ignored); undefined = 404. */
@@ -22,7 +24,9 @@ export function route(method: string | undefined, url: string | undefined): Rout
   if (!url) return undefined;
   const path = pathOf(url);
   const exact = ROUTES.get(`${method} ${path}`);
-  if (exact !== undefined || method !== 'GET') return exact;
+  if (exact !== undefined) return exact;
+  if (method === 'POST' && path.startsWith('/admin/providers/')) return 'admin_provider_action';
+  if (method !== 'GET') return undefined;
   return modelIdIn(path) !== undefined ? 'model' : undefined;
 }
 

@@ -2,8 +2,9 @@
 // /metrics, /v1/models, /budgets, and the 404 and 401 answers.
 import type http from 'node:http';
 import { request as undiciRequest } from 'undici';
-import type { BudgetStatus } from '../../config/schema.js';
+import type { BudgetStatus, Target } from '../../config/schema.js';
 import { resolveModel } from '../body.js';
+import type { Routing } from '../routing/routing.js';
 import { GatewayError, unauthorized } from '../errors.js';
 import { modelIdIn, pathOf } from '../router.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -46,6 +47,12 @@ export function notFound(req: http.IncomingMessage, res: http.ServerResponse): v
 
 export function sendUnauthorized(res: http.ServerResponse): void {
   sendError(res, unauthorized());
+}
+
+/** An operator route refused: without a master key only loopback clients reach them. */
+export function sendOperatorDenied(res: http.ServerResponse, snap: Snapshot): void {
+  if (snap.config.gateway.master_key) return sendUnauthorized(res);
+  sendError(res, new GatewayError(401, 'authentication_error', 'operator endpoints answer loopback clients only while no master key is set'));
 }
 
 export function health(state: AdminState, req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -99,7 +106,7 @@ export function budgets(state: AdminState, res: http.ServerResponse): void {
 }
 
 /** Probes every provider once (health_url, else <api_base>/models) and reports per provider and per target. */
-export async function healthTargets(snap: Snapshot, res: http.ServerResponse): Promise<void> {
+export async function healthTargets(snap: Snapshot, res: http.ServerResponse, routing: Routing): Promise<void> {
   const providers = Object.entries(snap.config.providers);
   const results = await Promise.all(
     providers.map(async ([name, p]) => {
@@ -129,15 +136,21 @@ export async function healthTargets(snap: Snapshot, res: http.ServerResponse): P
       }
     }),
   );
+  // The routing state (active, cooling_down, draining, drained) beside each probe result.
+  const state = new Map(routing.views(snap.config).map((v) => [v.name, v]));
+  const withState = results.map((r) => ({ ...r, routing: state.get(r.provider) ?? null }));
   const byProvider = new Map(results.map((r) => [r.provider, r]));
   const targets: Array<Record<string, unknown>> = [];
   for (const [model, m] of Object.entries(snap.config.models)) {
-    m.targets.forEach((t, i) => {
+    const add = (t: Target, i: number, fallback: boolean) => {
       const r = byProvider.get(t.provider);
-      targets.push({ model, order: i, provider: t.provider, concrete_model: t.model, ok: r?.ok ?? false });
-    });
+      const view = state.get(t.provider);
+      targets.push({ model, order: i, provider: t.provider, concrete_model: t.model, fallback, ok: r?.ok ?? false, state: view?.state ?? 'active' });
+    };
+    m.targets.forEach((t, i) => add(t, i, false));
+    (m.fallbacks ?? []).forEach((t, i) => add(t, m.targets.length + i, true));
   }
-  sendText(res, 200, JSON_TYPE, JSON.stringify({ providers: results, targets }));
+  sendText(res, 200, JSON_TYPE, JSON.stringify({ providers: withState, targets }));
 }
 
 function redactUrl(url: string): string {

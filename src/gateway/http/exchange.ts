@@ -16,6 +16,7 @@ import type { CallbackManager } from '../pipeline.js';
 import type { Snapshot } from '../snapshot.js';
 import { eventsToJson, isUsageOnlyEvent, jsonToEvents } from '../sse.js';
 import { responseAsStream } from '../responses/replay.js';
+import type { Routing } from '../routing/routing.js';
 import { FallbackLoop } from './fallback.js';
 import { clientClosed, JSON_TYPE, Reply, SSE_DONE } from './reply.js';
 
@@ -33,6 +34,7 @@ export class Exchange {
     private readonly ctx: Context,
     private readonly req: http.IncomingMessage,
     res: http.ServerResponse,
+    private readonly routing: Routing,
     /** upstream requests in progress per provider (backend_llm_requests_in_flight) */
     private readonly inFlight: GatewayMetrics['inFlight'] | null = null,
   ) {
@@ -47,7 +49,7 @@ export class Exchange {
       await this.manager.runRequest(ctx);
       if (this.reply.clientGone) throw clientClosed();
       if (ctx.shortCircuit) this.replay(ctx.shortCircuit);
-      else await new FallbackLoop(ctx, snap.clients, this.reply, this.log, this.inFlight).run();
+      else await new FallbackLoop(ctx, snap, this.reply, this.log, this.routing, this.inFlight).run();
     } catch (err) {
       this.fail(err);
     }

@@ -1,5 +1,7 @@
-// The targets of one request, tried in order: the next one on a connect error, a timeout, a 5xx
-// or a 429, but only while no byte has gone to the client. Each attempt sends a payload built for
+// The targets of one request, tried in the order routing plans (balanced or ordered, passing over
+// drained, cooling and saturated providers, fallbacks after): the next one on a connect error, a
+// timeout, a 5xx or a 429, but only while no byte has gone to the client. Each attempt's outcome
+// feeds its provider's cool-down and in-flight count. Each attempt sends a payload built for
 // its target (the concrete model, usage asked for on streams); the request's body is never
 // changed. The answer that succeeds is relayed (JSON whole, SSE event by event) and its outcome
 // (who answered, usage, cost, status) written on the context; when every attempt failed, the
@@ -13,6 +15,8 @@ import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { errorFrame, planResponses, responsesJson, responsesRelay, type ResponsesPlan } from '../responses/attempt.js';
 import { SseRelay } from '../sse.js';
+import type { Routing } from '../routing/routing.js';
+import type { Snapshot } from '../snapshot.js';
 import { classifyUpstreamError, describeUpstreamError, type FailureKind, type ProviderClient } from '../upstream.js';
 import { clientClosed, JSON_TYPE, SSE_DONE, type Reply } from './reply.js';
 
@@ -29,6 +33,9 @@ interface Failure {
   detail: string;
 }
 
+/** How one attempt counts for its provider's cool-down. */
+type Outcome = 'success' | 'failure' | 'neutral';
+
 const INCLUDE_USAGE = Object.freeze({ include_usage: true });
 
 /**
@@ -43,27 +50,41 @@ export function upstreamPayload(body: Record<string, unknown>, model: string, st
 
 export class FallbackLoop {
   private readonly failures: Failure[] = [];
+  /** the current attempt's outcome for its provider, set where it is decided */
+  private outcome: Outcome = 'neutral';
 
   constructor(
     private readonly ctx: Context,
-    private readonly clients: ReadonlyMap<string, ProviderClient>,
+    private readonly snap: Snapshot,
     private readonly reply: Reply,
     private readonly log: Logger,
+    private readonly routing: Routing,
     private readonly inFlight: GatewayMetrics['inFlight'] | null = null,
   ) {}
 
   async run(): Promise<void> {
     const ctx = this.ctx;
-    for (const target of ctx.targets) {
-      const client = this.clients.get(target.provider);
+    const plan = ctx.model ? this.routing.plan(ctx.model, this.snap.config, ctx.targets) : { attempts: ctx.targets, note: null };
+    if (plan.note) {
+      ctx.responseHeaders['x-backend-routing'] = plan.note;
+      this.log.warn('routing_all_passed_over', { request_id: ctx.requestId, model: ctx.model?.name ?? null, note: plan.note });
+    }
+    const states = this.routing.states;
+    for (const target of plan.attempts) {
+      const client = this.snap.clients.get(target.provider);
       if (!client) continue;
       const gauge = this.inFlight?.labels(target.provider);
       gauge?.inc();
+      states.begin(target.provider);
+      this.outcome = 'failure';
+      let done = false;
       try {
-        if (await this.attempt(client, target)) return;
+        done = await this.attempt(client, target);
       } finally {
         gauge?.dec();
+        states.end(target.provider, client.provider, this.reply.clientGone ? 'neutral' : this.outcome);
       }
+      if (done) return;
     }
     const summary = this.failures.map((f) => f.detail).join('; ') || 'no usable target';
     const last = this.failures[this.failures.length - 1];
@@ -94,6 +115,8 @@ export class FallbackLoop {
     }
     const status = up.statusCode;
     if (status >= 500 || status === 429) {
+      // A rate limit says the upstream is alive: it moves on without counting toward a cool-down.
+      if (status === 429) this.outcome = 'neutral';
       await up.body.dump().catch(() => {});
       reply.endAttempt();
       this.note(target, 'status', `HTTP ${status}`);
@@ -107,7 +130,10 @@ export class FallbackLoop {
       return this.failed(target, err);
     }
     reply.endAttempt();
+    // A 4xx is the request's fault, not the upstream's; invalid JSON (thrown below) stays a failure.
+    this.outcome = status >= 400 ? 'neutral' : 'failure';
     this.finishJson(up, buf, target, status, plan);
+    if (status < 400) this.outcome = 'success';
     return true;
   }
 
@@ -204,6 +230,7 @@ export class FallbackLoop {
       }
       throw new GatewayError(502, 'upstream_error', `stream from ${target.provider} ended before its last event`);
     }
+    this.outcome = 'success'; // the upstream answered whole, even if its answer is an error event
     ctx.usage = relay.usage;
     ctx.costUsd = costUsd(target.pricing, relay.usage);
     if ('upstreamFailure' in relay && relay.upstreamFailure !== null) {
@@ -230,6 +257,7 @@ export class FallbackLoop {
       }
       throw new GatewayError(502, 'upstream_error', `stream from ${target.provider} ended without [DONE]`);
     }
+    this.outcome = 'success';
     ctx.usage = relay.usage;
     ctx.costUsd = costUsd(target.pricing, relay.usage);
     if (relay.events) ctx.capturedEvents = relay.events;

@@ -14,8 +14,11 @@ import type { CallbackManager } from '../pipeline.js';
 import { isLlmRoute, route } from '../router.js';
 import { Snapshot } from '../snapshot.js';
 import type { Upstreams } from '../upstream.js';
+import { operatorAllowed } from '../operator.js';
+import type { Routing } from '../routing/routing.js';
 import * as admin from './admin.js';
 import { Exchange } from './exchange.js';
+import * as ops from './operator-routes.js';
 
 export type { BudgetSource } from './admin.js';
 
@@ -25,6 +28,7 @@ export interface GatewayServerOptions {
   usage: UsageLog;
   metrics: GatewayMetrics;
   upstreams: Upstreams;
+  routing: Routing;
   log: Logger;
   version: string;
   /** shared mode: its state shows in /health and /budgets */
@@ -146,7 +150,7 @@ export class GatewayServer implements admin.AdminState {
         void admin.metrics(this, res);
         return;
       case 'health_targets':
-        void admin.healthTargets(snap, res);
+        void admin.healthTargets(snap, res, this.opts.routing);
         return;
       case 'models':
         if (!snap.auth(req.headers.authorization)) return admin.sendUnauthorized(res);
@@ -158,6 +162,19 @@ export class GatewayServer implements admin.AdminState {
         if (!snap.auth(req.headers.authorization)) return admin.sendUnauthorized(res);
         return admin.budgets(this, res);
     }
+    if (!operatorAllowed(req, snap)) return admin.sendOperatorDenied(res, snap);
+    const routing = this.opts.routing;
+    switch (r) {
+      case 'engines':
+        return ops.engines(routing.engines, res);
+      case 'admin_providers':
+        return ops.adminProviders(routing, snap, res);
+      case 'admin_provider_action': {
+        const action = ops.providerAction(req.url);
+        if (!action) return admin.notFound(req, res);
+        return ops.providerDrain(routing, snap, this.opts.log, action, res);
+      }
+    }
   };
 
   private async handleLlm(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, startMono: number) {
@@ -167,7 +184,7 @@ export class GatewayServer implements admin.AdminState {
     const ctx = new Context(requestId, endpoint, req.headers, snap.config, startMono);
     this.inflight++;
     try {
-      await new Exchange(this.opts.manager, this.opts.log, snap, ctx, req, res, this.opts.metrics.inFlight).run();
+      await new Exchange(this.opts.manager, this.opts.log, snap, ctx, req, res, this.opts.routing, this.opts.metrics.inFlight).run();
     } catch (err) {
       this.opts.log.error('request_failed', { request_id: requestId, error: String(err) });
     } finally {

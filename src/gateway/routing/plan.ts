@@ -25,7 +25,7 @@ export interface PlanInputs {
 
 type PassReason = 'cooling down' | 'saturated';
 
-function saturated(p: Provider | undefined, load: EngineLoad | undefined): boolean {
+export function saturated(p: Provider | undefined, load: EngineLoad | undefined): boolean {
   const sat = p?.saturation;
   if (!sat || !load || !load.up) return false;
   if (sat.max_waiting !== undefined && load.waiting !== null && load.waiting >= sat.max_waiting) return true;
@@ -34,7 +34,11 @@ function saturated(p: Provider | undefined, load: EngineLoad | undefined): boole
 
 const turns = new WeakMap<ResolvedModel, number>();
 
-export function planAttempts(model: ResolvedModel, inputs: PlanInputs): Plan {
+/**
+ * `candidates`: the model's targets and then its fallbacks, as the request may still use them
+ * (the budgets callback drops providers that may not spend); fallbacks are known by identity.
+ */
+export function planAttempts(model: ResolvedModel, inputs: PlanInputs, candidates: Target[] = [...model.targets, ...(model.fallbacks ?? [])]): Plan {
   const { states, providers, engineLoad, now } = inputs;
   const balanced = model.routing === 'balanced';
   const passed: Array<{ t: Target; why: PassReason }> = [];
@@ -50,11 +54,13 @@ export function planAttempts(model: ResolvedModel, inputs: PlanInputs): Plan {
     }
     return ok;
   };
-  let targets = split(model.targets);
-  const fallbacks = split(model.fallbacks ?? []);
+  const isFallback = new Set(model.fallbacks ?? []);
+  let targets = split(candidates.filter((t) => !isFallback.has(t)));
+  const fallbacks = split(candidates.filter((t) => isFallback.has(t)));
   if (balanced && targets.length > 1) targets = byLoad(model, targets, inputs);
   const attempts = [...targets, ...fallbacks, ...passed.map((p) => p.t)];
   if (attempts.length === 0) {
+    if (drained.length === 0) return { attempts, note: null };
     const names = [...new Set(drained)].join(', ');
     throw new GatewayError(503, 'no_target_available', `every target of model "${model.name}" is drained (${names}); undrain one with POST /admin/providers/{name}/undrain`);
   }
