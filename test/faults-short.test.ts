@@ -10,5 +10,6 @@ await import('./faults/full-disk.test.js');
 await import('./faults/hostile.test.js');
 await import('./faults/secrets.test.js');
 await import('./faults/access.test.js');
+await import('./faults/drain-restart.test.js');
 await import('./faults/instances.test.js');
 await import('./faults/numbers.test.js');
