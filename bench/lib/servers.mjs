@@ -16,7 +16,10 @@ export async function startUpstream(port) {
   port ??= await freePort();
   const script = process.env.PTUI_BENCH_UPSTREAM ?? path.join(ROOT, 'dist', 'sim', 'main.js');
   if (!fs.existsSync(script)) throw new Error(`simulated upstream not built: ${script} (run npm run build)`);
-  const proc = startProcess('upstream', process.execPath, [script, '--port', String(port), '--latency-ms', '0']);
+  // PTUI_BENCH_ENGINE=vllm|ollama: the sim also serves an engine's /metrics or /api/ps, so a
+  // gateway that reads engines scrapes it during the run (a before/after of scraping's cost).
+  const engine = process.env.PTUI_BENCH_ENGINE ? ['--engine', process.env.PTUI_BENCH_ENGINE] : [];
+  const proc = startProcess('upstream', process.execPath, [script, '--port', String(port), '--latency-ms', '0', ...engine]);
   // Any HTTP answer means it listens (the sim need not serve a health path).
   await waitForHttp(`http://127.0.0.1:${port}/v1/models`, proc);
   proc.port = port;
