@@ -53,7 +53,7 @@ class ProviderScraper {
     return {
       provider: this.target.provider,
       engine: this.kind ?? 'vllm',
-      url: this.target.url,
+      url: this.target.shownUrl,
       up: false,
       error,
       warnings: [],
@@ -75,7 +75,9 @@ export class EngineMonitor {
 
   constructor(private readonly opts: MonitorOptions = {}) {
     this.refreshMs = Math.max(50, opts.refreshMs ?? DEFAULT_REFRESH_MS);
-    this.timeoutMs = Math.max(20, Math.min(opts.timeoutMs ?? 1500, this.refreshMs * 4));
+    // Not tied to the refresh: a busy engine answering in 1 s is up, whatever the refresh; a
+    // scrape still running when the next refresh comes is simply not started twice.
+    this.timeoutMs = Math.max(20, opts.timeoutMs ?? 1500);
   }
 
   /** A (new) provider set: unchanged engines keep their history. */
@@ -139,7 +141,7 @@ export class EngineMonitor {
     s.busy = true;
     const t0 = performance.now();
     try {
-      if (pointsAt(t.url, this.opts.self?.() ?? null)) throw new EngineRefused(`${t.url} is this gateway's own address, not an engine`);
+      if (pointsAt(t.url, this.opts.self?.() ?? null)) throw new EngineRefused(`${t.shownUrl} is this gateway's own address, not an engine`);
       if (s.kind === 'ollama') await this.scrapeOllama(s);
       else await this.scrapeVllm(s, t0);
       s.status.scrape_ms = Math.round((performance.now() - t0) * 10) / 10;
@@ -163,7 +165,7 @@ export class EngineMonitor {
       maxBytes: this.opts.maxMetricsBytes ?? MAX_METRICS_BYTES,
       headers: { [SCRAPE_HEADER]: '1' },
     });
-    if (res.status !== 200) throw new Error(`HTTP ${res.status} from ${s.target.url}`);
+    if (res.status !== 200) throw new Error(`HTTP ${res.status} from ${s.target.shownUrl}`);
     let parsed;
     try {
       parsed = parsePrometheusText(res.text);
@@ -171,7 +173,7 @@ export class EngineMonitor {
       if (err instanceof NotPrometheusText) throw new Error(err.message);
       throw err;
     }
-    if (parsed.series.has(GATEWAY_MARKER)) throw new EngineRefused(`${s.target.url} is a ptui gateway's /metrics, not an engine's`);
+    if (parsed.series.has(GATEWAY_MARKER)) throw new EngineRefused(`${s.target.shownUrl} is a ptui gateway's /metrics, not an engine's`);
     const isVllm = hasVllmNames(parsed);
     if (!s.kind) {
       if (!isVllm) throw new Error('no vllm: metrics');
@@ -206,7 +208,7 @@ export class EngineMonitor {
     const get = (path: string) =>
       boundedGet(`${s.target.url}${path}`, { timeoutMs: this.timeoutMs, maxBytes: this.opts.maxJsonBytes ?? MAX_JSON_BYTES, headers: { [SCRAPE_HEADER]: '1' } });
     const [ps, tags] = await Promise.all([get('/api/ps'), get('/api/tags').catch(() => null)]);
-    if (ps.status !== 200) throw new Error(`HTTP ${ps.status} from ${s.target.url}/api/ps`);
+    if (ps.status !== 200) throw new Error(`HTTP ${ps.status} from ${s.target.shownUrl}/api/ps`);
     let figures;
     try {
       figures = readOllama(ps.text, tags && tags.status === 200 ? tags.text : null, Date.now());

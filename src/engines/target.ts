@@ -9,6 +9,8 @@ export interface EngineTarget {
   kind: 'vllm' | 'ollama' | 'auto';
   /** vLLM: the /metrics URL; Ollama: the server root (…/api/ps, …/api/tags) */
   url: string;
+  /** the URL as reports and errors show it: without credentials */
+  shownUrl: string;
   gpuUsdPerHour: number | null;
   /** what decides sameness across config reloads (same = keep the history) */
   signature: string;
@@ -29,7 +31,15 @@ export function engineTarget(name: string, p: Provider): EngineTarget | null {
   const root = serverRoot(p.api_base);
   const url = engine === 'ollama' ? root : (p.metrics_url ?? `${root}/metrics`);
   const gpu = p.gpu_usd_per_hour ?? null;
-  return { provider: name, kind: engine, url, gpuUsdPerHour: gpu, signature: JSON.stringify([engine, url]) };
+  return { provider: name, kind: engine, url, shownUrl: withoutCredentials(url), gpuUsdPerHour: gpu, signature: JSON.stringify([engine, url]) };
+}
+
+export function withoutCredentials(url: string): string {
+  const u = new URL(url);
+  if (!u.username && !u.password) return url;
+  u.username = '';
+  u.password = '';
+  return u.toString();
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]', '0.0.0.0', '[::]', '::']);

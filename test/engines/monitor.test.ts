@@ -139,6 +139,14 @@ describe('EngineMonitor', () => {
     expect(m.load('plain')).toBeUndefined();
   });
 
+  it('never shows credentials written into an engine URL', async () => {
+    const m = monitor({ creds: vllm('http://admin:hunter2@127.0.0.1:1', { engine: 'vllm' }) });
+    await m.refresh();
+    const text = JSON.stringify(m.report());
+    expect(text).toContain('connection refused');
+    expect(text).not.toContain('hunter2');
+  });
+
   it('refuses an engine URL that points at the gateway itself', async () => {
     const self = await server((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });

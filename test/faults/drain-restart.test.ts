@@ -148,5 +148,5 @@ describe(`drain, then restart, under steady traffic (${MODE})`, () => {
     expect(sent).toBeGreaterThan(50);
     expect(engines.every((e) => e.restarts === ROUNDS)).toBe(true);
     expect(gw.logLines().filter((l) => l.event === 'provider_drained')).toHaveLength(ROUNDS * 2);
-  });
+  }, 300_000);
 });

@@ -66,7 +66,8 @@ export class FallbackLoop {
     const ctx = this.ctx;
     const plan = ctx.model ? this.routing.plan(ctx.model, this.snap.config, ctx.targets) : { attempts: ctx.targets, note: null };
     if (plan.note) {
-      ctx.responseHeaders['x-backend-routing'] = plan.note;
+      // provider names come from YAML keys: keep the header to printable ASCII
+      ctx.responseHeaders['x-backend-routing'] = plan.note.replace(/[^\x20-\x7e]/g, '?');
       this.log.warn('routing_all_passed_over', { request_id: ctx.requestId, model: ctx.model?.name ?? null, note: plan.note });
     }
     const states = this.routing.states;

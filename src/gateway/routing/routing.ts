@@ -4,21 +4,10 @@
 import type { ResolvedConfig, ResolvedModel } from '../../config/load.js';
 import type { Target } from '../../config/schema.js';
 import type { EngineMonitor } from '../../engines/monitor.js';
+import type { ProviderRoutingView } from '../../engines/routing-view.js';
 import type { Logger } from '../log.js';
 import { planAttempts, saturated, type Plan } from './plan.js';
 import { ProviderStates } from './provider-state.js';
-
-export interface ProviderRoutingView {
-  name: string;
-  state: 'active' | 'cooling_down' | 'draining' | 'drained';
-  in_flight: number;
-  consecutive_failures: number;
-  /** seconds left in the current cool-down (null when not cooling) */
-  cooldown_s_left: number | null;
-  /** whether balanced routing would pass it over now for its engine's load (null: no saturation rule or no figures) */
-  saturated: boolean | null;
-  engine: { up: boolean; running: number | null; waiting: number | null; kv_usage: number | null } | null;
-}
 
 export class Routing {
   readonly states = new ProviderStates();
