@@ -21,6 +21,7 @@ beforeAll(async () => {
       chat: { capability: 'chat', targets: [{ provider: 'sim', model: 'sim-model', pricing: { input_usd_per_1m: 3, output_usd_per_1m: 15 } }] },
       cheap: { capability: 'chat', targets: [{ provider: 'sim', model: 'cheap' }] },
       broken: { capability: 'chat', targets: [{ provider: 'sim', model: 'x@500' }] },
+      slow: { capability: 'chat', targets: [{ provider: 'sim', model: 'x@slow' }] },
       embed: { capability: 'embeddings', targets: [{ provider: 'sim', model: 'e', pricing: { input_usd_per_1m: 0.1, output_usd_per_1m: 0 } }] },
     },
   });
@@ -142,10 +143,25 @@ describe('under load', () => {
     expect(sum(samples, 'backend_llm_time_to_first_token_seconds_count')).toBe(rows.filter((r) => r.stream === 1 && r.ttft_ms !== null).length);
   });
 
+  it('backend_llm_requests_in_flight counts a stream while it runs, and 0 after', async () => {
+    const inFlight = async () =>
+      sum(parseMetrics(await (await fetch(`${gw.url}/metrics`)).text()), 'backend_llm_requests_in_flight', { provider: 'sim' });
+    const r = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'slow', stream: true, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const reader = r.body!.getReader();
+    await reader.read(); // the first chunk is here; the other nine are 200 ms apart: the upstream request is open
+    expect(await inFlight()).toBe(1);
+    while (!(await reader.read()).done);
+    await waitFor(async () => (await inFlight()) === 0, 'in-flight back to 0');
+  });
+
   it('/health/targets probes each provider', async () => {
     const j = await (await fetch(`${gw.url}/health/targets`)).json();
     expect(j.providers).toEqual([expect.objectContaining({ provider: 'sim', ok: true, status: 200 })]);
-    expect(j.targets).toHaveLength(4);
+    expect(j.targets).toHaveLength(5);
     expect(j.targets.every((t: { ok: boolean }) => t.ok)).toBe(true);
   });
 });

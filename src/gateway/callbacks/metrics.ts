@@ -42,9 +42,12 @@ function providerLabel(ctx: Context): string {
   return Object.hasOwn(ctx.config.providers, p) ? p : 'unknown';
 }
 
-/** The usage log's error_type. Codes are constants of the gateway (bounded); `other` guards the label. */
+/**
+ * The error's `code` as the client's error body has it (what the usage log stores as
+ * error_type). Codes are constants of the gateway, so the label set is bounded; `other` guards it.
+ */
 function errorTypeLabel(ctx: Context): string {
-  const code = ctx.error?.type;
+  const code = ctx.error?.toJSON().error.code;
   return typeof code === 'string' && /^[a-z0-9_]{1,48}$/.test(code) ? code : 'other';
 }
 
