@@ -40,6 +40,8 @@ export async function startResponsesFixture(gatewayYaml: Record<string, unknown>
       'chat-only': { type: 'openai-compatible', api_base: `${chatOnly.url}/v1`, responses: 'translate', timeout_s: 30 },
       // ollama translates by default
       local: { type: 'ollama', api_base: `${chatOnly.url}/v1`, timeout_s: 30 },
+      // a chat-only server left at the openai-compatible default (native): a misconfiguration
+      'chat-only-native': { type: 'openai-compatible', api_base: `${chatOnly.url}/v1`, timeout_s: 30 },
     },
     models: {
       native: { capability: 'chat', targets: [{ provider: 'sim', model: 'sim-model', pricing: { input_usd_per_1m: 1, output_usd_per_1m: 2 } }] },
@@ -47,6 +49,7 @@ export async function startResponsesFixture(gatewayYaml: Record<string, unknown>
       ollama: { capability: 'chat', targets: [{ provider: 'local', model: 'sim-model' }] },
       'native-cut': { capability: 'chat', targets: [{ provider: 'sim', model: 'sim-model@cut' }] },
       'translated-cut': { capability: 'chat', targets: [{ provider: 'chat-only', model: 'sim-model@cut' }] },
+      misconfigured: { capability: 'chat', targets: [{ provider: 'chat-only-native', model: 'sim-model' }] },
       'meta-llama/Llama-3.1-8B-Instruct': { capability: 'chat', targets: [{ provider: 'sim', model: 'sim-model' }] },
     },
     gateway: { master_key: MASTER_KEY, ...gatewayYaml },

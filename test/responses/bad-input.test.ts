@@ -102,6 +102,16 @@ describe('rejected requests: a clear error, nothing upstream, one row', () => {
   });
 });
 
+describe('a provider taken to serve the Responses API that does not', () => {
+  it("gets its 404 passed through, and the row says what to set", async () => {
+    const r = await post('/v1/responses', JSON.stringify({ model: 'misconfigured', input: 'hi' }));
+    expect(r.status).toBe(404);
+    const row = await f.rowFor(r.requestId);
+    expect(row).toMatchObject({ endpoint: 'responses', status: 'error', http_status: 404, provider: 'chat-only-native' });
+    expect(row.error_message).toContain('set its responses: translate');
+  });
+});
+
 describe('a responses stream whose upstream breaks mid-way', () => {
   it.each(['native-cut', 'translated-cut'])('%s: text so far, then an error event; one error row', async (model) => {
     const r = await post('/v1/responses', JSON.stringify({ model, input: 'hi', stream: true, max_output_tokens: 6 }));

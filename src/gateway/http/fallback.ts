@@ -165,7 +165,9 @@ export class FallbackLoop {
       // The upstream refused the request itself (4xx): the client sees its answer unchanged; the
       // log keeps only the status, since an upstream message may quote the prompt.
       this.reply.sendJson(status, buf, typeof type === 'string' ? type : JSON_TYPE);
-      ctx.error = new GatewayError(status, 'upstream_error', `upstream ${target.provider} answered HTTP ${status}`);
+      // A provider taken to serve the Responses API that has no such route says so with a 404 or 405.
+      const hint = plan && !plan.translate && (status === 404 || status === 405) ? ' on /responses (if it does not serve the Responses API, set its responses: translate)' : '';
+      ctx.error = new GatewayError(status, 'upstream_error', `upstream ${target.provider} answered HTTP ${status}${hint}`);
       ctx.httpStatus = status;
       return;
     }
