@@ -49,6 +49,7 @@ export async function startResponsesFixture(gatewayYaml: Record<string, unknown>
       ollama: { capability: 'chat', targets: [{ provider: 'local', model: 'sim-model' }] },
       'native-cut': { capability: 'chat', targets: [{ provider: 'sim', model: 'sim-model@cut' }] },
       'translated-cut': { capability: 'chat', targets: [{ provider: 'chat-only', model: 'sim-model@cut' }] },
+      'translated-badjson': { capability: 'chat', targets: [{ provider: 'chat-only', model: 'sim-model@badjson' }] },
       misconfigured: { capability: 'chat', targets: [{ provider: 'chat-only-native', model: 'sim-model' }] },
       'meta-llama/Llama-3.1-8B-Instruct': { capability: 'chat', targets: [{ provider: 'sim', model: 'sim-model' }] },
     },

@@ -102,6 +102,17 @@ describe('rejected requests: a clear error, nothing upstream, one row', () => {
   });
 });
 
+describe('an upstream stream that is not JSON', () => {
+  it('is a 502 before anything reached the client, with one row', async () => {
+    const r = await post('/v1/responses', JSON.stringify({ model: 'translated-badjson', input: 'hi', stream: true }));
+    expect(r.status).toBe(502);
+    expect(JSON.parse(r.body).error.code).toBe('upstream_error');
+    const row = await f.rowFor(r.requestId);
+    expect(row).toMatchObject({ endpoint: 'responses', status: 'error', http_status: 502 });
+    expect(row.error_message).toContain('not valid JSON');
+  });
+});
+
 describe('a provider taken to serve the Responses API that does not', () => {
   it("gets its 404 passed through, and the row says what to set", async () => {
     const r = await post('/v1/responses', JSON.stringify({ model: 'misconfigured', input: 'hi' }));

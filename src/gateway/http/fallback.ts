@@ -227,16 +227,17 @@ export class FallbackLoop {
     reply.midStreamError = (ge) => errorFrame(ge, relay.nextSequence);
     if (!(await this.pump(up, target, relay))) return false;
     if (!relay.sawDone) {
+      const why = relay.invalidEvent ? 'sent an event that is not valid JSON' : 'ended before its last event';
       if (relay.bytesOut === 0) {
-        this.note(target, 'other', 'stream ended before any event');
+        this.note(target, 'other', `stream ${why}`);
         return false;
       }
-      throw new GatewayError(502, 'upstream_error', `stream from ${target.provider} ended before its last event`);
+      throw new GatewayError(502, 'upstream_error', `stream from ${target.provider} ${why}`);
     }
     this.outcome = 'success'; // the upstream answered whole, even if its answer is an error event
     ctx.usage = relay.usage;
     ctx.costUsd = costUsd(target.pricing, relay.usage);
-    if ('upstreamFailure' in relay && relay.upstreamFailure !== null) {
+    if (relay.upstreamFailure !== null) {
       // The client has upstream's own error event; the row says the answer failed.
       reply.end();
       throw new GatewayError(502, 'upstream_error', `stream from ${target.provider} reported an error (${relay.upstreamFailure})`);

@@ -43,13 +43,15 @@ export class ChatStreamToResponses {
   terminalFrame: string | null = null;
   /** the final Response object, for the cache */
   finalResponse: Obj | null = null;
+  /** upstream sent an event that is not a chat chunk: the answer stops there (and fails) */
+  invalidEvent = false;
+  readonly upstreamFailure: string | null = null;
   private builder: ResponseBuilder | null = null;
   private readonly parser: EventSourceParser;
   private writable = true;
   private finishReason: string | null = null;
   /** chat tool-call index -> whether its item is the open one */
   private callIndex = -1;
-  private badEvent = false;
 
   constructor(
     private readonly sink: ByteSink,
@@ -64,10 +66,6 @@ export class ChatStreamToResponses {
     return this.builder?.nextSequence ?? 0;
   }
 
-  /** true when upstream sent something that is not a chat chunk (the stream is broken). */
-  get broken(): boolean {
-    return this.badEvent;
-  }
 
   feed(chunk: Buffer): boolean {
     this.writable = true;
@@ -88,7 +86,7 @@ export class ChatStreamToResponses {
   }
 
   private onData(data: string): void {
-    if (this.sawDone) return;
+    if (this.sawDone || this.invalidEvent) return;
     if (data === '[DONE]') {
       this.sawDone = true;
       const b = this.builder ?? this.startWith({});
@@ -103,11 +101,11 @@ export class ChatStreamToResponses {
     try {
       chunk = JSON.parse(data) as Obj;
     } catch {
-      this.badEvent = true;
+      this.invalidEvent = true;
       return;
     }
     if (chunk === null || typeof chunk !== 'object' || chunk.error) {
-      this.badEvent = true;
+      this.invalidEvent = true;
       return;
     }
     const b = this.builder ?? this.startWith(chunk);

@@ -22,10 +22,11 @@ export class NativeResponsesRelay {
   finalResponse: Obj | null = null;
   /** what upstream reported when the answer failed (an `error` or `response.failed` event) */
   upstreamFailure: string | null = null;
+  /** upstream sent an event that is not JSON: the answer stops there (and fails) */
+  invalidEvent = false;
   private lastSequence = -1;
   private readonly parser: EventSourceParser;
   private writable = true;
-  private badEvent = false;
 
   constructor(private readonly sink: ByteSink) {
     this.parser = createParser({ onEvent: (e) => this.onEvent(e.event, e.data) });
@@ -35,9 +36,6 @@ export class NativeResponsesRelay {
     return this.lastSequence + 1;
   }
 
-  get broken(): boolean {
-    return this.badEvent;
-  }
 
   feed(chunk: Buffer): boolean {
     this.writable = true;
@@ -56,16 +54,16 @@ export class NativeResponsesRelay {
   }
 
   private onEvent(name: string | undefined, data: string): void {
-    if (this.sawDone) return;
+    if (this.sawDone || this.invalidEvent) return;
     let ev: Obj;
     try {
       ev = JSON.parse(data) as Obj;
     } catch {
-      this.badEvent = true;
+      this.invalidEvent = true;
       return;
     }
     if (ev === null || typeof ev !== 'object' || Array.isArray(ev)) {
-      this.badEvent = true;
+      this.invalidEvent = true;
       return;
     }
     const type = typeof ev.type === 'string' ? ev.type : (name ?? '');
