@@ -273,7 +273,7 @@ export class SharedBudgets {
       return;
     }
     if (!Array.isArray(reply)) return;
-    this.liveGateways = pairs(reply[0]).map(([gw]) => gw);
+    this.liveGateways = pairs(reply[0]).map(([gw]) => gw).sort();
     const views = new Map<string, GlobalBudgetView>();
     entries.forEach((e, i) => {
       const row = reply[1 + i];
