@@ -20,6 +20,7 @@ const BENCHES = [
   { name: 'usage-log', script: 'usage-log.mjs' },
   { name: 'budget-check', script: 'budget-check.mjs' },
   { name: 'dashboard', script: 'dashboard.mjs' },
+  { name: 'shared-mode', script: 'shared-mode.mjs' },
 ];
 
 const only = flag('only', '')

@@ -81,6 +81,8 @@ export class BudgetsCallback extends Callback {
 
   override onConfig(config: ResolvedConfig): void {
     this.use(this.build(config));
+    // a budget added or re-windowed has this gateway's buckets in no Redis key yet
+    void this.shared?.converge();
   }
 
   override close(): void {

@@ -4,7 +4,7 @@
 //   against the global spend plus reservations and, only if all pass, reserves on all of them.
 //   At most HOT_DEADLINE_MS; a down link answers at once, without waiting.
 // - settle(): off the response path. Releases are queued and sent with this gateway's absolute
-//   bucket values in one call per event-loop turn; a call that fails keeps them for the next.
+//   bucket values in one call per 10 ms at most; a call that fails keeps them for the next.
 // - converge(): on start and every time Redis answers again, this gateway's whole contribution
 //   is replaced by its own buckets (what its usage log holds), then the global view is read.
 // - Every second the global view (spend, reservations, split per gateway) is read again: the
@@ -53,6 +53,7 @@ export interface GlobalBudgetView {
 export const budgetId = (e: BudgetEntry) => `${e.scope}:${e.window_seconds}:${e.target}`;
 
 const STATUS_EVERY_MS = 1000;
+const SETTLE_BATCH_MS = 10;
 /** Releases kept while Redis is away; past this the oldest are dropped (their reservations expire by TTL). */
 const MAX_PENDING_RELEASES = 100_000;
 
@@ -182,10 +183,12 @@ export class SharedBudgets {
   private scheduleFlush(): void {
     if (this.flushScheduled || this.usable() !== null) return;
     this.flushScheduled = true;
-    setImmediate(() => {
+    // A short wait gathers the settles of many requests into one call. Nothing is lost meanwhile:
+    // a request's reservation stays in Redis until the same call writes its spend.
+    setTimeout(() => {
       this.flushScheduled = false;
       void this.flush();
-    });
+    }, SETTLE_BATCH_MS).unref();
   }
 
   private async flush(): Promise<void> {

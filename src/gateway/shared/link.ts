@@ -64,6 +64,8 @@ export function redisOptions(shared: SharedConfig, home: string, name: string): 
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     keepAlive: 1000,
+    // commands issued in one event-loop turn go out in one write
+    enableAutoPipelining: true,
     // 50 ms doubling to 2 s, with jitter so gateways do not reconnect in lockstep
     retryStrategy: (times: number) => Math.min(2000, 50 * 2 ** Math.min(times, 6)) + Math.floor(Math.random() * 100),
   };

@@ -26,13 +26,14 @@ local function roll(bid, now, bms, n)
   local wk = P .. 'w:' .. bid
   local idx = math.floor(now / bms)
   local ttl = (n + 1) * bms
-  local cur = tonumber(redis.call('HGET', wk, 'cur'))
+  local head = redis.call('HMGET', wk, 'cur', 'tot')
+  local cur = tonumber(head[1])
   if not cur then
     redis.call('HSET', wk, 'cur', idx, 'tot', 0)
     redis.call('PEXPIRE', wk, ttl)
     return idx, 0
   end
-  if idx <= cur then return cur, tonumber(redis.call('HGET', wk, 'tot')) or 0 end
+  if idx <= cur then return cur, tonumber(head[2]) or 0 end
   if idx - cur >= n then
     redis.call('DEL', wk)
     redis.call('HSET', wk, 'cur', idx, 'tot', 0)
@@ -79,13 +80,16 @@ local function release(gw, m)
   if left < 1e-9 then redis.call('HDEL', rk, gw) else redis.call('HSET', rk, gw, fmt(left)) end
 end
 
+-- alive[gw]: its heartbeat exists; released[gw]: expired reservations were just dropped
 local purged = {}
+local released = {}
 local function alive(gw, now)
   if purged[gw] ~= nil then return purged[gw] end
   local ok = redis.call('EXISTS', P .. 'gw:' .. gw) == 1
   if ok then
     local gone = redis.call('ZRANGEBYSCORE', P .. 'rx:' .. gw, '-inf', now, 'LIMIT', 0, 256)
     for _, m in ipairs(gone) do release(gw, m) end
+    released[gw] = #gone > 0
   else
     redis.call('DEL', P .. 'rx:' .. gw, P .. 'ra:' .. gw)
   end
@@ -103,7 +107,8 @@ local function reservedOf(bid, now)
   for j = 1, #all, 2 do
     local gw = all[j]
     if alive(gw, now) then
-      local v = tonumber(redis.call('HGET', rk, gw)) or 0
+      local v = tonumber(all[j + 1]) or 0
+      if released[gw] then v = tonumber(redis.call('HGET', rk, gw)) or 0 end
       if v > 0 then
         t = t + v
         split[#split + 1] = gw

@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// Shared mode against local mode in one run: two gateways with the same config (block budgets
+// at all three scopes, so every request runs the check-and-reserve script on three budgets and
+// settles three buckets), one of them with `shared:` pointing at a redis-server on this machine
+// (persistence off, as README "Several boxes" suggests). Rounds are interleaved. Reports the
+// latency shared mode adds at c=1 (p50, p99) and req/s at c=16 (autocannon) of both.
+//
+// Targets: at most +0.15 ms p50 at c=1, and at least 85 % of local mode's req/s at c=16.
+//
+//   node bench/shared-mode.mjs [--quick] [--no-pin] [--rounds N] [--n N] [--seconds S]
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import YAML from 'yaml';
+import { QUICK, PIN, CLIENT_CPUS, SERVER_CPUS, fmt, freePort, log, numFlag, pinSelf, sleep, startProcess, summarize, table, writeResult } from './lib/common.mjs';
+import { Samples, chatBody, makePool, runAutocannon, runConcurrent, runSequential } from './lib/load.mjs';
+import { LOGICAL_MODEL, makeBenchHome, removeHome, startGateway, startUpstream } from './lib/servers.mjs';
+
+const ROUNDS = numFlag('rounds', QUICK ? 2 : 3);
+const N_SEQ = numFlag('n', QUICK ? 400 : 2000);
+const AC_SECONDS = numFlag('seconds', QUICK ? 3 : 8);
+const WARMUP = numFlag('warmup', QUICK ? 600 : 2000);
+const CONC = 16;
+
+async function startRedis() {
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) throw new Error('redis-server is not installed (Debian package redis-server)');
+  const port = await freePort();
+  const proc = startProcess('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  for (let i = 0; !proc.tail.some((l) => l.includes('Ready to accept connections')); i++) {
+    if (i > 150 || proc.exited) throw new Error(`redis-server did not start:\n${proc.tail.join('\n')}`);
+    await sleep(100);
+  }
+  return { proc, port };
+}
+
+function reqs() {
+  const headers = { 'content-type': 'application/json' };
+  const p = '/v1/chat/completions';
+  return { chat: { path: p, headers, body: chatBody(LOGICAL_MODEL, false) }, stream: { path: p, headers, body: chatBody(LOGICAL_MODEL, true) } };
+}
+
+async function main() {
+  pinSelf();
+  const upstream = await startUpstream();
+  const redis = await startRedis();
+  log(`upstream on ${upstream.port}, redis-server on ${redis.port}`);
+  const localHome = makeBenchHome(upstream.base);
+  const sharedHome = makeBenchHome(upstream.base);
+  const gwFile = path.join(sharedHome, 'config', 'gateway.yaml');
+  const gwYaml = YAML.parse(fs.readFileSync(gwFile, 'utf8'));
+  gwYaml.shared = { redis_url: `redis://127.0.0.1:${redis.port}`, gateway_id: 'bench-shared', on_unavailable: 'local' };
+  fs.writeFileSync(gwFile, YAML.stringify(gwYaml));
+  const [local, shared] = await Promise.all([
+    startGateway({ name: 'ptui-local', home: localHome }),
+    startGateway({ name: 'ptui-shared', home: sharedHome }),
+  ]);
+  const targets = [
+    { key: 'local', label: 'ptui, local mode', origin: `http://127.0.0.1:${local.port}`, proc: local },
+    { key: 'shared', label: 'ptui, shared mode (Redis on this machine)', origin: `http://127.0.0.1:${shared.port}`, proc: shared },
+  ];
+  const health = await (await fetch(`${targets[1].origin}/health`)).json();
+  if (health.shared?.state !== 'up') throw new Error(`shared gateway is not connected to Redis: ${JSON.stringify(health)}`);
+
+  const r = reqs();
+  for (const t of targets) {
+    t.pool1 = makePool(t.origin, 1);
+    t.pool16 = makePool(t.origin, CONC);
+    t.seq = new Samples();
+    t.ac = [];
+    const probe = new Samples();
+    await runSequential(t.pool1, r, 2, probe);
+    if (probe.errors) throw new Error(`${t.label}: probe request failed: ${probe.lastError}`);
+    await runConcurrent(t.pool16, r, WARMUP, CONC);
+    await runSequential(t.pool1, r, Math.min(WARMUP, 500));
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 ? [...targets].reverse() : targets;
+    log(`round ${round + 1}/${ROUNDS}: c=1 x${N_SEQ}, autocannon c=${CONC} ${AC_SECONDS}s`);
+    for (const t of order) await runSequential(t.pool1, r, N_SEQ, t.seq);
+    for (const t of order) t.ac.push(await runAutocannon(t.origin, r, { connections: CONC, duration: AC_SECONDS }));
+  }
+
+  const results = {};
+  for (const t of targets) {
+    const ok = t.ac.every((a) => a.errors === 0 && a.timeouts === 0 && a.non2xx === 0);
+    const rps = t.ac.map((a) => a.rps).sort((a, b) => a - b);
+    results[t.key] = {
+      label: t.label,
+      c1_us: { chat: summarize(t.seq.us.chat), stream: summarize(t.seq.us.stream) },
+      errors: t.seq.errors,
+      rps_c16: ok ? rps[rps.length >> 1] : null,
+      autocannon_rounds: t.ac,
+    };
+    await t.pool1.close();
+    await t.pool16.close();
+  }
+  const l = results.local;
+  const s = results.shared;
+  const added = {
+    chat_p50: s.c1_us.chat.p50 - l.c1_us.chat.p50,
+    chat_p99: s.c1_us.chat.p99 - l.c1_us.chat.p99,
+    stream_p50: s.c1_us.stream.p50 - l.c1_us.stream.p50,
+  };
+  const rpsRatio = s.rps_c16 && l.rps_c16 ? s.rps_c16 / l.rps_c16 : null;
+  const sharedHealth = await fetch(`${targets[1].origin}/health`).then((x) => x.json()).catch(() => null);
+  const tables = {
+    latency: table(
+      ['target: request at c=1 (µs)', 'chat p50', 'chat p99', 'stream p50', 'stream p99'],
+      targets.map((t) => [results[t.key].label, ...[results[t.key].c1_us.chat.p50, results[t.key].c1_us.chat.p99, results[t.key].c1_us.stream.p50, results[t.key].c1_us.stream.p99].map(round1)]),
+    ),
+    summary: table(
+      ['metric', 'value', 'target'],
+      [
+        ['added by shared mode, chat p50 at c=1 (µs)', round1(added.chat_p50), '≤ 150'],
+        ['added by shared mode, chat p99 at c=1 (µs)', round1(added.chat_p99), '–'],
+        ['added by shared mode, stream p50 at c=1 (µs)', round1(added.stream_p50), '≤ 150'],
+        ['req/s at c=16, local mode', round1(l.rps_c16), '–'],
+        ['req/s at c=16, shared mode', round1(s.rps_c16), '–'],
+        ['shared / local req/s', rpsRatio === null ? 'errors' : `${fmt(rpsRatio * 100, 1)} %`, '≥ 85 %'],
+      ],
+    ),
+  };
+  const targetsMet = {
+    added_p50_c1_le_150us: added.chat_p50 <= 150 && added.stream_p50 <= 150,
+    rps_c16_ge_85pct: rpsRatio !== null && rpsRatio >= 0.85,
+  };
+  console.log(`\nShared mode vs local mode (${QUICK ? 'quick' : 'full'}: ${ROUNDS} rounds, c=1 x${N_SEQ}, autocannon ${AC_SECONDS}s per target per round; ${PIN ? `client on CPU ${CLIENT_CPUS}, servers and Redis on CPU ${SERVER_CPUS}` : 'not pinned'})\n`);
+  console.log(tables.latency + '\n');
+  console.log(tables.summary + '\n');
+  console.log('targets: ' + Object.entries(targetsMet).map(([k, v]) => `${k}=${v ? 'met' : 'MISSED'}`).join(', '));
+  if (sharedHealth?.shared?.state !== 'up') console.log(`note: the shared gateway's link was ${JSON.stringify(sharedHealth?.shared)} at the end`);
+  const file = writeResult('shared-mode', { params: { rounds: ROUNDS, n_c1: N_SEQ, autocannon_s: AC_SECONDS, warmup: WARMUP, concurrency: CONC, pinned: PIN }, results, added_us: added, rps_ratio: rpsRatio, targets_met: targetsMet, tables });
+  log(`wrote ${file}`);
+  for (const t of targets) await t.proc.stop();
+  await redis.proc.stop();
+  await upstream.stop();
+  removeHome(localHome);
+  removeHome(sharedHome);
+}
+
+function round1(v) {
+  return typeof v === 'number' && Number.isFinite(v) ? Math.round(v * 10) / 10 : v ?? null;
+}
+
+main().catch((err) => {
+  console.error(err?.stack ?? String(err));
+  process.exit(1);
+});
