@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `ptui` command line (SPEC §3). Each command loads its implementation lazily so that
+// The `ptui` command line (README, "Command line"). Each command loads its implementation lazily so that
 // `ptui gateway` never pays for Ink/React, and `ptui config check` never opens a socket.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// The fault-injection suites of issue 7 in their short mode, inside the main `npm test` run
+// The fault-injection suites in their short mode, inside the main `npm test` run
 // (CI). `npm run test:faults` runs the same files in full mode with the issue's numbers.
 // One file on purpose: the scenarios run one after another, never two load tests at once.
 process.env.FAULTS_MODE = 'short';

@@ -1,4 +1,4 @@
-// Loads and validates the config directory (SPEC §2, §4) and collects every problem in one
+// Loads and validates the config directory (README, "Paths and environment") and collects every problem in one
 // pass, each as `file: key.path: message`, so `ptui config check` can list them all at once.
 // Each file is read, `${VAR}`-resolved and schema-checked on its own; references between files
 // are checked on whatever parsed, so a broken provider does not hide a dangling model reference.

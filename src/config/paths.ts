@@ -1,4 +1,4 @@
-// Where ptui's files live (SPEC §2). Flags beat environment variables beat defaults;
+// Where ptui's files live (README, "Paths and environment"). Flags beat environment variables beat defaults;
 // every relative path is taken from home.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

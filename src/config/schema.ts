@@ -1,4 +1,4 @@
-// The shape of ptui's three config files (SPEC §4). Types are inferred from these
+// The shape of ptui's three config files (README, "Configuration"). Types are inferred from these
 // schemas, never written twice. Cross-file references (a target's provider, a model's
 // capability) are checked in validate.ts, because zod sees one file at a time.
 import { z } from 'zod';

@@ -83,7 +83,7 @@ export function checkUnits(file: string, providers: Record<string, Provider>, pr
   }
 }
 
-/** Secrets belong in the environment (SPEC §2): a literal key in YAML works, but is flagged. */
+/** Secrets belong in the environment (README, "Paths and environment"): a literal key in YAML works, but is flagged. */
 export function checkLiteralSecrets(file: string, raw: Obj, keyPaths: PropertyKey[][], problems: ConfigProblem[]): void {
   for (const keyPath of keyPaths) {
     let v: unknown = raw;

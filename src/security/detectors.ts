@@ -1,4 +1,4 @@
-// One detector per secret kind (SPEC §10). Each is found in two steps so that scanning stays
+// One detector per secret kind (README, "Budgets, guardrails and cache"). Each is found in two steps so that scanning stays
 // linear and cheap on large prompts: a native indexOf for a literal anchor (`sk-`, `AKIA`, ...),
 // then a sticky regex anchored at that position with bounded or possessive-free quantifiers.
 // A match must also sit on a token boundary and, where the format allows ordinary words

@@ -1,4 +1,4 @@
-// Secrets anywhere a request carries prompt text (SPEC §10): `messages` with string content or
+// Secrets anywhere a request carries prompt text (README, "Budgets, guardrails and cache"): `messages` with string content or
 // content-part arrays (every role, system included), tool-call and function-call arguments,
 // `prompt` and `input` as a string or an array, and the top-level `system`, `instructions` and
 // `suffix` some clients send, Responses API input items (function calls, their outputs) and tool

@@ -1,4 +1,4 @@
-// Opening the usage log (SPEC §7): WAL, schema migrations tracked in PRAGMA user_version,
+// Opening the usage log (README, "Usage log"): WAL, schema migrations tracked in PRAGMA user_version,
 // indexes for time-range queries. The gateway opens it read-write (its only writer); the
 // dashboard and budget tools open it read-only.
 import fs from 'node:fs';

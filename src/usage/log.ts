@@ -1,4 +1,4 @@
-// The usage-log writer (SPEC §7). `insert` sits on the gateway's hot path: one prepared,
+// The usage-log writer (README, "Usage log"). `insert` sits on the gateway's hot path: one prepared,
 // synchronous statement per row, and it never throws. When the database refuses writes (full
 // disk, I/O error, a lock held past busy_timeout, a read-only file) rows wait in a bounded
 // in-memory buffer and a timer retries until they land; what does not fit is counted and

@@ -1,4 +1,4 @@
-// Read-only queries for the dashboard (SPEC §12). Each refresh costs the same at 10 M rows as
+// Read-only queries for the dashboard (README, "The dashboard"). Each refresh costs the same at 10 M rows as
 // at 10: the tail reads by id (the rowid B-tree), recent stats read a short time range through
 // idx_llm_usage_ts, and per-minute / per-model figures read the per-minute rollup that triggers
 // keep (llm_usage_minute), never the request rows.

@@ -1,4 +1,4 @@
-// The usage-log row (SPEC §7). One row per request that reached an LLM endpoint of the gateway.
+// The usage-log row (README, "Usage log"). One row per request that reached an LLM endpoint of the gateway.
 export interface UsageRow {
   request_id: string;
   /** ISO 8601 UTC with ms, request start */

@@ -1,4 +1,4 @@
-// Budget spend read from the usage log (SPEC §9): the log is the source of truth, so spend
+// Budget spend read from the usage log (README, "Budgets"): the log is the source of truth, so spend
 // survives restarts. Two readers: the gateway seeds its in-memory tracker at start and when a
 // window changes, mostly from the per-minute rollup (cheap whatever the log size); the
 // dashboard, when no gateway answers, asks for exact per-budget sums. Rows whose cost is negative, or NULL on a success, are not spend (a bug or a

@@ -1,4 +1,4 @@
-// The budgets callback on real contexts, a real usage log and real metrics (SPEC §9).
+// The budgets callback on real contexts, a real usage log and real metrics (README, "Budgets").
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BudgetsCallback } from '../../src/gateway/callbacks/budgets.js';

@@ -1,4 +1,4 @@
-// Spend from the usage log (SPEC §9, issue "done means" 1): rows older than a budget's window do
+// Spend from the usage log (README, "Budgets"): rows older than a budget's window do
 // not count, rows inside do, NULL/negative costs are ignored and counted, and the same spend
 // comes back after a restart (a fresh tracker seeded from the same log).
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// The cache callback on real contexts (SPEC §11): miss -> capture -> store -> hit, streaming
+// The cache callback on real contexts (README, "Budgets, guardrails and cache"): miss -> capture -> store -> hit, streaming
 // hits as SSE, Cache-Control, secrets never stored, and a dir that cannot be written.
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,4 +1,4 @@
-// The disk store on a real temp dir (SPEC §11): atomic writes, TTL, the size cap, and entries
+// The disk store on a real temp dir (README, "Budgets, guardrails and cache"): atomic writes, TTL, the size cap, and entries
 // that are corrupt, truncated or from an older format being misses that get removed.
 import fs from 'node:fs';
 import os from 'node:os';

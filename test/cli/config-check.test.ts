@@ -1,5 +1,5 @@
 // `ptui config check` as a child process against real temp homes: exit codes and the exact
-// `file: key.path: message` lines for every bad input issue 2 names.
+// `file: key.path: message` lines for every bad input of a config file.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -74,7 +74,7 @@ describe('loadConfig on the sample config', () => {
     expect(config!.unsetVars).toEqual(['AI_BACKEND_MASTER_KEY']);
   });
 
-  it('applies the environment overrides of SPEC §2', () => {
+  it('applies the environment overrides the README lists under "Paths and environment"', () => {
     const h = home();
     const { config } = loadConfig({
       home: h.home,

@@ -1,4 +1,4 @@
-// Client aborts (issue 7): clients that hang up at every point of a request: while sending the
+// Client aborts: clients that hang up at every point of a request: while sending the
 // body, while the upstream works on it (before headers), mid-stream, and at a random moment.
 // Afterwards: each request has its row (client_closed where it was cut short), every upstream
 // request the gateway made was closed (the simulator saw the close for those cut short), and no

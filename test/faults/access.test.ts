@@ -1,4 +1,4 @@
-// Access (issue 7): with a master key, every /v1/* route and /budgets refuse a missing, wrong,
+// Access: with a master key, every /v1/* route and /budgets refuse a missing, wrong,
 // truncated or padded key with an OpenAI-shaped 401 (and log the rejection, sending nothing
 // upstream); the key check is constant-time; the default bind is loopback only; /metrics and the
 // other open endpoints expose no key or prompt; and a config whose unit name or callback path
@@ -95,7 +95,7 @@ describe(`access control (${MODE})`, () => {
     }
     expect(wrong).toEqual([]);
     expect(sim.requests.length, 'nothing refused reaches the upstream').toBe(upstreamBefore);
-    // Refused LLM requests are logged (SPEC §7), as 401s.
+    // Refused LLM requests are logged (README, "Usage log"), as 401s.
     const rows = readUsageRows(home.runtimeDir).filter((r) => r.http_status === 401);
     const llmRoutes = ROUTES.filter((r) => r.method === 'POST').length;
     expect(rows.length).toBe(llmRoutes * Object.keys(BAD_AUTH).length);

@@ -1,4 +1,4 @@
-// Crash (issue 7): `kill -9` of the gateway under load, restarted by the dashboard's own
+// Crash: `kill -9` of the gateway under load, restarted by the dashboard's own
 // supervisor (GatewaySupervisor, as `ptui` runs it). Afterwards the usage log passes
 // `PRAGMA integrity_check`, and every response a client received as a success has its row.
 // Requests in flight at the kill may fail (the process is gone) and then may have no row: the

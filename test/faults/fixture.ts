@@ -1,4 +1,4 @@
-// Shared setup of the fault suites (issue 7): the short/full mode, a home whose logical models
+// Shared setup of the fault suites: the short/full mode, a home whose logical models
 // each hit one failure mode of the simulated upstream, and the mixed request kinds the soak and
 // crash suites send.
 import { spawnSync } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Full disk (issue 7): the runtime dir (usage log and the gateway's own log file, as the
+// Full disk: the runtime dir (usage log and the gateway's own log file, as the
 // dashboard's supervisor writes it) on a small tmpfs that we fill up. The gateway keeps serving,
 // /health says `degraded` with the reason, backend_usage_log_errors_total counts, rows wait in
 // the bounded buffer and land once space returns: none is lost. Needs root for mount(8); without

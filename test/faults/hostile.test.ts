@@ -1,4 +1,4 @@
-// Hostile HTTP (issue 7), over raw sockets against the real gateway: malformed and random JSON,
+// Hostile HTTP, over raw sockets against the real gateway: malformed and random JSON,
 // deep nesting, huge headers, slowloris, invalid UTF-8, request smuggling, HTTP/1.0. Never a
 // crash, never a 5xx of the gateway's own making, and an OpenAI-shaped error whenever the request
 // got as far as the gateway's code. What Node's HTTP parser refuses before our code runs comes

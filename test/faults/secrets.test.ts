@@ -1,4 +1,4 @@
-// Secrets (issue 7): prompts seeded with every secret kind the detectors know (the detector
+// Secrets: prompts seeded with every secret kind the detectors know (the detector
 // tests' own samples), under each guardrail action (block, redact, warn), streamed and not,
 // through the cache (every request is sent twice, so the second may be a hit). The upstream
 // echoes the prompt back, so a secret that got through would come back in the response too.

@@ -1,4 +1,4 @@
-// Soak (issue 7): many mixed requests at concurrency 64 against the real gateway process and the
+// Soak: many mixed requests at concurrency 64 against the real gateway process and the
 // simulated upstream, every upstream fault included. Afterwards: exactly one usage-log row per
 // request sent (matched by x-request-id), /metrics agrees with the log, RSS stays flat after
 // warm-up, no client or upstream connection is left behind, and SIGTERM exits cleanly (a leaked

@@ -1,4 +1,4 @@
-// Every bad input of issue 3 against the real gateway child and the simulated upstream: the
+// Every bad input against the real gateway child and the simulated upstream: the
 // client gets an OpenAI-shaped error with the right status, and (for LLM endpoints) exactly one
 // usage row with the right status, http_status and error_type.
 import http from 'node:http';

@@ -1,4 +1,4 @@
-// Raw-socket HTTP for hostile-input tests (issue 7): send exact bytes (malformed framing, huge
+// Raw-socket HTTP for hostile-input tests: send exact bytes (malformed framing, huge
 // headers, smuggling attempts, HTTP/1.0), read whatever comes back until the server closes or a
 // quiet period passes, and parse the response(s) without a forgiving client in the way.
 import net from 'node:net';

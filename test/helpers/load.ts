@@ -1,4 +1,4 @@
-// Load generation and process inspection for the fault suites (issue 7): a bounded-concurrency
+// Load generation and process inspection for the fault suites: a bounded-concurrency
 // runner, the gateway's sockets and RSS read from /proc, and /metrics sums. Linux only.
 import fs from 'node:fs';
 import http from 'node:http';

@@ -1,4 +1,4 @@
-// Budgets through the real gateway (SPEC §9; issue 4 "done means" 1 and 2).
+// Budgets through the real gateway (README, "Budgets").
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';

@@ -1,4 +1,4 @@
-// The response cache through the real gateway (SPEC §11; issue 4 "done means" 4).
+// The response cache through the real gateway (README, "Budgets, guardrails and cache").
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,4 +1,4 @@
-// Secret scanning through the real gateway (SPEC §10; issue 4 "done means" 3): every kind is
+// Secret scanning through the real gateway (README, "Budgets, guardrails and cache"): every kind is
 // blocked, redacted or passed with a warning per gateway.yaml; the simulated upstream never
 // receives a blocked or redacted secret; the usage log, the gateway log and the cache dir never
 // contain one.

@@ -1,4 +1,4 @@
-// Full disk (issue 7): the usage log lives on a tiny tmpfs that we fill. Needs root for
+// Full disk: the usage log lives on a tiny tmpfs that we fill. Needs root for
 // mount(8); without it the suite is skipped with the reason.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
