@@ -10,10 +10,11 @@ import { resolveKey, type Command, type KeyMode } from './keys/bindings.js';
 import type { KeyPress } from './keys/keyPress.js';
 import { PANEL_IDS, type PanelId } from './panels/catalog.js';
 import { computeLayout } from './presentation/layout.js';
-import { clampPosition, type ListShape, type Motion } from './presentation/listCursor.js';
+import { clampPosition, type ListShape } from './presentation/listCursor.js';
 import { clock } from './presentation/format.js';
 import { statusLine, type Confirm, type StatusMessage } from './presentation/statusLine.js';
-import { helpLines, journalLines, routingLines, trafficByTarget } from './presentation/views.js';
+import { gatewayLogLines, helpLines, journalLines, routingLines, trafficByTarget, wrapLines } from './presentation/views.js';
+import { budgetDetail, requestDetail, serviceDetail, type Detail } from './presentation/detail.js';
 import { useSources } from './contexts/SourcesContext.js';
 import { cleanText } from './data/cleanText.js';
 import { useGpuOwners } from './hooks/useGpuOwners.js';
@@ -23,16 +24,17 @@ import { useCurrentValue, useFrame } from './hooks/useStore.js';
 import { useKeyPresses } from './hooks/useKeyPresses.js';
 import { useLatestState } from './hooks/useLatestState.js';
 import { useListCursors, type ListId } from './hooks/useListCursors.js';
-import { GpuPanel } from './panels/GpuPanel.js';
-import { HostPanel } from './panels/HostPanel.js';
-import { ServicesPanel } from './panels/ServicesPanel.js';
-import { GatewayPanel } from './panels/GatewayPanel.js';
-import { BudgetsPanel } from './panels/BudgetsPanel.js';
-import { RequestsPanel } from './panels/RequestsPanel.js';
 import { TextView, type ViewLine } from './panels/TextView.js';
+import { PanelGrid } from './panels/PanelGrid.js';
 import { StatusBar, TitleBar, TooSmall } from './panels/Bars.js';
 
-type View = { kind: 'help' } | { kind: 'routing' } | { kind: 'journal'; unit: string; lines: ViewLine[] | null; error: string | null };
+/** A full-screen view: help and routing are drawn from live data; text (journal, log) is
+ *  loaded when it opens; a detail is the selected row as the console saw it then. */
+type View =
+  | { kind: 'help' }
+  | { kind: 'routing' }
+  | { kind: 'text'; title: string; lines: ViewLine[] | null; error: string | null }
+  | { kind: 'detail'; detail: Detail };
 
 interface Flash extends StatusMessage {
   at: number;
@@ -44,10 +46,10 @@ const ROUTING_WINDOW_S = 300;
 /** The panels that are lists; the others have nothing to move in. */
 const LIST_OF_PANEL: Partial<Record<PanelId, ListId>> = { services: 'services', budgets: 'budgets', requests: 'requests' };
 
-const MOTION: Partial<Record<Command['type'], Motion>> = { down: 'down', up: 'up', pageDown: 'pageDown', pageUp: 'pageUp' };
-
 function viewTitle(view: View): string {
-  return view.kind === 'help' ? 'Help' : view.kind === 'routing' ? 'Routing and config' : `Journal: ${view.unit}`;
+  if (view.kind === 'help') return 'Help';
+  if (view.kind === 'routing') return 'Routing and config';
+  return view.kind === 'text' ? view.title : view.detail.title;
 }
 
 export function App() {
@@ -66,7 +68,7 @@ export function App() {
 
   const focus = useLatestState<PanelId>('services');
   const view = useLatestState<View | null>(null);
-  const confirm = useLatestState<Confirm | null>(null);
+  const confirm = useLatestState<(Confirm & { run: () => void }) | null>(null);
   const busyUnit = useLatestState<string | null>(null);
   const cursors = useListCursors();
   const [flash, setFlash] = useState<Flash | null>(null);
@@ -103,33 +105,32 @@ export function App() {
     if (shownView.kind === 'routing') {
       return routingLines(config.config, config.problems, trafficByTarget(usage.rows, Date.now() - ROUTING_WINDOW_S * 1000), ROUTING_WINDOW_S);
     }
+    if (shownView.kind === 'detail') return wrapLines(shownView.detail.lines, columns - 1);
     if (shownView.error) return [{ text: shownView.error, tone: 'bad' }];
-    return shownView.lines ?? [{ text: `reading the journal of ${shownView.unit}…`, tone: 'dim' }];
-  }, [shownView, config, usage.rows]);
+    return wrapLines(shownView.lines ?? [{ text: 'reading…', tone: 'dim' }], columns - 1);
+  }, [shownView, config, usage.rows, columns]);
 
   const lists: Record<ListId, ListShape> = {
     services: { kind: 'select', count: serviceCount, room: layout.middleHeight - 1 },
-    budgets: { kind: 'scroll', count: budgets.rows.length, room: layout.budgetsHeight - 1 },
-    requests: { kind: 'scroll', count: usage.rows.length, room: layout.requestsHeight - 2 },
+    budgets: { kind: 'select', count: budgets.rows.length, room: layout.budgetsHeight - 1 },
+    requests: { kind: 'select', count: usage.rows.length, room: layout.requestsHeight - 2 },
     view: { kind: 'scroll', count: viewLines.length, room: layout.viewHeight - 1 },
   };
 
-  const openJournal = useCallback(
-    (unit: string) => {
-      view.set({ kind: 'journal', unit, lines: null, error: null });
-      const forThisUnit = (v: View | null) => v?.kind === 'journal' && v.unit === unit;
-      void actions.journal(unit).then(
-        (r) => {
-          const lines = journalLines(r.lines);
-          view.set((v) => (forThisUnit(v) ? { kind: 'journal', unit, lines, error: r.error } : v));
-          // The newest entries are at the bottom: start there.
-          cursors.move('view', 'bottom', { kind: 'scroll', count: lines.length, room: layout.viewHeight - 1 });
-        },
-        (e: Error) => view.set((v) => (forThisUnit(v) ? { kind: 'journal', unit, lines: null, error: e.message } : v)),
-      );
-    },
-    [actions, view, cursors, layout.viewHeight],
-  );
+  const openText = (title: string, load: () => Promise<{ lines: ViewLine[]; error: string | null }>) => {
+    const opened: View = { kind: 'text', title, lines: null, error: null };
+    view.set(opened);
+    void load().then(
+      ({ lines, error }) => {
+        // still the view that asked (not closed or replaced meanwhile)
+        if (view.get() !== opened) return;
+        view.set({ ...opened, lines, error });
+        // the newest entries are at the bottom: start there
+        cursors.move('view', 'bottom', { kind: 'scroll', count: lines.length, room: layout.viewHeight - 1 });
+      },
+      (e: Error) => view.get() === opened && view.set({ ...opened, error: e.message }),
+    );
+  };
 
   const runService = (unit: string, verb: ServiceVerb) => {
     busyUnit.set(unit);
@@ -143,16 +144,43 @@ export function App() {
       .finally(() => busyUnit.set(null));
   };
 
+  const ask = (question: Confirm, run: () => void) => confirm.set({ ...question, run });
+
+  const restartGateway = () => {
+    say('restarting the gateway…', 'dim');
+    void actions.restartGateway().then(
+      (m) => say(m, 'ok'),
+      (e: Error) => say(`gateway restart: ${e.message}`, 'bad'),
+    );
+  };
+
+  const openDetail = () => {
+    const list = LIST_OF_PANEL[focus.get()];
+    const at = list ? clampPosition(cursors.current()[list], lists[list]) : 0;
+    const detail =
+      list === 'services' && services.services[at]
+        ? serviceDetail(services.services[at], gpu.processes, owners)
+        : list === 'requests' && usage.rows[at]
+          ? requestDetail(usage.rows[at])
+          : list === 'budgets' && budgets.rows[at]
+            ? budgetDetail(budgets.rows[at])
+            : null;
+    if (!detail) say(list ? 'nothing selected: the list is empty' : 'Enter opens a row of Services, Budgets or Requests', 'warn');
+    else {
+      view.set({ kind: 'detail', detail });
+      cursors.reset('view');
+    }
+  };
+
   const toggleView = (kind: 'help' | 'routing') => {
     view.set((v) => (v?.kind === kind ? null : { kind }));
     cursors.reset('view');
   };
 
   const dispatch = (cmd: Command) => {
-    const motion = MOTION[cmd.type];
-    if (motion) {
+    if (cmd.type === 'move') {
       const list = view.get() ? 'view' : LIST_OF_PANEL[focus.get()];
-      if (list) cursors.move(list, motion, lists[list]);
+      if (list) cursors.move(list, cmd.motion, lists[list]);
       return;
     }
     const selected = services.services[clampPosition(cursors.current().services, lists.services)] ?? null;
@@ -174,20 +202,20 @@ export function App() {
         else if (!services.systemdAvailable) say(services.notice ?? 'systemd unavailable: service actions disabled', 'warn');
         else if (busyUnit.get()) say(`an action on ${busyUnit.get()} is still running`, 'warn');
         else if (cmd.verb === 'start') runService(selected.unit, 'start');
-        else confirm.set({ unit: selected.unit, verb: cmd.verb });
+        else ask({ question: `${cmd.verb} ${selected.unit}?`, refused: `${cmd.verb} ${selected.unit}: cancelled` }, () => runService(selected.unit, cmd.verb));
         return;
       }
       case 'confirm': {
         const asked = confirm.get();
-        if (asked) runService(asked.unit, asked.verb);
         confirm.set(null);
+        asked?.run();
         return;
       }
       case 'cancel':
       case 'close': {
         const asked = confirm.get();
         if (asked) {
-          say(`${asked.verb} ${asked.unit}: cancelled`, 'dim');
+          say(asked.refused, 'dim');
           confirm.set(null);
         } else view.set(null);
         return;
@@ -197,15 +225,17 @@ export function App() {
         void actions.exportConfig().then((r) => say(r.message, r.ok ? 'ok' : 'bad'));
         return;
       case 'restartGateway':
-        say('restarting the gateway…', 'dim');
-        void actions.restartGateway().then(
-          (m) => say(m, 'ok'),
-          (e: Error) => say(`gateway restart: ${e.message}`, 'bad'),
-        );
+        ask({ question: 'restart the gateway? clients see it gone for a moment', refused: 'gateway restart: cancelled' }, restartGateway);
+        return;
+      case 'detail':
+        openDetail();
         return;
       case 'journal':
         if (!selected) say('no service configured: nothing to show a journal for', 'warn');
-        else openJournal(selected.unit);
+        else openText(`Journal: ${selected.unit}`, () => actions.journal(selected.unit).then((r) => ({ lines: journalLines(r.lines), error: r.error })));
+        return;
+      case 'gatewayLog':
+        openText('Gateway log', () => actions.gatewayLog().then((r) => ({ lines: gatewayLogLines(r.lines), error: r.error })));
         return;
       case 'routing':
       case 'help':
@@ -248,52 +278,16 @@ export function App() {
       {shownView ? (
         <TextView title={viewTitle(shownView)} lines={viewLines} offset={cursors.positions.view} width={layout.width} height={layout.viewHeight} />
       ) : (
-        <>
-          <Box flexDirection="row" height={layout.topHeight}>
-            <GpuPanel state={gpu} owners={owners} width={layout.leftWidth} height={layout.topHeight} focused={focused === 'gpus'} />
-            <Box width={1} />
-            <HostPanel state={host.state} cpuHistory={host.cpuHistory} width={layout.rightWidth} height={layout.topHeight} focused={focused === 'host'} />
-          </Box>
-          <Box flexDirection="row" height={layout.middleHeight}>
-            <ServicesPanel
-              state={services}
-              selected={selectedIndex}
-              busyUnit={busyUnit.value}
-              width={layout.leftWidth}
-              height={layout.middleHeight}
-              focused={focused === 'services'}
-              nowMs={now}
-            />
-            <Box width={1} />
-            <GatewayPanel
-              state={gateway}
-              stats={usage.stats}
-              rateWindowS={sources.rateWindowS}
-              statsWindowS={sources.statsWindowS}
-              width={layout.rightWidth}
-              height={layout.middleHeight}
-              focused={focused === 'gateway'}
-              nowMs={now}
-            />
-          </Box>
-          <BudgetsPanel
-            rows={budgets.rows}
-            source={budgets.source}
-            notice={budgets.notice}
-            offset={cursors.positions.budgets}
-            width={layout.width}
-            height={layout.budgetsHeight}
-            focused={focused === 'budgets'}
-          />
-          <RequestsPanel
-            rows={usage.rows}
-            offset={cursors.positions.requests}
-            notice={usage.notice}
-            width={layout.width}
-            height={layout.requestsHeight}
-            focused={focused === 'requests'}
-          />
-        </>
+        <PanelGrid
+          layout={layout}
+          focused={focused}
+          nowMs={now}
+          data={{ gpu, owners, host, services, gateway, usage, budgets }}
+          positions={{ ...cursors.positions, services: selectedIndex }}
+          busyUnit={busyUnit.value}
+          rateWindowS={sources.rateWindowS}
+          statsWindowS={sources.statsWindowS}
+        />
       )}
       <StatusBar message={status} width={layout.width} />
     </Box>

@@ -19,6 +19,7 @@ import { cleanedAction, mirrorInto } from './data/boundary.js';
 import type { Collectors, PanelStores } from './data/collectors.js';
 import { INITIAL_BUDGETS, INITIAL_GPU, INITIAL_SERVICES, INITIAL_USAGE } from './data/initialState.js';
 import { GatewaySupervisor } from './gatewayChild/supervisor.js';
+import { logLines } from './gatewayChild/logTail.js';
 import { TerminalSession, installExitHandlers, type ExitReason } from './terminal.js';
 
 export interface DashboardOptions {
@@ -69,6 +70,7 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
     usage: new ValueStore(INITIAL_USAGE),
     budgets: new ValueStore(INITIAL_BUDGETS),
   };
+  const logFile = path.join(paths.logsDir, 'gateway.log');
   const supervisor = new GatewaySupervisor({
     host: listen.host,
     port: listen.port,
@@ -87,7 +89,7 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
       '--port',
       String(listen.port),
     ],
-    logFile: path.join(paths.logsDir, 'gateway.log'),
+    logFile,
   });
   let collectors: Collectors | null = null;
   const collectorsReady = import('./data/collectors.js').then((m) => {
@@ -137,6 +139,7 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
     actions: {
       serviceAction: cleanedAction(async (unit, verb) => (await collectorsReady).runServiceAction(unit, verb)),
       journal: cleanedAction(async (unit) => (await collectorsReady).readJournal(unit)),
+      gatewayLog: cleanedAction(async () => logLines(logFile)),
       exportConfig: cleanedAction(async () => {
         const { exportConfig } = await import('../config/export.js');
         // Export what is on disk now, not what was loaded at start.

@@ -93,6 +93,7 @@ function sources(opts: { configInvalid?: boolean } = {}) {
         return { ok: true, unit, verb, argv: [], message: `${verb} ${unit}: done` };
       },
       journal: async (unit) => ({ unit, argv: [], lines: [], error: null }),
+      gatewayLog: async () => ({ lines: ['{"ts":"2026-12-01T10:00:00.000Z","level":"info","event":"listening","port":4000}'], error: null }),
       exportConfig: async () => ({ ok: true, message: 'exported' }),
       restartGateway: async () => 'restarted',
       quit: () => {},
@@ -185,5 +186,73 @@ describe('App', () => {
     const f = await frame('config invalid');
     expect(f).toMatch(/config invalid: model-mappings\.yaml:\d+:\d+: YAML syntax error/);
     for (const t of TITLES) expect(f).toContain(t);
+  });
+
+  it('counts every key of one read: jj, 3j and two arrow sequences move as typed', async () => {
+    const { s } = sources();
+    (s.services as ValueStore<any>).set({
+      ...s.services.getSnapshot(),
+      services: ['a', 'b', 'c', 'd', 'e'].map((u) => ({ ...s.services.getSnapshot().services[0], unit: `${u}.service` })),
+    });
+    const { keys, frame } = mount(120, 40, s);
+    await frame('▸ a.service');
+    keys.press('jj');
+    await frame('▸ c.service');
+    keys.press('\x1b[B\x1b[B');
+    await frame('▸ e.service');
+    keys.press('gj');
+    await frame('▸ b.service');
+    keys.press('3j'); // 3 focuses Services (already), j moves one
+    await frame('▸ c.service');
+    keys.press('xy'); // the question x asks is answered by the y in the same read
+    await frame('stop c.service: done');
+  });
+
+  it('closes a view on q and answers no on q, never quitting from there', async () => {
+    const { s, calls } = sources();
+    let quits = 0;
+    s.actions.quit = () => quits++;
+    const { keys, frame } = mount(120, 40, s);
+    await frame('6 Requests');
+    keys.press('?');
+    await frame('Keys');
+    keys.press('q');
+    await frame('6 Requests');
+    keys.press('x');
+    await frame('stop vllm.service? y/n');
+    keys.press('q');
+    await frame('stop vllm.service: cancelled');
+    keys.press('R');
+    await frame('restart the gateway? clients see it gone for a moment y/n');
+    keys.press('\x1b');
+    await frame('gateway restart: cancelled');
+    expect(quits).toBe(0);
+    expect(calls).toEqual([]);
+    keys.press('q');
+    await waitFor(() => quits === 1, 'quit from the main screen');
+  });
+
+  it('opens the selected request on Enter with every field and the whole error', async () => {
+    const { s } = sources();
+    const longError = `upstream said: ${'quota exceeded for this organisation, '.repeat(6)}end of message`;
+    const row = (id: number, over: Record<string, unknown> = {}) => ({
+      id, request_id: `req-${id}`, timestamp: '2026-12-01T10:00:00.000Z', provider: 'vllm', logical_model: 'gpt-4', concrete_model: 'llama',
+      capability: 'chat', endpoint: '/v1/chat/completions', stream: 0, prompt_tokens: 10, completion_tokens: 20, total_tokens: 30,
+      cost_usd: 0.001, latency_ms: 400, ttft_ms: null, status: 'success', http_status: 200, error_type: null, error_message: null,
+      cache_hit: 0, attempts: 1, ...over,
+    });
+    (s.usage as ValueStore<any>).set({
+      rows: [row(3), row(2, { status: 'error', http_status: 429, error_type: 'rate_limit_exceeded', error_message: longError, attempts: 2 }), row(1)],
+      dbState: 'open', notice: null, stats: null,
+    });
+    const { keys, frame } = mount(100, 30, s);
+    await frame('6 Requests');
+    keys.press('6j\r');
+    const f = await frame('Request req-2');
+    expect(f).toMatch(/status\s+error 429/);
+    expect(f).toMatch(/attempts\s+2 \(1 fell back\)/);
+    expect(f.replace(/\s+/g, ' ')).toContain(longError.replace(/\s+/g, ' '));
+    keys.press('q');
+    await frame('6 Requests');
   });
 });

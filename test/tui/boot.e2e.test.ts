@@ -63,7 +63,7 @@ describe.skipIf(!tmuxAvailable())('dashboard without GPU and systemd', () => {
   it('shows the help overlay with every key and closes it with Esc', async () => {
     t.sendKeys('?');
     const help = await t.waitForText('Keys');
-    for (const key of ['Tab', 'Shift-Tab', 'j / ↓', 'k / ↑', 's ', 'x ', 'r ', 'l ', 'c ', 'g ', 'G ', 'q / Ctrl-C', 'Esc']) {
+    for (const key of ['Tab', 'Shift-Tab', 'j / ↓', 'k / ↑', 'g / Home', 'G / End', 'Enter', 's ', 'x ', 'r ', 'l ', 'L ', 'c ', 'e ', 'R ', 'q / Esc', 'Ctrl-C']) {
       expect(help).toContain(`  ${key}`);
     }
     t.sendKeys('Escape');

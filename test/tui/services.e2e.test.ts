@@ -167,8 +167,8 @@ describe.skipIf(!tmuxAvailable())('dashboard with fake GPUs and systemd', () => 
     await t.waitForText('6 Requests');
   });
 
-  it('regenerates the config on g', async () => {
-    t.sendKeys('g');
+  it('exports the config on e', async () => {
+    t.sendKeys('e');
     await t.waitForText('wrote budget_config.json and litellm_config.yaml');
     const doc = JSON.parse(fs.readFileSync(path.join(home.runtimeDir, 'budget_config.json'), 'utf8'));
     expect(JSON.stringify(doc)).toContain('gpt-4');

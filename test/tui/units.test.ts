@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KEY_BINDINGS, bindingLabel, helpRows, keyMatches, resolveKey as resolve, type KeyMode } from '../../src/tui/keys/bindings.js';
-import { decodeKey } from '../../src/tui/keys/keyPress.js';
+import { decodeKey, keyPresses } from '../../src/tui/keys/keyPress.js';
 import { PANEL_IDS } from '../../src/tui/panels/catalog.js';
 import { computeLayout } from '../../src/tui/presentation/layout.js';
 import { bar, duration, fit, roughDuration, sparkline, usd } from '../../src/tui/presentation/format.js';
@@ -22,42 +22,65 @@ describe('keys', () => {
     expect(resolveKey(RAW.shiftTab, 'main')).toEqual({ type: 'focusPrev' });
     PANEL_IDS.forEach((panel, i) => expect(resolveKey(String(i + 1), 'main')).toEqual({ type: 'focus', panel }));
     expect(resolveKey('3', 'main')).toEqual({ type: 'focus', panel: 'services' });
-    expect(resolveKey('j', 'main')).toEqual({ type: 'down' });
-    expect(resolveKey(RAW.up, 'main')).toEqual({ type: 'up' });
+    expect(resolveKey('j', 'main')).toEqual({ type: 'move', motion: 'down' });
+    expect(resolveKey(RAW.up, 'main')).toEqual({ type: 'move', motion: 'up' });
+    expect(resolveKey('g', 'main')).toEqual({ type: 'move', motion: 'top' });
+    expect(resolveKey('G', 'main')).toEqual({ type: 'move', motion: 'bottom' });
+    expect(resolveKey('\x1b[6~', 'main')).toEqual({ type: 'move', motion: 'pageDown' });
+    expect(resolveKey('\r', 'main')).toEqual({ type: 'detail' });
     expect(resolveKey('s', 'main')).toEqual({ type: 'service', verb: 'start' });
     expect(resolveKey('x', 'main')).toEqual({ type: 'service', verb: 'stop' });
     expect(resolveKey('r', 'main')).toEqual({ type: 'service', verb: 'restart' });
-    expect(resolveKey('g', 'main')).toEqual({ type: 'exportConfig' });
-    expect(resolveKey('G', 'main')).toEqual({ type: 'restartGateway' });
+    expect(resolveKey('e', 'main')).toEqual({ type: 'exportConfig' });
+    expect(resolveKey('R', 'main')).toEqual({ type: 'restartGateway' });
     expect(resolveKey('l', 'main')).toEqual({ type: 'journal' });
+    expect(resolveKey('L', 'main')).toEqual({ type: 'gatewayLog' });
     expect(resolveKey('c', 'main')).toEqual({ type: 'routing' });
     expect(resolveKey('?', 'main')).toEqual({ type: 'help' });
     expect(resolveKey('q', 'main')).toEqual({ type: 'quit' });
     expect(resolveKey(RAW.ctrlC, 'main')).toEqual({ type: 'quit' });
   });
 
-  it('lets a confirmation take only y, n, Esc and quit', () => {
+  it('lets a confirmation take only y, n (or q, Esc: no) and Ctrl-C', () => {
     expect(resolveKey('y', 'confirm')).toEqual({ type: 'confirm' });
     expect(resolveKey('n', 'confirm')).toEqual({ type: 'cancel' });
-    expect(resolveKey(RAW.escape, 'confirm')).toEqual({ type: 'close' });
-    for (const k of ['s', 'x', 'r', 'j', 'g', 'G', '1', 'c']) expect(resolveKey(k, 'confirm')).toBeNull();
+    expect(resolveKey(RAW.escape, 'confirm')).toEqual({ type: 'cancel' });
+    expect(resolveKey('q', 'confirm')).toEqual({ type: 'cancel' });
+    for (const k of ['s', 'x', 'r', 'j', 'g', 'G', 'e', 'R', '1', 'c', '\r']) expect(resolveKey(k, 'confirm')).toBeNull();
     expect(resolveKey(RAW.ctrlC, 'confirm')).toEqual({ type: 'quit' });
   });
 
-  it('does not run service actions from a view', () => {
-    for (const k of ['s', 'x', 'r', 'g', 'G']) expect(resolveKey(k, 'view')).toBeNull();
+  it('does not run service actions from a view, and q there closes it instead of quitting', () => {
+    for (const k of ['s', 'x', 'r', 'e', 'R']) expect(resolveKey(k, 'view')).toBeNull();
     expect(resolveKey(RAW.escape, 'view')).toEqual({ type: 'close' });
+    expect(resolveKey('q', 'view')).toEqual({ type: 'close' });
+    expect(resolveKey(RAW.ctrlC, 'view')).toEqual({ type: 'quit' });
   });
 
   it('has a help row for every labelled binding and one binding per key', () => {
     expect(helpRows().map((r) => r.label)).toEqual(KEY_BINDINGS.map(bindingLabel));
     const seen = new Set<string>();
-    for (const c of 'abcdefghijklmnopqrstuvwxyzGS?123456') {
+    for (const c of 'abcdefghijklmnopqrstuvwxyzGLRS?123456') {
       const hits = KEY_BINDINGS.filter((b) => b.modes.includes('main') && b.keys.some((s) => keyMatches(s, decodeKey(c))));
       expect(hits.length, `key ${c}`).toBeLessThanOrEqual(1);
       if (hits.length) seen.add(c);
     }
-    expect([...seen].sort().join('')).toBe('123456?Gcgjklqrsx');
+    expect([...seen].sort().join('')).toBe('123456?GLRcegjklqrsx');
+  });
+});
+
+describe('key presses', () => {
+  const names = (raw: string) => keyPresses(raw).map((k) => (k.ctrl ? `C-${k.name}` : k.shift && k.name.length > 1 ? `S-${k.name}` : k.name));
+  it('splits what arrives in one read into every key, escape sequences included', () => {
+    expect(names('jj')).toEqual(['j', 'j']);
+    expect(names('3j')).toEqual(['3', 'j']);
+    expect(names('\x1b[B\x1b[B')).toEqual(['down', 'down']);
+    expect(names('j\x1b[Ak\x1b[6~\x1bOA')).toEqual(['j', 'up', 'k', 'pagedown', 'up']);
+    expect(names('\x1bq')).toEqual(['escape', 'q']); // Esc then q, typed quickly
+    expect(names('\x1b')).toEqual(['escape']);
+    expect(names('\t\x1b[Z\r\x03')).toEqual(['tab', 'S-tab', 'return', 'C-c']);
+    expect(names('\x1b[1;5A')).toEqual(['C-up']);
+    expect(names('模🚀')).toEqual(['模', '🚀']);
   });
 });
 

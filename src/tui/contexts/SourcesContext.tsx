@@ -12,9 +12,10 @@ import type { FrameClock } from '../data/frameClock.js';
 export interface DashboardActions {
   serviceAction(unit: string, verb: ServiceVerb): Promise<ServiceActionResult>;
   journal(unit: string): Promise<JournalResult>;
-  /** `g`: config export; resolves with the line for the status bar */
+  /** the gateway's log (runtime/logs/gateway.log), its last lines */
+  gatewayLog(): Promise<{ lines: string[]; error: string | null }>;
+  /** config export; resolves with the line for the status bar */
   exportConfig(): Promise<{ ok: boolean; message: string }>;
-  /** `G` */
   restartGateway(): Promise<string>;
   quit(): void;
 }

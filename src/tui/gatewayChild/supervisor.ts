@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { GatewayChildState } from './state.js';
 import { baseUrl, probeGateway, type GatewayHealth } from './probe.js';
 import { ValueStore, sameData } from '../../system/store.js';
+import { readTail } from './logTail.js';
 
 export interface SupervisorOptions {
   host: string;
@@ -34,21 +35,8 @@ const STARTUP_POLL_MS = 200;
 
 /** The last line the gateway logged, as a short reason for the panel ("config_invalid: …"). */
 export function lastLogReason(logFile: string): string | null {
-  let text: string;
-  try {
-    const fd = fs.openSync(logFile, 'r');
-    try {
-      const size = fs.fstatSync(fd).size;
-      const len = Math.min(size, LOG_TAIL_BYTES);
-      const buf = Buffer.alloc(len);
-      fs.readSync(fd, buf, 0, len, size - len);
-      text = buf.toString('utf8');
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return null;
-  }
+  const text = readTail(logFile, LOG_TAIL_BYTES);
+  if (text === null) return null;
   const lines = text.split('\n').filter((l) => l.trim() !== '' && !l.includes('"event":"supervisor_'));
   const last = lines[lines.length - 1];
   if (!last) return null;

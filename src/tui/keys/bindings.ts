@@ -3,6 +3,7 @@
 // disagree with what matches.
 import type { ServiceVerb } from '../../system/types.js';
 import { PANELS, type PanelId } from '../panels/catalog.js';
+import type { Motion } from '../presentation/listCursor.js';
 import type { KeyPress } from './keyPress.js';
 
 export type Command =
@@ -10,14 +11,13 @@ export type Command =
   | { type: 'focusNext' }
   | { type: 'focusPrev' }
   | { type: 'focus'; panel: PanelId }
-  | { type: 'down' }
-  | { type: 'up' }
-  | { type: 'pageDown' }
-  | { type: 'pageUp' }
+  | { type: 'move'; motion: Motion }
+  | { type: 'detail' }
   | { type: 'service'; verb: ServiceVerb }
   | { type: 'exportConfig' }
   | { type: 'restartGateway' }
   | { type: 'journal' }
+  | { type: 'gatewayLog' }
   | { type: 'routing' }
   | { type: 'help' }
   | { type: 'close' }
@@ -28,7 +28,7 @@ export type CommandType = Command['type'];
 
 /**
  * What the keyboard is talking to. `confirm`: a y/n question is open and takes every key.
- * `view`: a full-screen view (routing, journal, help) is open over the panels.
+ * `view`: a full-screen view (routing, journal, log, detail, help) is open over the panels.
  */
 export type KeyMode = 'main' | 'view' | 'confirm';
 
@@ -48,9 +48,9 @@ export interface KeyBinding {
 
 const MAIN: readonly KeyMode[] = ['main'];
 const MAIN_AND_VIEW: readonly KeyMode[] = ['main', 'view'];
-const ANY: readonly KeyMode[] = ['main', 'view', 'confirm'];
 
 const k = (...names: string[]): KeySpec[] => names.map((name) => ({ name }));
+const move = (motion: Motion): Command => ({ type: 'move', motion });
 
 export const KEY_BINDINGS: readonly KeyBinding[] = [
   { keys: k('tab'), description: 'focus the next panel', modes: MAIN, command: { type: 'focusNext' } },
@@ -58,22 +58,27 @@ export const KEY_BINDINGS: readonly KeyBinding[] = [
   ...PANELS.map(
     (panel, i): KeyBinding => ({ keys: k(String(i + 1)), description: `focus ${panel.title}`, modes: MAIN, command: { type: 'focus', panel: panel.id } }),
   ),
-  { keys: k('j', 'down'), description: 'select next (services) / scroll (requests, views)', modes: MAIN_AND_VIEW, command: { type: 'down' } },
-  { keys: k('k', 'up'), description: 'select previous / scroll back', modes: MAIN_AND_VIEW, command: { type: 'up' } },
-  { keys: k('pagedown'), description: 'scroll a page down', modes: MAIN_AND_VIEW, command: { type: 'pageDown' } },
-  { keys: k('pageup'), description: 'scroll a page up', modes: MAIN_AND_VIEW, command: { type: 'pageUp' } },
+  { keys: k('j', 'down'), description: 'next row of the focused list (services, budgets, requests) or view', modes: MAIN_AND_VIEW, command: move('down') },
+  { keys: k('k', 'up'), description: 'previous row', modes: MAIN_AND_VIEW, command: move('up') },
+  { keys: k('g', 'home'), description: 'first row', modes: MAIN_AND_VIEW, command: move('top') },
+  { keys: k('G', 'end'), description: 'last row', modes: MAIN_AND_VIEW, command: move('bottom') },
+  { keys: k('pagedown'), description: 'a page down', modes: MAIN_AND_VIEW, command: move('pageDown') },
+  { keys: k('pageup'), description: 'a page up', modes: MAIN_AND_VIEW, command: move('pageUp') },
+  { keys: k('return'), description: 'detail of the selected row', modes: MAIN, command: { type: 'detail' } },
   { keys: k('s'), description: 'start the selected service', modes: MAIN, command: { type: 'service', verb: 'start' } },
   { keys: k('x'), description: 'stop the selected service (asks y/n)', modes: MAIN, command: { type: 'service', verb: 'stop' } },
   { keys: k('r'), description: 'restart the selected service (asks y/n)', modes: MAIN, command: { type: 'service', verb: 'restart' } },
   { keys: k('l'), description: 'journal of the selected service', modes: MAIN_AND_VIEW, command: { type: 'journal' } },
+  { keys: k('L'), description: "the gateway's log", modes: MAIN_AND_VIEW, command: { type: 'gatewayLog' } },
   { keys: k('c'), description: 'routing table and config', modes: MAIN_AND_VIEW, command: { type: 'routing' } },
-  { keys: k('g'), description: 'regenerate config (config export)', modes: MAIN, command: { type: 'exportConfig' } },
-  { keys: k('G'), description: 'restart the gateway child', modes: MAIN, command: { type: 'restartGateway' } },
+  { keys: k('e'), description: 'export the config (runtime/*.json, *.yaml)', modes: MAIN, command: { type: 'exportConfig' } },
+  { keys: k('R'), description: 'restart the gateway (asks y/n)', modes: MAIN, command: { type: 'restartGateway' } },
   { keys: k('?'), description: 'this help', modes: MAIN_AND_VIEW, command: { type: 'help' } },
-  { keys: k('escape'), description: 'close the view / answer no', modes: ['view', 'confirm'], command: { type: 'close' } },
   { keys: k('y', 'Y'), description: 'answer yes', modes: ['confirm'], command: { type: 'confirm' } },
-  { keys: k('n', 'N'), description: 'answer no', modes: ['confirm'], command: { type: 'cancel' } },
-  { keys: [{ name: 'q' }, { name: 'c', ctrl: true }], description: 'quit (terminal restored, gateway child stopped)', modes: ANY, command: { type: 'quit' } },
+  { keys: k('n', 'N', 'q', 'escape'), description: 'answer no', modes: ['confirm'], command: { type: 'cancel' } },
+  { keys: k('q', 'escape'), description: 'close the view', modes: ['view'], command: { type: 'close' } },
+  { keys: k('q'), description: 'quit (the gateway keeps serving)', modes: MAIN, command: { type: 'quit' } },
+  { keys: [{ name: 'c', ctrl: true }], description: 'quit, from anywhere', modes: ['main', 'view', 'confirm'], command: { type: 'quit' } },
 ];
 
 /** Alt combinations bind nothing; Shift counts for named keys (a letter carries its case). */
@@ -111,9 +116,10 @@ export function helpRows(): { label: string; description: string }[] {
 /** The footer: each entry names the commands it sums up; their first keys make its label. */
 const FOOTER: ReadonlyArray<{ text: string; commands: readonly CommandType[] }> = [
   { text: 'focus', commands: ['focusNext', 'focus'] },
-  { text: 'select', commands: ['down', 'up'] },
+  { text: 'select', commands: ['move'] },
+  { text: 'detail', commands: ['detail'] },
   { text: 'start/stop/restart', commands: ['service'] },
-  { text: 'journal', commands: ['journal'] },
+  { text: 'journal/log', commands: ['journal', 'gatewayLog'] },
   { text: 'routing', commands: ['routing'] },
   { text: 'export', commands: ['exportConfig'] },
   { text: 'gateway', commands: ['restartGateway'] },
@@ -135,7 +141,9 @@ function collapseDigits(labels: string[]): string[] {
 
 export function footerHints(): string {
   return FOOTER.map(({ text, commands }) => {
-    const labels = KEY_BINDINGS.filter((b) => b.modes.includes('main') && commands.includes(b.command.type)).map((b) => keyLabel(b.keys[0]));
+    const bindings = KEY_BINDINGS.filter((b) => b.modes.includes('main') && commands.includes(b.command.type));
+    // a list's motions are summed up by the first two (j/k)
+    const labels = bindings.slice(0, commands.includes('move') ? 2 : undefined).map((b) => keyLabel(b.keys[0]));
     return `${collapseDigits([...new Set(labels)]).join('/')} ${text}`;
   }).join(' · ');
 }

@@ -14,7 +14,7 @@ export interface BudgetsPanelProps {
   rows: readonly BudgetRow[];
   source: BudgetSourceKind;
   notice: string | null;
-  /** first row shown (the panel scrolls when focused) */
+  /** the selected row (Enter opens it) */
   offset: number;
   width: number;
   height: number;
@@ -23,7 +23,7 @@ export interface BudgetsPanelProps {
 
 const SCOPE_SHORT = { provider: 'prov', model: 'model', capability: 'cap' } as const;
 
-function BudgetLine({ row, width }: { row: BudgetRow; width: number }) {
+function BudgetLine({ row, width, selected }: { row: BudgetRow; width: number; selected: boolean }) {
   const theme = useTheme();
   const wide = width >= 100;
   const f = budgetFraction(row);
@@ -47,7 +47,7 @@ function BudgetLine({ row, width }: { row: BudgetRow; width: number }) {
   const forecastW = wide ? 26 : 11;
   const barW = Math.max(4, width - [label, money, percent, window, action].reduce((n, s) => n + displayWidth(s), 0) - forecastW - 6);
   return (
-    <Text wrap="truncate">
+    <Text wrap="truncate" inverse={selected}>
       {label} {money} <Text color={tone}>{bar(f, barW)}</Text>
       <Text color={tone}>{percent}</Text> {window} {action}{' '}
       <Text color={exceeded ? tone : undefined} bold={exceeded} dimColor={!exceeded && eta === null}>
@@ -75,8 +75,10 @@ export const BudgetsPanel = memo(function BudgetsPanel({ rows, source, notice, o
     );
   }
   const room = body - lines.length;
-  const { shown, window } = visibleRows(rows, offset, 'scroll', room);
-  for (const row of shown) lines.push(<BudgetLine key={budgetKey(row.scope, row.target)} row={row} width={width} />);
+  const { shown, window } = visibleRows(rows, offset, 'select', room);
+  shown.forEach((row, i) =>
+    lines.push(<BudgetLine key={budgetKey(row.scope, row.target)} row={row} width={width} selected={focused && window.start + i === window.selected} />),
+  );
   const exceeded = rows.filter((r) => r.exceeded || budgetFraction(r) >= 1).length;
   const parts = [
     exceeded > 0 ? `${exceeded} exceeded` : null,

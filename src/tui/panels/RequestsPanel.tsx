@@ -11,7 +11,7 @@ import { Line } from './Line.js';
 export interface RequestsPanelProps {
   /** newest first */
   rows: readonly StoredUsageRow[];
-  /** rows skipped from the newest (0 = following new rows) */
+  /** the selected row, from the newest (0 = following new rows) */
   offset: number;
   notice: string | null;
   width: number;
@@ -65,11 +65,11 @@ function header(l: Layout): string {
   );
 }
 
-const RequestLine = memo(function RequestLine({ row, l }: { row: StoredUsageRow; l: Layout }) {
+const RequestLine = memo(function RequestLine({ row, l, selected }: { row: StoredUsageRow; l: Layout; selected: boolean }) {
   const theme = useTheme();
   const ok = row.status === 'success';
   return (
-    <Text wrap="truncate">
+    <Text wrap="truncate" inverse={selected}>
       <Text dimColor>{fit(clock(row.timestamp), l.time)}</Text> {fit(row.logical_model ?? NA, l.model)}{' '}
       {fit(row.provider ?? NA, l.provider)}{' '}
       <Text color={theme.tone(ok ? 'ok' : 'bad')}>{fit(`${ok ? 'ok' : 'err'} ${row.http_status}`, l.status)}</Text>{' '}
@@ -97,8 +97,8 @@ export const RequestsPanel = memo(function RequestsPanel({ rows, offset, notice,
     </Text>,
   );
   const room = Math.max(0, body - lines.length);
-  const { shown, window } = visibleRows(rows, offset, 'scroll', room);
-  for (const row of shown) lines.push(<RequestLine key={row.id} row={row} l={l} />);
+  const { shown, window } = visibleRows(rows, offset, 'select', room);
+  shown.forEach((row, i) => lines.push(<RequestLine key={row.id} row={row} l={l} selected={focused && window.start + i === window.selected} />));
   if (rows.length === 0 && !notice && room > 0) {
     lines.push(
       <Line key="empty" tone="dim">
@@ -106,7 +106,7 @@ export const RequestsPanel = memo(function RequestsPanel({ rows, offset, notice,
       </Line>,
     );
   }
-  const summary = offset > 0 ? `scrolled back ${window.start} · k/↑ to follow` : rows.length > 0 ? 'following' : undefined;
+  const summary = window.selected ? `row ${window.selected + 1}/${rows.length} · g to follow` : rows.length > 0 ? 'following' : undefined;
   return (
     <PanelFrame heading="requests" focused={focused} width={width} height={height} summary={summary}>
       {lines.slice(0, body)}

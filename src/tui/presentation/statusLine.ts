@@ -1,6 +1,5 @@
 // The bottom line: a pending question, else the last action's outcome for a while, else
 // what is wrong with the config or the usage log, else the key hints.
-import type { ServiceVerb } from '../../system/types.js';
 import type { Tone } from '../contexts/ThemeContext.js';
 import { footerHints } from '../keys/bindings.js';
 
@@ -9,9 +8,10 @@ export interface StatusMessage {
   tone: Tone | null;
 }
 
+/** A y/n question on the status line, and what the status line says on no. */
 export interface Confirm {
-  unit: string;
-  verb: ServiceVerb;
+  question: string;
+  refused: string;
 }
 
 const HINTS = footerHints();
@@ -23,7 +23,7 @@ export function statusLine(s: {
   configInvalid: boolean;
   usageNotice: string | null;
 }): StatusMessage {
-  if (s.confirm) return { text: `${s.confirm.verb} ${s.confirm.unit}? y/n`, tone: 'warn' };
+  if (s.confirm) return { text: `${s.confirm.question} y/n`, tone: 'warn' };
   if (s.flash) return s.flash;
   if (s.configErrors.length > 0) {
     const more = s.configErrors.length > 1 ? ` (+${s.configErrors.length - 1} more, c shows all)` : ' (c shows it)';

@@ -6,7 +6,7 @@ import type { StoredUsageRow } from '../../usage/schema.js';
 import type { ViewLine } from '../panels/TextView.js';
 import { helpRows } from '../keys/bindings.js';
 import { panelList } from '../panels/catalog.js';
-import { displayWidth, fit, usd } from './format.js';
+import { clock, displayWidth, fit, usd, wordWrap } from './format.js';
 
 export function helpLines(): ViewLine[] {
   const rows = helpRows();
@@ -112,4 +112,37 @@ export function routingLines(
 /** journalctl output, with lines that report a failure in red. */
 export function journalLines(lines: readonly string[]): ViewLine[] {
   return lines.map((l) => ({ text: l, tone: /\b(error|failed|fatal|panic)\b/i.test(l) ? 'bad' : null }));
+}
+
+/** Long lines broken at spaces to the view's width, so a whole message can be read. */
+export function wrapLines(lines: readonly ViewLine[], width: number): ViewLine[] {
+  const out: ViewLine[] = [];
+  for (const l of lines) {
+    if (displayWidth(l.text) <= width) {
+      out.push(l);
+      continue;
+    }
+    const indent = /^ */.exec(l.text)![0];
+    wordWrap(l.text, width, Number.MAX_SAFE_INTEGER).forEach((text, i) => out.push({ ...l, text: i === 0 ? text : indent + text }));
+  }
+  return out;
+}
+
+const LEVEL_TONE: Record<string, ViewLine['tone']> = { error: 'bad', fatal: 'bad', warn: 'warn', warning: 'warn' };
+
+/** The gateway's JSON log lines as "time level event key=value …"; other lines as they are. */
+export function gatewayLogLines(lines: readonly string[]): ViewLine[] {
+  return lines.map((line) => {
+    let o: Record<string, unknown>;
+    try {
+      o = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return { text: line, tone: /\b(error|fatal)\b/i.test(line) ? 'bad' : null };
+    }
+    if (!o || typeof o !== 'object') return { text: line };
+    const { ts, level, event, ...rest } = o;
+    const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    const text = [typeof ts === 'string' ? clock(ts) : '', String(level ?? ''), String(event ?? ''), ...fields].filter(Boolean).join(' ');
+    return { text, tone: LEVEL_TONE[String(level)] ?? null };
+  });
 }

@@ -1,0 +1,28 @@
+// The end of the gateway's log file: why a child died, and what the log view (L) shows.
+import fs from 'node:fs';
+
+/** The last `maxBytes` of a file as text (a first, partial line dropped), or null if unreadable. */
+export function readTail(file: string, maxBytes: number): string | null {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = Math.min(size, maxBytes);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, size - len);
+      const text = buf.toString('utf8');
+      return len < size ? text.slice(text.indexOf('\n') + 1) : text;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+}
+
+/** The log's last lines, for the log view. */
+export function logLines(file: string, maxLines = 1000, maxBytes = 512 * 1024): { lines: string[]; error: string | null } {
+  const text = readTail(file, maxBytes);
+  if (text === null) return { lines: [], error: `cannot read ${file} (the gateway writes it once started by the console)` };
+  return { lines: text.split('\n').filter((l) => l.trim() !== '').slice(-maxLines), error: null };
+}
