@@ -143,7 +143,7 @@ async function runLocked(first: ResolvedConfig, loadOpts: LoadOptions, log: Logg
   engines.update(config.providers);
   registerEngineGauges(metrics.registry, engines);
   const routing = new Routing(engines, log);
-  const server = new GatewayServer({ manager, budgets, usage, metrics, upstreams, routing, log, version: gatewayVersion, shared }, config);
+  const server = new GatewayServer({ manager, budgets, usage, metrics, upstreams, routing, log, version: gatewayVersion, shared, instanceSecret }, config);
 
   const closeAll = async () => {
     await engines.stop();

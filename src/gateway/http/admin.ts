@@ -1,5 +1,7 @@
 // The gateway's own routes, answered without the callback pipeline: /health, /health/targets,
-// /metrics, /v1/models, /budgets, and the 404 and 401 answers.
+// /metrics, /v1/models, /budgets, and the 404 and 401 answers. /health also proves who this
+// gateway is: asked with a challenge header, it answers with HMAC(instance secret, challenge),
+// so the console sends its master key only to the gateway recorded in its runtime dir.
 import type http from 'node:http';
 import { request as undiciRequest } from 'undici';
 import type { BudgetStatus, Target } from '../../config/schema.js';
@@ -12,6 +14,7 @@ import type { Snapshot } from '../snapshot.js';
 import { describeUpstreamError } from '../upstream.js';
 import type { UsageLog } from '../../usage/log.js';
 import type { SharedHealth } from '../shared/state.js';
+import { INSTANCE_CHALLENGE_HEADER, INSTANCE_CHALLENGE_RE, INSTANCE_PROOF_HEADER, instanceProof } from '../../config/instance-record.js';
 import { JSON_TYPE, sendText } from './reply.js';
 
 export interface BudgetSource {
@@ -32,6 +35,8 @@ export interface AdminState {
   readonly metrics: GatewayMetrics;
   readonly budgets: BudgetSource | null;
   readonly shared: SharedSource | null;
+  /** the secret of this instance's record in the runtime dir; null when none was made */
+  readonly instanceSecret: string | null;
 }
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -67,6 +72,10 @@ export function health(state: AdminState, req: http.IncomingMessage, res: http.S
   if (usageError) body.usage_log_error = usageError;
   if (shared) body.shared = shared;
   const text = JSON.stringify(body);
+  const challenge = req.headers[INSTANCE_CHALLENGE_HEADER];
+  if (state.instanceSecret && typeof challenge === 'string' && INSTANCE_CHALLENGE_RE.test(challenge)) {
+    res.setHeader(INSTANCE_PROOF_HEADER, instanceProof(state.instanceSecret, challenge));
+  }
   if (req.method === 'HEAD') {
     res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
     res.end();

@@ -33,6 +33,8 @@ export interface GatewayServerOptions {
   version: string;
   /** shared mode: its state shows in /health and /budgets */
   shared?: admin.SharedSource;
+  /** proves this instance on /health (the record's secret); absent: no proofs */
+  instanceSecret?: string;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -57,6 +59,7 @@ export class GatewayServer implements admin.AdminState {
   readonly metrics: GatewayMetrics;
   readonly budgets: admin.BudgetSource | null;
   readonly shared: admin.SharedSource | null;
+  readonly instanceSecret: string | null;
 
   constructor(
     private readonly opts: GatewayServerOptions,
@@ -67,6 +70,7 @@ export class GatewayServer implements admin.AdminState {
     this.metrics = opts.metrics;
     this.budgets = opts.budgets;
     this.shared = opts.shared ?? null;
+    this.instanceSecret = opts.instanceSecret ?? null;
     this.snapshot = new Snapshot(config, opts.upstreams.update(config.providers));
     this.http = http.createServer(
       {
