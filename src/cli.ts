@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `ptui` command line (README, "Command line"). Each command loads its implementation lazily so that
 // `ptui gateway` never pays for Ink/React, and `ptui config check` never opens a socket.
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from './config/paths.js';
@@ -55,7 +55,8 @@ export function buildProgram(): Command {
   program
     .command('dashboard', { isDefault: true })
     .description('the full-screen dashboard (default command)')
-    .option('--no-gateway', 'do not spawn the gateway child process')
+    .option('--no-gateway', 'do not start a gateway (one recorded in the runtime dir is still shown)')
+    .option('--stop-gateway-on-exit', 'stop the gateway when the dashboard exits (default: it keeps serving)')
     .option('--host <host>', 'gateway host (default 127.0.0.1, or $AI_BACKEND_GATEWAY_HOST)')
     .addOption(new Option('--port <port>', 'gateway port (default 4000, or $AI_BACKEND_GATEWAY_PORT)').argParser(parsePort))
     .addOption(new Option('--refresh-ms <ms>', 'refresh interval').default(1000).argParser(parsePositiveInt))
@@ -70,10 +71,17 @@ export function buildProgram(): Command {
 
   program
     .command('gateway')
-    .description('run the gateway in the foreground (what the dashboard child and a systemd unit run)')
+    .description('run the gateway in the foreground (what the dashboard starts and a systemd unit runs)')
+    .addArgument(new Argument('[action]', 'status: the recorded gateway; stop: stop it gracefully').choices(['status', 'stop']))
     .option('--host <host>', 'listen host (default 127.0.0.1, or $AI_BACKEND_GATEWAY_HOST)')
     .addOption(new Option('--port <port>', 'listen port (default 4000, or $AI_BACKEND_GATEWAY_PORT)').argParser(parsePort))
-    .action(async (opts, cmd: Command) => {
+    .option('--json', 'with status: machine-readable JSON')
+    .action(async (action: string | undefined, opts, cmd: Command) => {
+      if (action) {
+        const control = await import('./tui/gatewayChild/control.js');
+        process.exitCode = action === 'status' ? await control.runGatewayStatus({ ...globals(cmd), json: Boolean(opts.json) }) : await control.runGatewayStop(globals(cmd));
+        return;
+      }
       const { runGateway } = await import('./gateway/main.js');
       process.exitCode = await runGateway({ ...globals(cmd), ...opts });
     });

@@ -56,6 +56,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       host: '127.0.0.1',
       port,
       gateway: true,
+      // the demo's gateway lives in a temp home that goes with it
+      stopGatewayOnExit: true,
       refreshMs: opts.refreshMs,
       title: 'ptui demo',
       // clients first, so the gateway drains the requests in flight and nothing new arrives

@@ -204,6 +204,13 @@ export const gatewayFileSchema = z.strictObject({
     )
     .default([]),
   shared: sharedSchema.optional(),
+  /** the console's own settings */
+  console: z
+    .strictObject({
+      /** quitting the console (or an SSH hangup, or a crash) stops the gateway it started */
+      stop_gateway_on_exit: z.boolean().default(false),
+    })
+    .default({ stop_gateway_on_exit: false }),
 });
 export type GatewayFile = z.infer<typeof gatewayFileSchema>;
 

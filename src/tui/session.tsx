@@ -28,12 +28,14 @@ export interface DashboardOptions {
   runtimeDir?: string;
   host?: string;
   port?: number;
-  /** false with --no-gateway: never spawn the gateway child */
+  /** false with --no-gateway: never start a gateway */
   gateway: boolean;
+  /** quitting (or a hangup, or a crash) stops the gateway too; by default it keeps serving */
+  stopGatewayOnExit?: boolean;
   refreshMs: number;
   /** the title bar's first word ("ptui", "ptui demo") */
   title?: string;
-  /** runs on quit before the gateway child is stopped (the demo stops its clients here) */
+  /** runs on quit before the gateway is stopped or left (the demo stops its clients here) */
   beforeStop?: () => Promise<void>;
 }
 
@@ -75,6 +77,8 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
     host: listen.host,
     port: listen.port,
     spawn: opts.gateway,
+    runtimeDir: paths.runtimeDir,
+    stopOnExit: opts.stopGatewayOnExit === true || first.config?.gateway.console.stop_gateway_on_exit === true,
     args: [
       path.join(PACKAGE_ROOT, 'bin', 'ptui'),
       '--home',
@@ -102,10 +106,8 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
       servicesRefreshMs: Math.max(refreshMs, SERVICES_MIN_REFRESH_MS),
       statsWindowMs: STATS_WINDOW_MS,
       rateWindowMs: RATE_WINDOW_MS,
-      gatewayUrl: () => {
-        const mode = supervisor.getSnapshot().mode;
-        return mode === 'running' || mode === 'attached' ? supervisor.url : null;
-      },
+      // only a gateway that proved it is ours is asked (with the master key) for its figures
+      gatewayUrl: () => supervisor.trustedUrl,
     });
     return collectors;
   });

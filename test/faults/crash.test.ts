@@ -55,6 +55,8 @@ describe(`crash: kill -9 of the gateway under load, ${KILLS} times, supervisor r
       spawn: true,
       args: [PTUI_BIN, '--home', home.home, 'gateway', '--port', String(port)],
       logFile: path.join(home.runtimeDir, 'logs', 'gateway.log'),
+      runtimeDir: home.runtimeDir,
+      stopOnExit: true,
       env: cleanEnv(),
       initialBackoffMs: 100,
       maxBackoffMs: 500,

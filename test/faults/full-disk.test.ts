@@ -78,6 +78,8 @@ describe(`full disk: runtime dir on a ${TMPFS_SIZE} tmpfs (${MODE})`, () => {
       spawn: true,
       args: [PTUI_BIN, '--home', home.home, 'gateway', '--port', String(port), '--runtime-dir', mnt],
       logFile,
+      runtimeDir: mnt,
+      stopOnExit: true,
       env: cleanEnv(),
       initialBackoffMs: 100,
       checkEveryMs: 200,

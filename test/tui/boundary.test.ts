@@ -29,6 +29,7 @@ describe('the boundary where outside text enters the console', () => {
       spawn: true,
       args: ['-e', `process.stderr.write(${JSON.stringify(line + '\n')}); process.exit(1)`],
       logFile: path.join(dir.dir, 'gateway.log'),
+      runtimeDir: dir.dir,
       initialBackoffMs: 60_000,
     });
     cleanups.push(() => sup.stop());

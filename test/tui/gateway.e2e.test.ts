@@ -46,7 +46,7 @@ describe.skipIf(!tmuxAvailable())('dashboard supervising the real gateway', () =
     port = await freePort();
     const env = cleanEnv({ PATH: bin, HOME: home.home, PTUI_SYSTEMD_DIR: path.join(home.home, 'none') });
     delete (env as Record<string, string | undefined>).NO_COLOR; // colours on: the budget must turn red
-    t = await startTmux({ argv: ['node', PTUI_BIN, '--home', home.home, '--port', String(port)], env });
+    t = await startTmux({ argv: ['node', PTUI_BIN, '--home', home.home, '--port', String(port), '--stop-gateway-on-exit'], env });
   });
 
   afterAll(async () => {
@@ -106,7 +106,7 @@ describe.skipIf(!tmuxAvailable())('dashboard supervising the real gateway', () =
     expect(await chat()).toBe(200);
   });
 
-  it('stops the child on q', async () => {
+  it('stops the child on q (--stop-gateway-on-exit)', async () => {
     const pid = gatewayPid(t.capture())!;
     t.sendKeys('q');
     expect(await t.waitForExit(15_000)).toBe(0);

@@ -47,7 +47,7 @@ describe.skipIf(!tmuxAvailable())('hostile text never reaches the terminal', () 
     fs.writeFileSync(file('apps.json'), '[]');
     raw = file('pty.raw');
     t = await startTmux({
-      argv: ['node', PTUI_BIN, '--home', home.home, '--port', String(port)],
+      argv: ['node', PTUI_BIN, '--home', home.home, '--port', String(port), '--stop-gateway-on-exit'],
       env: cleanEnv({
         PATH: `${FAKE_BIN_DIR}:${bin}`,
         HOME: home.home,

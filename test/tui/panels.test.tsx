@@ -172,10 +172,10 @@ describe('GatewayPanel', () => {
     expect(out).toMatch(/– req\/s\s+err –/);
   });
 
-  it('names a port taken by another program', () => {
+  it('names a port held by another program', () => {
     const out = panel(gwState({ mode: 'port-taken', pid: null, message: 'GET /health answered HTTP 404, not a ptui gateway' }));
     const lines = out.split('\n');
-    expect(lines[1]).toBe('✗ port 4000 taken by another program');
+    expect(lines[1]).toBe('✗ port 4000 held by another program');
     expect(lines.slice(2, 4).join(' ')).toBe('GET /health answered HTTP 404, not a ptui gateway');
   });
 });

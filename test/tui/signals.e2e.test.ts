@@ -61,10 +61,10 @@ describe.skipIf(!tmuxAvailable())('leaving the terminal as it was', () => {
     expectRestored(t);
   });
 
-  it('on SIGHUP, and the gateway child goes too', async () => {
+  it('on SIGHUP, and with --stop-gateway-on-exit the gateway goes too', async () => {
     const sim = await startSimUpstream({ recordRequests: false });
     cleanups.push(() => sim.close());
-    const { t } = await dashboard([], makeSimHome(sim.url).home);
+    const { t } = await dashboard(['--stop-gateway-on-exit'], makeSimHome(sim.url).home);
     const screen = await t.waitForText(/● running\s+restarts 0\s*\n.*pid \d+/, 20_000);
     const child = Number(/pid (\d+)\s+:\d+/.exec(screen)![1]);
     expect(alive(child)).toBe(true);
@@ -74,10 +74,10 @@ describe.skipIf(!tmuxAvailable())('leaving the terminal as it was', () => {
     expect(alive(child)).toBe(false);
   });
 
-  it('when the terminal itself goes away (SSH dropped): the dashboard and its child exit', async () => {
+  it('when the terminal itself goes away (SSH dropped): the dashboard exits, and with --stop-gateway-on-exit its gateway', async () => {
     const sim = await startSimUpstream({ recordRequests: false });
     cleanups.push(() => sim.close());
-    const { t } = await dashboard([], makeSimHome(sim.url).home);
+    const { t } = await dashboard(['--stop-gateway-on-exit'], makeSimHome(sim.url).home);
     const screen = await t.waitForText(/● running\s+restarts 0\s*\n.*pid \d+/, 20_000);
     const child = Number(/pid (\d+)\s+:\d+/.exec(screen)![1]);
     const pid = t.pid();
@@ -119,7 +119,7 @@ describe.skipIf(!tmuxAvailable())('gateway port held by another program', () => 
       home.cleanup();
       fs.rmSync(bin, { recursive: true, force: true });
     });
-    const screen = await t.waitForText(`✗ port ${port} taken by another program`, 10_000);
+    const screen = await t.waitForText(`✗ port ${port} held by another program`, 10_000);
     // the Gateway panel is the right-hand column (from column 81 at 120 wide)
     const gatewayColumn = screen
       .split('\n')

@@ -5,6 +5,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatewaySupervisor } from '../../src/tui/gatewayChild/supervisor.js';
+import { processGone } from '../../src/tui/gatewayChild/process.js';
+import type { TempHome } from '../helpers/config.js';
 import type { GatewayChildState } from '../../src/tui/gatewayChild/state.js';
 import { startSimUpstream } from '../../src/sim/upstream.js';
 import { makeSimHome, startGateway, waitFor, PTUI_BIN, type GatewayChild } from '../helpers/gateway.js';
@@ -22,10 +24,21 @@ function listen(server: net.Server): Promise<number> {
 function supervisor(port: number, args: string[], extra: Partial<ConstructorParameters<typeof GatewaySupervisor>[0]> = {}) {
   const dir = tempDir('ptui-sup-');
   const logFile = path.join(dir.dir, 'logs', 'gateway.log');
-  const sup = new GatewaySupervisor({ host: '127.0.0.1', port, spawn: true, args, logFile, checkEveryMs: 200, ...extra });
+  const sup = new GatewaySupervisor({ host: '127.0.0.1', port, spawn: true, args, logFile, runtimeDir: dir.dir, checkEveryMs: 200, ...extra });
   cleanups.push(() => dir.cleanup());
   cleanups.push(() => sup.stop());
   return { sup, logFile };
+}
+
+/** A real gateway in front of the simulated upstream, in its own home. */
+async function gatewayRunning(): Promise<{ home: TempHome; gw: GatewayChild }> {
+  const sim = await startSimUpstream({ recordRequests: false });
+  cleanups.push(() => sim.close());
+  const home = makeSimHome(sim.url);
+  cleanups.push(() => home.cleanup());
+  const gw = await startGateway({ home: home.home });
+  cleanups.push(() => gw.stop());
+  return { home, gw };
 }
 
 const waitState = (sup: GatewaySupervisor, ok: (s: GatewayChildState) => boolean, what: string, ms = 10_000) =>
@@ -80,19 +93,58 @@ describe('GatewaySupervisor', () => {
   });
 
   describe('with the real gateway', () => {
-    it('attaches to a ptui gateway that already answers, and leaves it alone', async () => {
+    it('leaves the gateway serving on quit; the next supervisor adopts it; a dead one is started again', async () => {
       const sim = await startSimUpstream({ recordRequests: false });
       cleanups.push(() => sim.close());
       const home = makeSimHome(sim.url);
       cleanups.push(() => home.cleanup());
-      const gw: GatewayChild = await startGateway({ home: home.home });
-      cleanups.push(() => gw.stop());
+      const port = await freePort();
+      const args = [PTUI_BIN, '--home', home.home, 'gateway', '--port', String(port)];
+      const { sup } = supervisor(port, args, { runtimeDir: home.runtimeDir });
+      await sup.start();
+      const first = await waitState(sup, (s) => s.mode === 'running', 'running', 20_000);
+      cleanups.push(() => {
+        for (const pid of [first.pid]) if (pid && alive(pid)) process.kill(pid, 'SIGTERM');
+      });
+      await sup.stop();
+      expect(alive(first.pid!)).toBe(true);
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+
+      const { sup: next } = supervisor(port, args, { runtimeDir: home.runtimeDir, stopOnExit: true, initialBackoffMs: 100 });
+      await next.start();
+      expect(next.getSnapshot()).toMatchObject({ mode: 'running', adopted: true, pid: first.pid });
+      process.kill(first.pid!, 'SIGKILL');
+      const again = await waitState(next, (s) => s.mode === 'running' && s.pid !== first.pid, 'a new gateway after the adopted one died', 20_000);
+      expect(again.adopted).toBe(false);
+      await next.stop();
+      expect(alive(again.pid!)).toBe(false);
+    });
+
+    it('stands aside for a ptui gateway it cannot prove is ours (another runtime dir), naming its pid', async () => {
+      const { home, gw } = await gatewayRunning();
       const { sup } = supervisor(gw.port, [PTUI_BIN, 'gateway']);
       await sup.start();
-      expect(sup.getSnapshot()).toMatchObject({ mode: 'attached', pid: null, health: 'ok' });
+      expect(sup.getSnapshot()).toMatchObject({ mode: 'port-taken', health: null });
+      expect(sup.getSnapshot().message).toContain(`pid ${gw.child.pid} (`);
+      expect(sup.getSnapshot().message).toContain('not ours: nothing recorded in the runtime dir');
+      expect(sup.trustedUrl).toBeNull();
       expect(sup.spawnCount).toBe(0);
-      expect(await sup.restart()).toMatch(/did not start/);
+      expect(await sup.restart()).toMatch(/held by another program/);
       expect(gw.child.exitCode).toBeNull();
+    });
+
+    it('adopts the gateway its runtime dir records once it proves itself, and restarts it on R', async () => {
+      const { home, gw } = await gatewayRunning();
+      const { sup } = supervisor(gw.port, [PTUI_BIN, '--home', home.home, 'gateway', '--port', String(gw.port)], { runtimeDir: home.runtimeDir, stopOnExit: true });
+      await sup.start();
+      expect(sup.getSnapshot()).toMatchObject({ mode: 'running', adopted: true, pid: gw.child.pid, health: 'ok' });
+      expect(sup.trustedUrl).toBe(`http://127.0.0.1:${gw.port}`);
+      expect(sup.spawnCount).toBe(0);
+      expect(await sup.restart()).toBe('gateway restarted');
+      await waitFor(() => gw.child.exitCode !== null || gw.child.signalCode !== null, 'the adopted gateway to stop');
+      const next = await waitState(sup, (s) => s.mode === 'running' && s.pid !== gw.child.pid, 'a new gateway running', 20_000);
+      expect(next).toMatchObject({ adopted: false, restarts: 1 });
+      expect(sup.spawnCount).toBe(1);
     });
 
     it('spawns, restarts on G with a new pid, and stops the child on quit', async () => {
@@ -101,7 +153,7 @@ describe('GatewaySupervisor', () => {
       const home = makeSimHome(sim.url);
       cleanups.push(() => home.cleanup());
       const port = await freePort();
-      const { sup, logFile } = supervisor(port, [PTUI_BIN, '--home', home.home, 'gateway', '--port', String(port)]);
+      const { sup, logFile } = supervisor(port, [PTUI_BIN, '--home', home.home, 'gateway', '--port', String(port)], { runtimeDir: home.runtimeDir, stopOnExit: true });
       await sup.start();
       const first = await waitState(sup, (s) => s.mode === 'running', 'running', 20_000);
       expect(first.pid).toBe(sup.childPid);
@@ -116,6 +168,9 @@ describe('GatewaySupervisor', () => {
     });
   });
 });
+
+// a gateway that exited may stay a zombie for a moment; gone either way
+const alive = (pid: number) => !processGone(pid);
 
 async function freePort(): Promise<number> {
   const s = net.createServer();

@@ -1,4 +1,4 @@
-// GET a small JSON document from the local gateway. The dashboard asks every second or two
+// GET a small JSON (or text) document from the local gateway. The dashboard asks every second or two
 // (health, budgets); node:http on a keep-alive agent costs a fraction of fetch per call.
 import http from 'node:http';
 
@@ -8,6 +8,9 @@ export interface JsonResponse {
   status: number;
   /** parsed JSON, or undefined when the body was not JSON */
   body: unknown;
+  /** the body as text (at most 1 MiB) */
+  text: string;
+  headers: http.IncomingHttpHeaders;
 }
 
 export class HttpGetError extends Error {
@@ -33,13 +36,14 @@ export function getJson(url: string, opts: { headers?: Record<string, string>; t
         else chunks.push(c);
       });
       res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
         let body: unknown;
         try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          body = JSON.parse(text);
         } catch {
           body = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, body });
+        resolve({ status: res.statusCode ?? 0, body, text, headers: res.headers });
       });
       res.on('error', (e) => reject(new HttpGetError(e.message, (e as NodeJS.ErrnoException).code)));
     });

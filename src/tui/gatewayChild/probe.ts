@@ -1,7 +1,18 @@
-// Who answers on the gateway port: nobody (free), a ptui gateway (GET /health in the shape the
-// README's HTTP API section gives), or some other program. The supervisor asks before it
-// spawns anything.
+// Who answers on the gateway port: nobody (free), our gateway (GET /health in the shape the
+// README's HTTP API section gives, with the proof of the instance our runtime dir records), a
+// ptui-like answer that cannot prove it is ours, or some other program. The supervisor asks
+// before it spawns anything and on every health check.
+import {
+  INSTANCE_CHALLENGE_HEADER,
+  INSTANCE_PROOF_HEADER,
+  isProcessAlive,
+  newInstanceChallenge,
+  readInstanceRecord,
+  verifyInstanceProof,
+  type InstanceRecord,
+} from '../../config/instance-record.js';
 import { getJson, type HttpGetError, type JsonResponse } from './httpGet.js';
+
 export interface GatewayHealth {
   status: 'ok' | 'degraded';
   version: string | null;
@@ -11,7 +22,10 @@ export interface GatewayHealth {
 
 export type ProbeResult =
   | { kind: 'free' }
-  | { kind: 'ptui'; health: GatewayHealth }
+  /** a ptui gateway that proved it is the one recorded in our runtime dir */
+  | { kind: 'ours'; health: GatewayHealth; record: InstanceRecord }
+  /** answers like a ptui gateway, but cannot prove it is ours: never sent a credential */
+  | { kind: 'unproven'; health: GatewayHealth; why: string }
   | { kind: 'other'; detail: string };
 
 /** A wildcard listen address is reached through loopback. */
@@ -40,10 +54,20 @@ export function parseHealth(body: unknown): GatewayHealth | null {
   };
 }
 
-export async function probeGateway(host: string, port: number, timeoutMs = 1000): Promise<ProbeResult> {
+/**
+ * Who answers on the port. When our runtime dir records a gateway, the probe carries a fresh
+ * challenge and only a correct answer makes it 'ours'. Nothing here sends a credential.
+ */
+export async function probeGateway(host: string, port: number, opts: { runtimeDir?: string; timeoutMs?: number } = {}): Promise<ProbeResult> {
+  const read = opts.runtimeDir ? readInstanceRecord(opts.runtimeDir) : ({ state: 'none' } as const);
+  const record = read.state === 'ok' && isProcessAlive(read.record.pid) ? read.record : null;
+  const challenge = newInstanceChallenge();
   let res: JsonResponse;
   try {
-    res = await getJson(`${baseUrl(host, port)}/health`, { timeoutMs });
+    res = await getJson(`${baseUrl(host, port)}/health`, {
+      timeoutMs: opts.timeoutMs ?? 1000,
+      headers: record ? { [INSTANCE_CHALLENGE_HEADER]: challenge } : {},
+    });
   } catch (e) {
     const code = (e as HttpGetError).code;
     if (code === 'ECONNREFUSED') return { kind: 'free' };
@@ -52,6 +76,15 @@ export async function probeGateway(host: string, port: number, timeoutMs = 1000)
     return { kind: 'other', detail: `it does not speak HTTP (${code ?? (e as Error).message})` };
   }
   const health = res.status === 200 || res.status === 503 ? parseHealth(res.body) : null;
-  if (health) return { kind: 'ptui', health };
-  return { kind: 'other', detail: `GET /health answered HTTP ${res.status}, not a ptui gateway` };
+  if (!health) return { kind: 'other', detail: `GET /health answered HTTP ${res.status}, not a ptui gateway` };
+  if (!record) {
+    const why = read.state === 'invalid' ? read.reason : read.state === 'ok' ? `the recorded gateway (pid ${read.record.pid}) is gone` : 'nothing recorded in the runtime dir';
+    return { kind: 'unproven', health, why };
+  }
+  if (record.port !== port) return { kind: 'unproven', health, why: `the recorded gateway listens on port ${record.port}` };
+  const proof = res.headers[INSTANCE_PROOF_HEADER];
+  if (!verifyInstanceProof(record.secret, challenge, typeof proof === 'string' ? proof : null)) {
+    return { kind: 'unproven', health, why: 'it did not prove it is the gateway recorded in the runtime dir' };
+  }
+  return { kind: 'ours', health, record };
 }

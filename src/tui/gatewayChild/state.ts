@@ -1,10 +1,10 @@
 // What the Gateway panel shows about the gateway process, as the supervisor reports it.
+// 'running' is said only of a gateway that proved it is ours (the only one given credentials).
 export type GatewayMode =
   | 'disabled'
   | 'probing'
   | 'starting'
   | 'running'
-  | 'attached'
   | 'restarting'
   | 'port-taken'
   | 'stopping'
@@ -14,9 +14,11 @@ export interface GatewayChildState {
   mode: GatewayMode;
   host: string;
   port: number;
-  /** our child's pid (null when attached to someone else's gateway, or none running) */
+  /** the gateway's pid: one this console started, or the recorded one it adopted */
   pid: number | null;
-  /** when the current child was spawned (or when we attached) */
+  /** running, started by an earlier console (or by hand) and proven to be ours */
+  adopted: boolean;
+  /** when the gateway started */
   startedAt: number | null;
   restarts: number;
   /** when the next restart attempt is due, in 'restarting' */

@@ -1,4 +1,4 @@
-// Gateway: the supervised child (or the gateway we attached to) and the traffic through it.
+// Gateway: the gateway this console started or adopted, and the traffic through it.
 import React, { memo } from 'react';
 import { Text } from 'ink';
 import type { GatewayChildState, TrafficStats } from '../gatewayChild/state.js';
@@ -20,10 +20,10 @@ export interface GatewayPanelProps {
 
 export function gatewayHeadline(s: GatewayChildState, nowMs: number): { text: string; tone: Tone | null } {
   switch (s.mode) {
-    case 'running':
-      return s.health === 'degraded' ? { text: '● running (degraded)', tone: 'warn' } : { text: '● running', tone: 'ok' };
-    case 'attached':
-      return { text: '⇄ attached', tone: s.health === 'degraded' ? 'warn' : 'ok' };
+    case 'running': {
+      const notes = [s.adopted ? 'adopted' : '', s.health === 'degraded' ? 'degraded' : ''].filter(Boolean).join(', ');
+      return { text: notes ? `● running (${notes})` : '● running', tone: s.health === 'degraded' ? 'warn' : 'ok' };
+    }
     case 'starting':
       return { text: '◌ starting', tone: 'warn' };
     case 'probing':
@@ -33,7 +33,7 @@ export function gatewayHeadline(s: GatewayChildState, nowMs: number): { text: st
       return { text: `↻ restarting in ${left}s`, tone: 'bad' };
     }
     case 'port-taken':
-      return { text: `✗ port ${s.port} taken by another program`, tone: 'bad' };
+      return { text: `✗ port ${s.port} held by another program`, tone: 'bad' };
     case 'disabled':
       return { text: '○ disabled (--no-gateway)', tone: 'dim' };
     case 'stopping':
@@ -52,7 +52,7 @@ export const GatewayPanel = memo(function GatewayPanel(props: GatewayPanelProps)
   const { state, stats, rateWindowS, statsWindowS, width, height, focused, nowMs } = props;
   const theme = useTheme();
   const head = gatewayHeadline(state, nowMs);
-  const up = state.startedAt !== null && (state.mode === 'running' || state.mode === 'attached') ? duration((nowMs - state.startedAt) / 1000) : NA;
+  const up = state.startedAt !== null && state.mode === 'running' ? duration((nowMs - state.startedAt) / 1000) : NA;
   const errRate = stats && stats.requests > 0 ? (stats.errors / stats.requests) * 100 : null;
   const lines: React.ReactNode[] = [
     <Text key="head" wrap="truncate">
@@ -76,7 +76,7 @@ export const GatewayPanel = memo(function GatewayPanel(props: GatewayPanelProps)
   const body = Math.max(0, height - 1);
   if (detail) {
     // Why it is not running matters more than empty figures: right under the headline.
-    const urgent = state.mode !== 'running' && state.mode !== 'attached';
+    const urgent = state.mode !== 'running';
     const wrapped = wordWrap(detail, width, urgent ? Math.max(1, body - 2) : 1).map((text, i) => (
       <Text key={`detail${i}`} color={theme.tone(urgent ? 'bad' : 'warn')} wrap="truncate">
         {text}

@@ -16,7 +16,7 @@ export function helpLines(): ViewLine[] {
     ...rows.map((r) => ({ text: `  ${fit(r.label, w)}${r.description}` })),
     { text: '' },
     { text: `Panels: ${panelList()}`, tone: 'dim' },
-    { text: 'Gateway output goes to runtime/logs/gateway.log.', tone: 'dim' },
+    { text: 'The gateway writes runtime/logs/gateway.log (L shows it) and keeps serving when the console quits.', tone: 'dim' },
   ];
 }
 
