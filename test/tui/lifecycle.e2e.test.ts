@@ -88,7 +88,8 @@ function traffic(port: number, clients = 4) {
   return { statuses, stop: async () => ((running = false), await Promise.all(loops), statuses) };
 }
 
-describe.skipIf(!tmuxAvailable())('the gateway outlives the console', () => {
+// several consoles and gateways start one after another in each test: minutes on a busy box
+describe.skipIf(!tmuxAvailable())('the gateway outlives the console', { timeout: 120_000 }, () => {
   it('q leaves it serving; status names it; a kill -9 of the next console too; the one after adopts it and R restarts it', async () => {
     const home = simHome();
     const port = await freePort();
@@ -183,7 +184,7 @@ describe.skipIf(!tmuxAvailable())('the gateway outlives the console', () => {
   });
 });
 
-describe.skipIf(!tmuxAvailable())('an impostor on the gateway port', () => {
+describe.skipIf(!tmuxAvailable())('an impostor on the gateway port', { timeout: 120_000 }, () => {
   it('never receives a credential (with and without a master key) and is named with its pid', async () => {
     const seen: http.IncomingHttpHeaders[] = [];
     const paths: string[] = [];
