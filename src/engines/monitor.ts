@@ -7,7 +7,7 @@ import { OllamaShapeError, readOllama } from './ollama.js';
 import { NotPrometheusText, parsePrometheusText } from './prom-text.js';
 import { engineTarget, pointsAt, type EngineTarget } from './target.js';
 import type { EngineKind, EnginesReport, EngineStatus } from './types.js';
-import { hasVllmNames, VllmReader } from './vllm.js';
+import { VllmReader } from './vllm.js';
 
 export interface MonitorOptions {
   refreshMs?: number;
@@ -33,7 +33,8 @@ export const DEFAULT_REFRESH_MS = 2000;
 const MAX_METRICS_BYTES = 4 * 1024 * 1024;
 const MAX_JSON_BYTES = 1024 * 1024;
 /** A /metrics that carries ptui's own request counter is a gateway, not an engine. */
-const GATEWAY_MARKER = 'backend_llm_requests_total';
+const GATEWAY_MARKER = /^backend_llm_requests_total[{ ]/m;
+const VLLM_LINE = /^vllm:/m;
 
 class ProviderScraper {
   kind: EngineKind | null;
@@ -166,15 +167,16 @@ export class EngineMonitor {
       headers: { [SCRAPE_HEADER]: '1' },
     });
     if (res.status !== 200) throw new Error(`HTTP ${res.status} from ${s.target.shownUrl}`);
+    if (GATEWAY_MARKER.test(res.text)) throw new EngineRefused(`${s.target.shownUrl} is a ptui gateway's /metrics, not an engine's`);
+    // Only vllm: lines are read when there are any; otherwise the whole body, to say what it is.
+    const isVllm = VLLM_LINE.test(res.text);
     let parsed;
     try {
-      parsed = parsePrometheusText(res.text);
+      parsed = parsePrometheusText(res.text, isVllm ? 'vllm:' : undefined);
     } catch (err) {
       if (err instanceof NotPrometheusText) throw new Error(err.message);
       throw err;
     }
-    if (parsed.series.has(GATEWAY_MARKER)) throw new EngineRefused(`${s.target.shownUrl} is a ptui gateway's /metrics, not an engine's`);
-    const isVllm = hasVllmNames(parsed);
     if (!s.kind) {
       if (!isVllm) throw new Error('no vllm: metrics');
       s.kind = 'vllm';

@@ -38,14 +38,29 @@ export function parseValue(text: string): number | undefined {
 
 export class NotPrometheusText extends Error {}
 
+/** The sample lines whose series name starts with `prefix`, one per line. */
+function keepSamples(text: string, prefix: string): string {
+  const out: string[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    if (text.startsWith(prefix, start)) out.push(text.slice(start, end));
+    start = end + 1;
+  }
+  return out.join('\n') + '\n';
+}
+
 /**
- * Parses a whole exposition. Throws NotPrometheusText when the body has no valid sample at all
- * (an HTML page, JSON, a login form) or a line the parser rejects outright.
+ * Parses an exposition. Throws NotPrometheusText when the body has no valid sample at all (an
+ * HTML page, JSON, a login form) or a line the parser rejects outright. With `prefix`, only the
+ * sample lines of series named so are read: most of a server's exposition (process, Python and
+ * HTTP metrics) is of no interest, and skipping it keeps a scrape's CPU cost small.
  */
-export function parsePrometheusText(text: string): ParsedMetrics {
+export function parsePrometheusText(text: string, prefix?: string): ParsedMetrics {
   // Comment lines other than HELP are skipped by the parser; TYPE lines would make it fold
-  // histograms, so they are turned into plain comments.
-  const body = text.replace(/^[ \t]*# TYPE .*$/gm, '#') + '\n';
+  // histograms, so they are left out.
+  const body = prefix ? keepSamples(text, prefix) : text.replace(/^[ \t]*# TYPE .*$/gm, '#') + '\n';
   let families;
   try {
     families = parsePrometheusTextFormat(body);

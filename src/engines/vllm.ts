@@ -59,11 +59,6 @@ const round = (x: number, digits = 3) => {
   return Math.round(x * f) / f;
 };
 
-export function hasVllmNames(m: ParsedMetrics): boolean {
-  for (const name of m.series.keys()) if (name.startsWith('vllm:')) return true;
-  return false;
-}
-
 export class VllmReader {
   private history: Point[] = [];
   /** sparse points (one a minute) of the generation counter, for the last hour's tokens */

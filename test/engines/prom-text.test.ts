@@ -42,6 +42,12 @@ describe('parsePrometheusText', () => {
     expect(m.invalidLines).toBe(2);
   });
 
+  it('with a prefix, reads only the series named so (the rest of an exposition is skipped)', () => {
+    const text = '# HELP python_gc x\n# TYPE python_gc counter\npython_gc_total 5\n# TYPE vllm:x histogram\nvllm:x_bucket{le="+Inf"} 2\nvllm:y 1';
+    const m = parsePrometheusText(text, 'vllm:');
+    expect([...m.series.keys()]).toEqual(['vllm:x_bucket', 'vllm:y']);
+  });
+
   it('reads the text format number forms', () => {
     expect(parseValue('1.5e3')).toBe(1500);
     expect(parseValue('+Inf')).toBe(Infinity);
