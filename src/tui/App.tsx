@@ -94,7 +94,8 @@ export function App() {
     columns,
     rows,
     gpuLines: (gpu.notice || gpu.gpus.length === 0 ? 1 : 0) + gpu.gpus.length + gpu.processes.length,
-    serviceLines: (services.notice ? 1 : 0) + Math.max(1, serviceCount) + (selectedService?.error ? 1 : 0),
+    // + the column names, on their own line when the panel is narrow
+    serviceLines: 1 + (services.notice ? 1 : 0) + Math.max(1, serviceCount) + (selectedService?.error ? 1 : 0),
     budgetLines: (budgets.notice ? 1 : 0) + Math.max(1, budgets.rows.length),
   });
 
@@ -256,6 +257,7 @@ export function App() {
     configErrors: config.problems.filter((p) => p.severity === 'error').map(formatProblem),
     configInvalid: !config.config || hasErrors(config.problems),
     usageNotice: usage.dbState === 'absent' ? null : usage.notice,
+    width: columns,
   });
 
   if (layout.tooSmall) {

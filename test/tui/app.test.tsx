@@ -255,4 +255,24 @@ describe('App', () => {
     keys.press('q');
     await frame('6 Requests');
   });
+
+  it('keeps what matters at 80×24: the services header, the error type, the whole footer', async () => {
+    const { s } = sources();
+    (s.usage as ValueStore<any>).set({
+      rows: [{
+        id: 1, request_id: 'r1', timestamp: '2026-12-01T10:00:00.000Z', provider: 'vllm', logical_model: 'gpt-4', concrete_model: 'llama',
+        capability: 'chat', endpoint: '/v1/chat/completions', stream: 0, prompt_tokens: null, completion_tokens: null, total_tokens: null,
+        cost_usd: null, latency_ms: 12, ttft_ms: null, status: 'error', http_status: 429, error_type: 'rate_limit_exceeded',
+        error_message: 'slow down', cache_hit: 0, attempts: 1,
+      }],
+      dbState: 'open', notice: null, stats: null,
+    });
+    const { frame } = mount(80, 24, s);
+    const f = await frame('rate_limit_exceeded');
+    const lines = f.split('\n');
+    expect(lines.some((l) => /^\s+unit\s+state\s+pid\s+up\s+health\s+gpu/.test(l))).toBe(true);
+    const footer = lines[lines.length - 1];
+    expect(footer).toMatch(/^Tab\/1-6 focus .* \? help · q quit\s*$/);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
+  });
 });

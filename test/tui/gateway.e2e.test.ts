@@ -91,7 +91,7 @@ describe.skipIf(!tmuxAvailable())('dashboard supervising the real gateway', () =
       .split('\n')
       .find((l) => l.includes('EXCEEDED'))!;
     expect(line).toMatch(/\x1b\[[0-9;]*31m[^\x1b]*EXCEEDED/);
-    expect(t.capture()).toMatch(/model chat\s+\$0\.0\d\/\$0\.02 █+\s*\d{3}%/);
+    expect(t.capture()).toMatch(/model chat\s+\$0\.0\d{3}\/\$0\.0200 █+\s*\d{3}%/);
   });
 
   it('restarts a child killed with -9 and shows the new one', async () => {

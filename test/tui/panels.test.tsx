@@ -108,7 +108,7 @@ describe('BudgetsPanel', () => {
     expect(over).toMatch(/\x1b\[31m[^\x1b]*EXCEEDED/);
     expect(hot).toMatch(YELLOW);
     expect(hot).not.toMatch(RED);
-    expect(strip(hot)).toMatch(/85%.*runs out in ~30m/); // 1.5 left at 3 per hour
+    expect(strip(hot)).toMatch(/85%.*exceeds in ~30m/); // 1.5 left at 3 per hour, and 3/h × 1d > 10
     expect(calm).not.toMatch(RED);
     expect(calm).not.toMatch(YELLOW);
   });
@@ -121,7 +121,7 @@ describe('BudgetsPanel', () => {
 
   it('fits 80 columns', () => {
     for (const l of strip(panel(80)).split('\n')) expect(l.length).toBeLessThanOrEqual(80);
-    expect(strip(panel(80))).toMatch(/model hot\s+\$8\.50\/\$10\.00 .* 85%\s+1d warn\s+out ~30m/);
+    expect(strip(panel(80))).toMatch(/model hot\s+\$8\.50\/\$10\.00 .* 85%\s+1d warn\s+over ~30m/);
   });
 });
 

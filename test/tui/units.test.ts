@@ -11,6 +11,7 @@ import { parseHealth } from '../../src/tui/gatewayChild/probe.js';
 import { describeExit, lastLogReason } from '../../src/tui/gatewayChild/supervisor.js';
 import { wordWrap } from '../../src/tui/presentation/format.js';
 import { tempDir } from '../helpers/usage.js';
+import { forecast, forecastText, moneyPair, type BudgetRow } from '../../src/tui/presentation/budgetView.js';
 
 /** What the terminal sends for a key: a character, or an escape sequence for a named one. */
 const RAW: Record<string, string> = { tab: '\t', shiftTab: '\x1b[Z', up: '\x1b[A', escape: '\x1b', ctrlC: '\x03' };
@@ -165,5 +166,32 @@ describe('gateway probe and supervisor helpers', () => {
     } finally {
       dir.cleanup();
     }
+  });
+});
+
+describe('budget forecast and money', () => {
+  const row = (window: string, windowS: number, spend: number, max: number, lastHour: number | null): BudgetRow => ({
+    scope: 'model', target: 'm', max_budget_usd: max, budget_window: window, window_seconds: windowS, action: 'warn',
+    spend_usd: spend, remaining_usd: Math.max(0, max - spend), exceeded: spend >= max, lastHourSpendUsd: lastHour,
+  });
+  const say = (r: BudgetRow) => forecastText(forecast(r), true);
+  it('says "exceeds" only when the rolling window will pass its limit at this rate, within one window', () => {
+    // 1 h window at $0.50/h against $1: tends to $0.50, never out (it said "runs out in ~2089d")
+    expect(say(row('1h', 3600, 0.5, 1, 0.5))).toBe('holds at this rate');
+    expect(say(row('1d', 86400, 8.5, 10, 3))).toBe('exceeds in ~30m');
+    expect(say(row('1d', 86400, 1, 10, 0.4))).toBe('holds at this rate'); // 0.4 × 24 = 9.6 < 10
+    expect(say(row('1d', 86400, 1, 10, 0.5))).toBe('exceeds in ~18h'); // 12 > 10: 9 left at 0.5/h
+    expect(say(row('1h', 3600, 0.9, 1, 2))).toBe('exceeds in ~3m');
+    expect(say(row('1d', 86400, 10, 10, 1))).toBe('EXCEEDED');
+    expect(say(row('1d', 86400, 1, 10, 0))).toBe('no spend in the last hour');
+    expect(say(row('1d', 86400, 1, 10, null))).toBe('–');
+    expect(say(row('1h', 3600, 0.00005, 0.0001, 0.0002))).toBe('exceeds in ~15m');
+  });
+  it('writes money with the digits the limit needs', () => {
+    expect(moneyPair(0.0123, 0.05)).toBe('$0.0123/$0.0500');
+    expect(moneyPair(12, 10)).toBe('$12.00/$10.00');
+    expect(moneyPair(0.04, 0.02)).toBe('$0.0400/$0.0200');
+    expect(moneyPair(0.00005, 0.0001)).toBe('$0.000050/$0.000100');
+    expect(moneyPair(150, 1000)).toBe('$150.00/$1000.00');
   });
 });

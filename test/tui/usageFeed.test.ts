@@ -56,6 +56,21 @@ describe('UsageFeed', () => {
     log.close();
   });
 
+  it('orders rows by start time, as the time column says, not by when they finished', () => {
+    const log = UsageLog.open(dbPath);
+    // written as they end: a long stream that started first ends last
+    log.insert(row('quick-second', 2000));
+    log.insert(row('quick-third', 1000));
+    log.insert(row('long-first', 60_000));
+    feed.poll();
+    expect(feed.getSnapshot().rows.map((r) => r.logical_model)).toEqual(['quick-third', 'quick-second', 'long-first']);
+    log.insert(row('newest', 0));
+    log.insert(row('older-than-all', 120_000));
+    feed.poll();
+    expect(feed.getSnapshot().rows.map((r) => r.logical_model)).toEqual(['newest', 'quick-third', 'quick-second', 'long-first', 'older-than-all']);
+    log.close();
+  });
+
   it('counts errors and requests in the windows', () => {
     const log = UsageLog.open(dbPath);
     log.insert(sampleRow({ timestamp: new Date(now() - 30_000).toISOString(), latency_ms: 100 }));

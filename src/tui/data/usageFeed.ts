@@ -87,12 +87,12 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
       let rows = prev.rows;
       if (maxId < this.lastId) {
         // The file was replaced or truncated: start over from its newest rows.
-        rows = byIdDesc(reader.latest(this.keep));
+        rows = byStartDesc(reader.latest(this.keep));
         this.lastId = maxId;
       } else if (maxId > this.lastId) {
-        const fresh = byIdDesc(reader.rowsAfter(this.lastId, this.keep));
-        rows = [...fresh, ...rows].slice(0, this.keep);
-        this.lastId = fresh.length > 0 ? fresh[0].id : maxId;
+        const fresh = reader.rowsAfter(this.lastId, this.keep);
+        rows = byStartDesc([...fresh, ...rows]).slice(0, this.keep);
+        this.lastId = fresh.length > 0 ? Math.max(...fresh.map((r) => r.id)) : maxId;
       }
       let stats = prev.stats;
       if (now - this.lastStatsAt >= this.opts.statsMs || rows !== prev.rows) {
@@ -121,8 +121,8 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
     try {
       this.reader = UsageReader.open(this.opts.dbPath, { busyTimeoutMs: this.opts.busyTimeoutMs ?? 50 });
       this.lastId = 0;
-      const rows = byIdDesc(this.reader.latest(this.keep));
-      this.lastId = rows.length > 0 ? rows[0].id : 0;
+      const rows = byStartDesc(this.reader.latest(this.keep));
+      this.lastId = rows.reduce((m, r) => Math.max(m, r.id), 0);
       this.lastStatsAt = 0;
       this.set({ ...this.getSnapshot(), rows, dbState: 'open', notice: null });
       return true;
@@ -161,6 +161,10 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
   }
 }
 
-function byIdDesc(rows: StoredUsageRow[]): StoredUsageRow[] {
-  return rows.length > 1 && rows[0].id < rows[rows.length - 1].id ? [...rows].reverse() : rows;
+/**
+ * Newest start first, as the panel's time column says (rows are written when a request ends,
+ * so id order is completion order); the same start: the later id first.
+ */
+function byStartDesc(rows: readonly StoredUsageRow[]): StoredUsageRow[] {
+  return [...rows].sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : b.id - a.id));
 }

@@ -114,17 +114,18 @@ export function helpRows(): { label: string; description: string }[] {
 }
 
 /** The footer: each entry names the commands it sums up; their first keys make its label. */
-const FOOTER: ReadonlyArray<{ text: string; commands: readonly CommandType[] }> = [
-  { text: 'focus', commands: ['focusNext', 'focus'] },
-  { text: 'select', commands: ['move'] },
-  { text: 'detail', commands: ['detail'] },
-  { text: 'start/stop/restart', commands: ['service'] },
-  { text: 'journal/log', commands: ['journal', 'gatewayLog'] },
-  { text: 'routing', commands: ['routing'] },
-  { text: 'export', commands: ['exportConfig'] },
-  { text: 'gateway', commands: ['restartGateway'] },
-  { text: 'help', commands: ['help'] },
-  { text: 'quit', commands: ['quit'] },
+/** `spare`: on a narrow terminal the footer leaves these out first (lowest first); ? lists them. */
+const FOOTER: ReadonlyArray<{ text: string; short: string; commands: readonly CommandType[]; spare?: number }> = [
+  { text: 'focus', short: 'focus', commands: ['focusNext', 'focus'] },
+  { text: 'select', short: 'move', commands: ['move'] },
+  { text: 'detail', short: 'open', commands: ['detail'], spare: 5 },
+  { text: 'start/stop/restart', short: 'unit', commands: ['service'], spare: 6 },
+  { text: 'journal/log', short: 'logs', commands: ['journal', 'gatewayLog'], spare: 4 },
+  { text: 'routing', short: 'route', commands: ['routing'], spare: 3 },
+  { text: 'export', short: 'export', commands: ['exportConfig'], spare: 1 },
+  { text: 'gateway', short: 'gw', commands: ['restartGateway'], spare: 2 },
+  { text: 'help', short: 'help', commands: ['help'] },
+  { text: 'quit', short: 'quit', commands: ['quit'] },
 ];
 
 /** Runs of consecutive digits ("1","2",…,"6") read better as a range ("1-6"). */
@@ -139,11 +140,26 @@ function collapseDigits(labels: string[]): string[] {
   return out;
 }
 
-export function footerHints(): string {
-  return FOOTER.map(({ text, commands }) => {
-    const bindings = KEY_BINDINGS.filter((b) => b.modes.includes('main') && commands.includes(b.command.type));
-    // a list's motions are summed up by the first two (j/k)
-    const labels = bindings.slice(0, commands.includes('move') ? 2 : undefined).map((b) => keyLabel(b.keys[0]));
-    return `${collapseDigits([...new Set(labels)]).join('/')} ${text}`;
-  }).join(' · ');
+function footerEntry(entry: (typeof FOOTER)[number], short: boolean): string {
+  const bindings = KEY_BINDINGS.filter((b) => b.modes.includes('main') && entry.commands.includes(b.command.type));
+  // a list's motions are summed up by the first two (j/k); short: one key per binding
+  const labels = bindings.slice(0, entry.commands.includes('move') ? 2 : undefined).map((b) => keyLabel(b.keys[0]));
+  const keys = collapseDigits([...new Set(short ? labels.filter((l) => l !== 'Ctrl-C') : labels)]).join('/');
+  return `${keys} ${short ? entry.short : entry.text}`;
+}
+
+/**
+ * The key hints for the status line, whole at this width: the long form, else the short one,
+ * leaving out the spare entries one by one until it fits (help and quit always stay).
+ */
+export function footerHints(width = Number.MAX_SAFE_INTEGER): string {
+  const long = FOOTER.map((e) => footerEntry(e, false)).join(' · ');
+  if (long.length <= width) return long;
+  let entries = [...FOOTER];
+  let text = entries.map((e) => footerEntry(e, true)).join(' · ');
+  for (let rank = 1; text.length > width && entries.some((e) => e.spare !== undefined); rank++) {
+    entries = entries.filter((e) => e.spare !== rank);
+    text = entries.map((e) => footerEntry(e, true)).join(' · ');
+  }
+  return text;
 }

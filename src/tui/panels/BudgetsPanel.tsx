@@ -2,8 +2,8 @@
 // red with EXCEEDED from 100 %, and when each runs out at the last hour's rate.
 import React, { memo } from 'react';
 import { Text } from 'ink';
-import { bar, displayWidth, fit, roughDuration, usd } from '../presentation/format.js';
-import { budgetFraction, budgetTone, runsOutInSeconds, type BudgetRow, type BudgetSourceKind } from '../presentation/budgetView.js';
+import { bar, displayWidth, fit } from '../presentation/format.js';
+import { budgetFraction, budgetTone, forecast, forecastText, moneyPair, type BudgetRow, type BudgetSourceKind } from '../presentation/budgetView.js';
 import { useTheme } from '../contexts/ThemeContext.js';
 import { budgetKey } from '../../config/schema.js';
 import { visibleRows } from '../presentation/listCursor.js';
@@ -23,35 +23,26 @@ export interface BudgetsPanelProps {
 
 const SCOPE_SHORT = { provider: 'prov', model: 'model', capability: 'cap' } as const;
 
-function BudgetLine({ row, width, selected }: { row: BudgetRow; width: number; selected: boolean }) {
+function BudgetLine({ row, width, moneyW, selected }: { row: BudgetRow; width: number; moneyW: number; selected: boolean }) {
   const theme = useTheme();
   const wide = width >= 100;
   const f = budgetFraction(row);
   const tone = theme.tone(budgetTone(row));
   const label = fit(`${wide ? row.scope : SCOPE_SHORT[row.scope]} ${row.target}`, wide ? 24 : 16);
-  const money = fit(`${usd(row.spend_usd)}/${usd(row.max_budget_usd)}`, 15, 'right');
+  const money = fit(moneyPair(row.spend_usd, row.max_budget_usd), moneyW, 'right');
   const percent = fit(`${Math.floor(f * 100)}%`, 5, 'right');
   const window = fit(row.budget_window, 4, 'right');
   const action = fit(row.action, 5);
-  const exceeded = row.exceeded || f >= 1;
-  const eta = runsOutInSeconds(row);
-  const forecast = exceeded
-    ? 'EXCEEDED'
-    : eta === null
-      ? wide && row.lastHourSpendUsd !== null
-        ? 'no spend in the last hour'
-        : '–'
-      : wide
-        ? `runs out in ${roughDuration(eta)}`
-        : `out ${roughDuration(eta)}`;
+  const outlook = forecast(row);
+  const exceeded = outlook.kind === 'exceeded';
   const forecastW = wide ? 26 : 11;
   const barW = Math.max(4, width - [label, money, percent, window, action].reduce((n, s) => n + displayWidth(s), 0) - forecastW - 6);
   return (
     <Text wrap="truncate" inverse={selected}>
       {label} {money} <Text color={tone}>{bar(f, barW)}</Text>
       <Text color={tone}>{percent}</Text> {window} {action}{' '}
-      <Text color={exceeded ? tone : undefined} bold={exceeded} dimColor={!exceeded && eta === null}>
-        {fit(forecast, forecastW)}
+      <Text color={exceeded ? tone : undefined} bold={exceeded} dimColor={outlook.kind !== 'exceeded' && outlook.kind !== 'exceeds'}>
+        {fit(forecastText(outlook, wide), forecastW)}
       </Text>
     </Text>
   );
@@ -76,8 +67,12 @@ export const BudgetsPanel = memo(function BudgetsPanel({ rows, source, notice, o
   }
   const room = body - lines.length;
   const { shown, window } = visibleRows(rows, offset, 'select', room);
+  // one money column for all rows: as wide as the widest pair, so small budgets keep their digits
+  const moneyW = Math.max(15, ...shown.map((r) => moneyPair(r.spend_usd, r.max_budget_usd).length));
   shown.forEach((row, i) =>
-    lines.push(<BudgetLine key={budgetKey(row.scope, row.target)} row={row} width={width} selected={focused && window.start + i === window.selected} />),
+    lines.push(
+      <BudgetLine key={budgetKey(row.scope, row.target)} row={row} width={width} moneyW={moneyW} selected={focused && window.start + i === window.selected} />,
+    ),
   );
   const exceeded = rows.filter((r) => r.exceeded || budgetFraction(r) >= 1).length;
   const parts = [

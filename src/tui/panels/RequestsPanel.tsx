@@ -46,22 +46,27 @@ interface Layout {
   note: number;
 }
 
+/** Narrow terminals give up the token column before the note, which holds the error type. */
 function layout(width: number): Layout {
-  const base = { time: 8, provider: 10, status: 7, latency: 7, tokens: 11, cost: 8 };
-  const fixed = base.time + base.provider + base.status + base.latency + base.tokens + base.cost + 7;
+  const wide = { time: 8, provider: 10, status: 7, latency: 7, tokens: 11, cost: 8 };
+  const base = width - 58 >= 40 ? wide : { ...wide, tokens: 0 };
+  const fixed = base.time + base.provider + base.status + base.latency + base.tokens + base.cost + (base.tokens ? 7 : 6);
   const rest = width - fixed;
-  if (rest >= 40) {
-    const model = Math.min(28, Math.floor(rest * 0.5));
+  if (rest >= 30) {
+    const model = Math.min(28, Math.floor(rest * (base.tokens ? 0.5 : 0.42)));
     return { ...base, model, note: rest - model - 1 };
   }
   return { ...base, model: Math.max(6, rest), note: 0 };
 }
 
+/** ` text` in a column of `width`, or nothing when the layout dropped the column. */
+const column = (text: string, width: number, align: 'left' | 'right' = 'left') => (width > 0 ? ` ${fit(text, width, align)}` : '');
+
 function header(l: Layout): string {
   return (
     `${fit('time', l.time)} ${fit('model', l.model)} ${fit('provider', l.provider)} ${fit('status', l.status)} ` +
-    `${fit('latency', l.latency, 'right')} ${fit('tok in/out', l.tokens, 'right')} ${fit('cost', l.cost, 'right')}` +
-    (l.note > 0 ? ` ${fit('note', l.note)}` : '')
+    `${fit('latency', l.latency, 'right')}${column('tok in/out', l.tokens, 'right')} ${fit('cost', l.cost, 'right')}` +
+    column('note', l.note)
   );
 }
 
@@ -73,9 +78,9 @@ const RequestLine = memo(function RequestLine({ row, l, selected }: { row: Store
       <Text dimColor>{fit(clock(row.timestamp), l.time)}</Text> {fit(row.logical_model ?? NA, l.model)}{' '}
       {fit(row.provider ?? NA, l.provider)}{' '}
       <Text color={theme.tone(ok ? 'ok' : 'bad')}>{fit(`${ok ? 'ok' : 'err'} ${row.http_status}`, l.status)}</Text>{' '}
-      {fit(latency(row.latency_ms), l.latency, 'right')} {fit(tokens(row), l.tokens, 'right')}{' '}
-      {fit(usd(row.cost_usd), l.cost, 'right')}
-      {l.note > 0 ? <Text color={theme.tone(ok ? 'dim' : 'bad')}>{` ${fit(note(row), l.note)}`}</Text> : null}
+      {fit(latency(row.latency_ms), l.latency, 'right')}
+      {column(tokens(row), l.tokens, 'right')} {fit(usd(row.cost_usd), l.cost, 'right')}
+      {l.note > 0 ? <Text color={theme.tone(ok ? 'dim' : 'bad')}>{column(note(row), l.note)}</Text> : null}
     </Text>
   );
 });

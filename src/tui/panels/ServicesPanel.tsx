@@ -63,6 +63,15 @@ export const ServicesPanel = memo(function ServicesPanel(props: ServicesPanelPro
   const gpuW = 6;
   const unitW = Math.max(6, width - 2 - stateW - pidW - upW - healthW - gpuW - 5);
   const lines: React.ReactNode[] = [];
+  const columns = `${fit('state', stateW)} ${fit('pid', pidW, 'right')} ${fit('up', upW, 'right')} ${fit('health', healthW, 'right')} ${fit('gpu', gpuW, 'right')}`;
+  // wide: the column names ride on the title line; narrow: they need a line of their own
+  if (!wide && state.services.length > 0) {
+    lines.push(
+      <Text key="head" dimColor wrap="truncate">
+        {`  ${fit('unit', unitW)} ${columns}`}
+      </Text>,
+    );
+  }
   if (state.notice) {
     lines.push(
       <Line key="notice" tone="warn">
@@ -103,7 +112,7 @@ export const ServicesPanel = memo(function ServicesPanel(props: ServicesPanelPro
       );
     }
   });
-  const summary = wide ? `${fit('state', stateW)} ${fit('pid', pidW, 'right')} ${fit('up', upW, 'right')} ${fit('health', healthW, 'right')} ${fit('gpu', gpuW, 'right')}` : undefined;
+  const summary = wide ? columns : undefined;
   return (
     <PanelFrame heading="services" focused={focused} width={width} height={height} summary={summary}>
       {lines.slice(0, Math.max(0, height - 1))}

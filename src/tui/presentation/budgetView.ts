@@ -2,6 +2,7 @@
 // if the last hour's spending goes on.
 import type { BudgetStatus } from '../../config/schema.js';
 import type { Tone } from '../contexts/ThemeContext.js';
+import { roughDuration } from './format.js';
 
 /** Where the figures came from: the gateway's live counters, or summed from the usage log. */
 export type BudgetSourceKind = 'gateway' | 'log' | null;
@@ -23,11 +24,51 @@ export function budgetTone(b: BudgetStatus): Tone {
   return 'ok';
 }
 
-/** Seconds until the remaining budget is spent at the last hour's rate; null when not spending. */
-export function runsOutInSeconds(b: BudgetRow): number | null {
-  if (b.lastHourSpendUsd === null || b.lastHourSpendUsd <= 0) return null;
-  const remaining = Math.max(0, b.max_budget_usd - b.spend_usd);
-  return remaining / (b.lastHourSpendUsd / 3600);
+export type Forecast =
+  | { kind: 'exceeded' }
+  /** at the last hour's rate the window's spend passes the limit in this many seconds */
+  | { kind: 'exceeds'; inSeconds: number }
+  /** at the last hour's rate the window's spend stays under the limit */
+  | { kind: 'holds' }
+  | { kind: 'idle' }
+  | { kind: 'unknown' };
+
+/**
+ * Where a rolling window's spend goes at the last hour's rate r: it tends to r·W over a window
+ * of length W, so it exceeds the limit only when r·W does, and then within one window at most.
+ * (Old spend leaving the window only delays that: the time shown is the earliest.)
+ */
+export function forecast(b: BudgetRow): Forecast {
+  if (b.exceeded || budgetFraction(b) >= 1) return { kind: 'exceeded' };
+  if (b.lastHourSpendUsd === null || !Number.isFinite(b.lastHourSpendUsd)) return { kind: 'unknown' };
+  if (b.lastHourSpendUsd <= 0) return { kind: 'idle' };
+  const ratePerS = b.lastHourSpendUsd / 3600;
+  if (ratePerS * b.window_seconds <= b.max_budget_usd) return { kind: 'holds' };
+  const inSeconds = Math.max(0, b.max_budget_usd - b.spend_usd) / ratePerS;
+  return inSeconds < b.window_seconds ? { kind: 'exceeds', inSeconds } : { kind: 'holds' };
+}
+
+/** How the panel and the detail say a forecast, wide or in a narrow column. */
+export function forecastText(f: Forecast, wide: boolean): string {
+  switch (f.kind) {
+    case 'exceeded':
+      return 'EXCEEDED';
+    case 'exceeds':
+      return wide ? `exceeds in ${roughDuration(f.inSeconds)}` : `over ${roughDuration(f.inSeconds)}`;
+    case 'holds':
+      return wide ? 'holds at this rate' : 'holds';
+    case 'idle':
+      return wide ? 'no spend in the last hour' : '–';
+    case 'unknown':
+      return '–';
+  }
+}
+
+/** Spend and limit with the decimals the limit needs (three significant digits): $0.0123/$0.0500. */
+export function moneyPair(spend: number, max: number): string {
+  const decimals = Number.isFinite(max) && max > 0 ? Math.min(6, Math.max(2, 2 - Math.floor(Math.log10(max)))) : 2;
+  const f = (v: number) => (Number.isFinite(v) ? `${v < 0 ? '-' : ''}$${Math.abs(v).toFixed(decimals)}` : '–');
+  return `${f(spend)}/${f(max)}`;
 }
 
 /** Most urgent first: exceeded, then fullest. */

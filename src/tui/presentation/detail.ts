@@ -4,8 +4,8 @@ import type { GpuProcess, ServiceState } from '../../system/types.js';
 import type { StoredUsageRow } from '../../usage/schema.js';
 import type { ViewLine } from '../panels/TextView.js';
 import type { BudgetRow } from './budgetView.js';
-import { NA, clock, mib, roughDuration, usd } from './format.js';
-import { budgetFraction, runsOutInSeconds } from './budgetView.js';
+import { NA, clock, mib, usd } from './format.js';
+import { budgetFraction, forecast, forecastText, moneyPair } from './budgetView.js';
 
 export interface Detail {
   title: string;
@@ -63,18 +63,17 @@ export function requestDetail(r: StoredUsageRow): Detail {
 }
 
 export function budgetDetail(b: BudgetRow): Detail {
-  const eta = runsOutInSeconds(b);
   return {
     title: `Budget: ${b.scope} ${b.target}`,
     lines: [
       field('scope', b.scope),
       field('target', b.target),
-      field('spend', `${usd(b.spend_usd)} of ${usd(b.max_budget_usd)} (${Math.floor(budgetFraction(b) * 100)}%)`),
+      field('spend', `${moneyPair(b.spend_usd, b.max_budget_usd).replace('/', ' of ')} (${Math.floor(budgetFraction(b) * 100)}%)`),
       field('remaining', usd(b.remaining_usd)),
       field('window', `${b.budget_window} (rolling)`),
       field('action', b.action),
       field('last hour', usd(b.lastHourSpendUsd)),
-      field('forecast', b.exceeded ? 'EXCEEDED' : eta === null ? 'no spend in the last hour' : `runs out in ${roughDuration(eta)}`),
+      field('forecast', forecastText(forecast(b), true)),
     ],
   };
 }

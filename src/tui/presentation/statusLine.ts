@@ -14,14 +14,13 @@ export interface Confirm {
   refused: string;
 }
 
-const HINTS = footerHints();
-
 export function statusLine(s: {
   confirm: Confirm | null;
   flash: StatusMessage | null;
   configErrors: string[];
   configInvalid: boolean;
   usageNotice: string | null;
+  width: number;
 }): StatusMessage {
   if (s.confirm) return { text: `${s.confirm.question} y/n`, tone: 'warn' };
   if (s.flash) return s.flash;
@@ -31,5 +30,5 @@ export function statusLine(s: {
   }
   if (s.configInvalid) return { text: 'config invalid: c shows why', tone: 'bad' };
   if (s.usageNotice) return { text: s.usageNotice, tone: 'warn' };
-  return { text: HINTS, tone: 'dim' };
+  return { text: footerHints(s.width), tone: 'dim' };
 }
