@@ -8,7 +8,7 @@ import { useTheme } from '../contexts/ThemeContext.js';
 import { budgetKey } from '../../config/schema.js';
 import { visibleRows } from '../presentation/listCursor.js';
 import { PanelFrame } from './PanelFrame.js';
-import { Line } from './Line.js';
+import { Line, noticeLines } from './Line.js';
 
 export interface BudgetsPanelProps {
   rows: readonly BudgetRow[];
@@ -50,14 +50,7 @@ function BudgetLine({ row, width, moneyW, selected }: { row: BudgetRow; width: n
 
 export const BudgetsPanel = memo(function BudgetsPanel({ rows, source, notice, offset, width, height, focused }: BudgetsPanelProps) {
   const body = Math.max(0, height - 1);
-  const lines: React.ReactNode[] = [];
-  if (notice) {
-    lines.push(
-      <Line key="notice" tone="warn">
-        {notice}
-      </Line>,
-    );
-  }
+  const lines: React.ReactNode[] = noticeLines(notice);
   if (rows.length === 0 && !notice) {
     lines.push(
       <Line key="none" tone="dim">

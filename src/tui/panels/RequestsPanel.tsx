@@ -6,7 +6,7 @@ import { NA, clock, fit, usd } from '../presentation/format.js';
 import { useTheme } from '../contexts/ThemeContext.js';
 import { visibleRows } from '../presentation/listCursor.js';
 import { PanelFrame } from './PanelFrame.js';
-import { Line } from './Line.js';
+import { Line, noticeLines } from './Line.js';
 
 export interface RequestsPanelProps {
   /** newest first */
@@ -88,14 +88,7 @@ const RequestLine = memo(function RequestLine({ row, l, selected }: { row: Store
 export const RequestsPanel = memo(function RequestsPanel({ rows, offset, notice, width, height, focused }: RequestsPanelProps) {
   const l = layout(width);
   const body = Math.max(0, height - 1);
-  const lines: React.ReactNode[] = [];
-  if (notice) {
-    lines.push(
-      <Line key="notice" tone="warn">
-        {notice}
-      </Line>,
-    );
-  }
+  const lines: React.ReactNode[] = noticeLines(notice);
   lines.push(
     <Text key="head" dimColor wrap="truncate">
       {header(l)}
