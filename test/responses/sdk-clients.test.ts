@@ -123,3 +123,22 @@ describe.each(['native', 'translated'])('LangChain ChatOpenAI with useResponsesA
     expect(err.lc_error_code).toBe('MODEL_NOT_FOUND');
   });
 });
+
+describe('Vercel AI SDK, a second turn after an answer with text and a tool call', () => {
+  // With its default store: true the SDK refers to earlier output by id (item_reference), which
+  // needs the stored conversation ptui does not keep: a 400 that says how to send the items.
+  it('store: true (the default) gets a 400 naming the way out; store: false works', async () => {
+    const openai = createOpenAI({ baseURL: f.baseURL, apiKey: MASTER_KEY });
+    const messages = [
+      { role: 'user' as const, content: 'hi' },
+      { role: 'assistant' as const, content: [{ type: 'text' as const, text: 'hello', providerOptions: { openai: { itemId: 'msg_123' } } }] },
+      { role: 'user' as const, content: 'and now?' },
+    ];
+    const err = await generateText({ model: openai('translated'), messages, maxRetries: 0 }).catch((e) => e);
+    expect(APICallError.isInstance(err)).toBe(true);
+    expect(err.statusCode).toBe(400);
+    expect(JSON.parse(err.responseBody).error.message).toContain('store: false');
+    const ok = await generateText({ model: openai('translated'), messages, providerOptions: { openai: { store: false } }, maxRetries: 0 });
+    expect(ok.text).toBe(SIM_TEXT);
+  });
+});

@@ -96,7 +96,10 @@ function checkItems(items: unknown[]): void {
         if (Array.isArray(item.output)) checkContent(item.output, `${p}.output`);
         return;
       case 'item_reference':
-        throw badRequest(`${NO_STATE}: ${p} is an item_reference, which needs stored items; send the item itself`, `${p}.type`);
+        throw badRequest(
+          `${NO_STATE}: ${p} is an item_reference, which needs stored items; send the item itself (the Vercel AI SDK does with providerOptions: { openai: { store: false } })`,
+          `${p}.type`,
+        );
       default:
         throw badRequest(`${p}.type: unknown input item type ${shown(type)} (supported: ${INPUT_ITEM_TYPES.join(', ')})`, `${p}.type`);
     }
