@@ -19,12 +19,17 @@ export const WEATHER_TOOL = {
   strict: true,
 };
 
+/** The LLM calls a sim got: the gateway also probes the sims in the background (GETs). */
+export const llmCallsOf = (sim: SimUpstream) => sim.requests.filter((r) => r.method === 'POST');
+
 export interface ResponsesFixture {
   native: SimUpstream;
   chatOnly: SimUpstream;
   home: TempHome;
   gw: GatewayChild;
   baseURL: string;
+  /** LLM calls that reached either sim so far */
+  llmCalls(): number;
   /** the usage row of one request, by the x-request-id the gateway answered with */
   rowFor(requestId: string): Promise<Record<string, any>>;
   close(): Promise<void>;
@@ -62,6 +67,7 @@ export async function startResponsesFixture(gatewayYaml: Record<string, unknown>
     home,
     gw,
     baseURL: `${gw.url}/v1`,
+    llmCalls: () => llmCallsOf(native).length + llmCallsOf(chatOnly).length,
     rowFor: (requestId) =>
       waitFor(() => readUsageRows(home.runtimeDir).find((r) => r.request_id === requestId), `the row of ${requestId}`),
     close: async () => {

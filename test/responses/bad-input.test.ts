@@ -19,7 +19,7 @@ afterAll(async () => {
   await f?.close();
 });
 
-const upstreamCalls = () => f.native.requests.length + f.chatOnly.requests.length;
+const upstreamCalls = () => f.llmCalls();
 
 /** POSTs raw body text (so numbers like 1e309 reach the gateway as written). */
 async function post(path: string, text: string) {

@@ -16,6 +16,8 @@ beforeAll(async () => {
   client = new OpenAI({ baseURL: f.baseURL, apiKey: MASTER_KEY, maxRetries: 0 });
 }, 60_000);
 
+const llmCalls = () => f.llmCalls();
+
 /** Entries on disk in the gateway's cache dir. */
 const entries = () => {
   const dir = path.join(f.home.home, '.litellm_cache');
@@ -29,7 +31,7 @@ afterAll(async () => {
 describe.each(['native', 'translated'])('responses cache, model %s', (model) => {
   it('a streamed answer is stored; the same request, plain, is a hit with the same answer', async () => {
     const input = `cache me ${model}`;
-    const calls = f.native.requests.length + f.chatOnly.requests.length;
+    const calls = llmCalls();
     const entriesBefore = entries();
     const { data: stream, response } = await client.responses.create({ model, input, stream: true }).withResponse();
     expect(response.headers.get('x-backend-cache')).toBe('miss');
@@ -46,7 +48,7 @@ describe.each(['native', 'translated'])('responses cache, model %s', (model) => 
     expect(row).toMatchObject({ endpoint: 'responses', cache_hit: 1, status: 'success', cost_usd: 0 });
 
     // and replayed as a stream: the whole event sequence, from the stored response
-    const upstreamBefore = f.native.requests.length + f.chatOnly.requests.length;
+    const upstreamBefore = llmCalls();
     const { data: again } = await client.responses.create({ model, input, stream: true }).withResponse();
     const types: string[] = [];
     let text = '';
@@ -61,7 +63,7 @@ describe.each(['native', 'translated'])('responses cache, model %s', (model) => 
     expect(types).toContain('response.output_item.done');
     expect(text).toBe(SIM_TEXT);
     expect(done.usage).toMatchObject({ input_tokens: first.usage.input_tokens, output_tokens: first.usage.output_tokens });
-    expect(f.native.requests.length + f.chatOnly.requests.length).toBe(upstreamBefore);
+    expect(llmCalls()).toBe(upstreamBefore);
     expect(upstreamBefore).toBe(calls + 1);
   });
 });

@@ -4,7 +4,8 @@
 // leaves one row whose tokens are exactly the usage the client was shown.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MASTER_KEY, SIM_TEXT, startResponsesFixture, WEATHER_TOOL, type ResponsesFixture } from '../helpers/responses.js';
+import type { SimUpstream } from '../../src/sim/upstream.js';
+import { llmCallsOf, MASTER_KEY, SIM_TEXT, startResponsesFixture, WEATHER_TOOL, type ResponsesFixture } from '../helpers/responses.js';
 
 let f: ResponsesFixture;
 let client: OpenAI;
@@ -17,6 +18,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await f?.close();
 });
+
+const lastCall = (sim: SimUpstream) => llmCallsOf(sim).at(-1)!;
 
 const TEXT_EVENTS = [
   'response.created',
@@ -119,11 +122,11 @@ describe.each([
 describe('what reaches each provider', () => {
   it('a native provider gets the Responses request with the concrete model; a chat-only one gets chat completions', async () => {
     await client.responses.create({ model: 'native', instructions: 'sys', input: 'x', max_output_tokens: 3, tools: [WEATHER_TOOL] });
-    const n = f.native.requests.at(-1)!;
+    const n = lastCall(f.native);
     expect(n.path).toBe('/v1/responses');
     expect(n.body).toMatchObject({ model: 'sim-model', instructions: 'sys', input: 'x', max_output_tokens: 3 });
     await client.responses.create({ model: 'translated', instructions: 'sys', input: 'x', max_output_tokens: 3, temperature: 0.5, tools: [WEATHER_TOOL] });
-    const c = f.chatOnly.requests.at(-1)!;
+    const c = lastCall(f.chatOnly);
     expect(c.path).toBe('/v1/chat/completions');
     expect(c.body).toEqual({
       model: 'sim-model',
@@ -142,7 +145,7 @@ describe('what reaches each provider', () => {
       model: 'translated',
       input: [{ role: 'user', content: [{ type: 'input_text', text: 'what is this' }, { type: 'input_image', image_url: 'data:image/png;base64,AAAA', detail: 'low' }] }],
     });
-    expect((f.chatOnly.requests.at(-1)!.body as any).messages).toEqual([
+    expect((lastCall(f.chatOnly).body as any).messages).toEqual([
       { role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', detail: 'low' } }] },
     ]);
   });
