@@ -157,6 +157,10 @@ describe(`access control (${MODE})`, () => {
   });
 });
 
+// These two tests start a CLI and a gateway per hostile value, two dozen processes in all: on a
+// busy shared machine each start can take seconds, and their sum is not what is under test.
+const SPAWN_HEAVY_TIMEOUT_MS = 240_000;
+
 describe('configs that try to escape are refused at load', () => {
   const pwned = path.join(REPO_ROOT, '.faults-pwned-' + process.pid);
   afterAll(() => fs.rmSync(pwned, { force: true }));
@@ -212,7 +216,7 @@ describe('configs that try to escape are refused at load', () => {
     }
     expect(results.length).toBe(UNITS.length);
     expect(fs.existsSync(pwned)).toBe(false);
-  });
+  }, SPAWN_HEAVY_TIMEOUT_MS);
 
   it('callback paths outside home (.., absolute, URLs, builtins): exit 1 before serving', async () => {
     // A module right outside home that would prove it ran.
@@ -239,5 +243,5 @@ describe('configs that try to escape are refused at load', () => {
     }
     expect(wrong).toEqual([]);
     expect(fs.existsSync(pwned), 'a module outside home was executed').toBe(false);
-  });
+  }, SPAWN_HEAVY_TIMEOUT_MS);
 });

@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv } from '../helpers/config.js';
 import { PTUI_BIN, bareBinDir, startTmux, tmuxAvailable, type TmuxSession } from '../helpers/tmux.js';
 
+// The demo sends a few requests a second; on a busy shared machine its first frames, the gateway
+// child and the traffic client all start slower, so each wait allows far more than the usual 1-2 s.
+const DEMO_WAIT_MS = 20_000;
+
 const ROW = /^\d\d:\d\d:\d\d (\S+)\s+\S+\s+(ok|err) \d{3}/gm;
 
 describe.skipIf(!tmuxAvailable())('ptui demo', () => {
@@ -32,17 +36,17 @@ describe.skipIf(!tmuxAvailable())('ptui demo', () => {
 
   it('shows requests arriving and budgets spending within seconds', async () => {
     await t.waitForText('6 Requests', 10_000);
-    const first = await t.waitForScreen((s) => (s.match(ROW)?.length ?? 0) >= 2 && s, 'demo requests', 5000);
+    const first = await t.waitForScreen((s) => (s.match(ROW)?.length ?? 0) >= 2 && s, 'demo requests', DEMO_WAIT_MS);
     const countOf = (s: string) => s.match(ROW)?.length ?? 0;
     // moving: more rows than at first (or a new top row once the panel is full)
-    await t.waitForScreen((s) => (countOf(s) > countOf(first) || s.match(ROW)![0] !== first.match(ROW)![0]) && s, 'more requests', 5000);
+    await t.waitForScreen((s) => (countOf(s) > countOf(first) || s.match(ROW)![0] !== first.match(ROW)![0]) && s, 'more requests', DEMO_WAIT_MS);
     await t.waitForText(/model gpt-4o\s+\$0\.0\d*[1-9]\d*\/\$0\.02/, 10_000);
     expect(t.capture()).toContain('● running');
   });
 
   it('shows the routing table with live counts', async () => {
     t.sendKeys('c');
-    const screen = await t.waitForText(/1\. cloud\s+gpt-4o\s+\$2\.5\/\$10 per 1M\s+\d+ req/, 5000);
+    const screen = await t.waitForText(/1\. cloud\s+gpt-4o\s+\$2\.5\/\$10 per 1M\s+\d+ req/, DEMO_WAIT_MS);
     expect(screen).toContain('free (local)');
     t.sendKeys('Escape');
     await t.waitForText('6 Requests');
