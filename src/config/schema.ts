@@ -64,7 +64,12 @@ export const providerSchema = z.strictObject({
     })
     .optional(),
   health_url: httpUrl.optional(),
+  // A deadline for a whole non-streamed request. Streams have their own two: the time to the
+  // first content event, and the longest silence between events once it came (both default to
+  // timeout_s). SSE comment lines are not events.
   timeout_s: z.number().positive().max(86400).default(600),
+  first_token_timeout_s: z.number().positive().max(86400).optional(),
+  idle_timeout_s: z.number().positive().max(86400).optional(),
   budget: budgetSchema.optional(),
   // The inference server behind the provider, whose own figures (queue, KV cache, loaded
   // models) the gateway reads; unset = ollama for type ollama, none for openai, and for other
@@ -181,6 +186,10 @@ export type SharedConfig = z.infer<typeof sharedSchema>;
 export const gatewayFileSchema = z.strictObject({
   master_key: z.string().optional(),
   max_body_bytes: z.number().int().positive().default(10 * 1024 * 1024),
+  // A non-streamed upstream body, or one SSE event, larger than this ends the request with 502.
+  max_response_bytes: z.number().int().positive().default(32 * 1024 * 1024),
+  // The longest an extra callback module's hook may take before it is abandoned.
+  callback_timeout_ms: z.number().int().positive().max(600_000).default(2000),
   guardrails: z
     .strictObject({
       secrets: z.strictObject({ action: z.enum(['block', 'redact', 'warn']).default('block') }).default({ action: 'block' }),

@@ -118,8 +118,24 @@ export function classifyUpstreamError(err: unknown): FailureKind {
   return 'other';
 }
 
+// undici's own error codes are its internals: a client (and the usage log) reads what happened.
+const UNDICI_WORDS: Record<string, string> = {
+  UND_ERR_SOCKET: 'connection closed by the upstream',
+  UND_ERR_CLOSED: 'connection closed',
+  UND_ERR_DESTROYED: 'connection closed',
+  UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
+  UND_ERR_BODY_TIMEOUT: 'no response data in time',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_ABORTED: 'aborted',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'response shorter or longer than its content-length',
+};
+
+/** What went wrong with an upstream call, in words (system codes such as ECONNREFUSED kept, undici's never). */
 export function describeUpstreamError(err: unknown): string {
   const e = err as { code?: string; message?: string };
   const msg = e?.message ?? String(err);
-  return e?.code && !msg.includes(e.code) ? `${e.code}: ${msg}` : msg;
+  const code = e?.code;
+  if (!code) return msg;
+  if (code.startsWith('UND_ERR')) return `${UNDICI_WORDS[code] ?? 'upstream connection failed'}${msg ? ` (${msg})` : ''}`.replace(/UND_ERR_[A-Z_]+:?\s*/g, '');
+  return msg.includes(code) ? msg : `${code}: ${msg}`;
 }

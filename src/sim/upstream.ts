@@ -10,15 +10,17 @@
 // With `responses: true` it also serves OpenAI's Responses API (sim/responses.ts). A request with
 // function tools and no tool result yet gets a call of the first tool, in either API.
 // Modes: ok | 400 (refuses the request itself) | 500 | 429 | hang | cut (stream stops after half the chunks, socket destroyed) |
-//        badjson (invalid JSON body / SSE payload) | slow (stream chunks every `slowIntervalMs`)
+//        badjson (invalid JSON body / SSE payload) | slow (stream chunks every `slowIntervalMs`) |
+//        the hostile ones of hostile.ts: endless | endless_line | comments | drip
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HOSTILE_MODES, isHostileMode, serveHostile } from './hostile.js';
 import { SimEngine, type EngineRequest, type SimEngineKind, type SimEngineSettings } from './engine.js';
 import { completeResponse, streamResponse, type ResponsesReply } from './responses.js';
 import { embed, promptTokens } from './tokens.js';
 import { chatToolCallChunks, toolAnswered, toolToCall } from './tools.js';
 
-export const SIM_MODES = ['ok', '400', '500', '429', 'hang', 'cut', 'badjson', 'slow'] as const;
+export const SIM_MODES = ['ok', '400', '500', '429', 'hang', 'cut', 'badjson', 'slow', ...HOSTILE_MODES] as const;
 export type SimMode = (typeof SIM_MODES)[number];
 
 export interface SimOptions {
@@ -30,6 +32,10 @@ export interface SimOptions {
   chunkIntervalMs?: number;
   /** gap between stream chunks in mode slow */
   slowIntervalMs?: number;
+  /** gap between comment lines in mode comments (default 100) */
+  commentIntervalMs?: number;
+  /** gap between the bytes of a non-streamed answer in mode drip (default 100) */
+  dripIntervalMs?: number;
   /** completion tokens (words) per reply when the request has no max_tokens */
   completionTokens?: number;
   mode?: SimMode;
@@ -57,6 +63,10 @@ export interface SimRequest {
   /** the connection closed before the reply was complete (the gateway aborted) */
   closedEarly: boolean;
   closedAt: number | null;
+  /** content chunks of a stream written so far (the true completion tokens of an answer cut short) */
+  tokensSent: number;
+  /** bytes a hostile mode wrote so far */
+  bytesSent: number;
 }
 
 export interface SimUpstream {
@@ -94,6 +104,7 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
   let latencyMs = opts.latencyMs ?? 0;
   const chunkIntervalMs = opts.chunkIntervalMs ?? 0;
   const slowIntervalMs = opts.slowIntervalMs ?? 200;
+  const hostile = { commentIntervalMs: opts.commentIntervalMs ?? 100, dripIntervalMs: opts.dripIntervalMs ?? 100 };
   const completionTokens = opts.completionTokens ?? 8;
   const models = opts.models ?? ['sim-model'];
   const record = opts.recordRequests ?? true;
@@ -132,6 +143,8 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
         completed: false,
         closedEarly: false,
         closedAt: null,
+        tokensSent: 0,
+        bytesSent: 0,
       };
       if (record) requests.push(entry);
       res.on('close', () => {
@@ -196,6 +209,7 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
     if (m === '400') return json(res, 400, { error: { message: 'simulated bad request', type: 'invalid_request_error', param: 'messages', code: null } });
     if (m === '500') return json(res, 500, { error: { message: 'simulated server error', type: 'server_error' } });
     if (m === '429') return json(res, 429, { error: { message: 'simulated rate limit', type: 'rate_limit_error' } });
+    if (isHostileMode(m)) return serveHostile(m, res, String(body.model), hostile, entry);
 
     const model = typeof body.model === 'string' ? body.model : 'sim-model';
     const prompt = promptTokens(body);
@@ -277,6 +291,7 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
       else er?.token();
       if (m === 'badjson' && i === 0) res.write('data: {"id": not json\n\n');
       else res.write(`data: ${JSON.stringify({ id, object: chunkObject, created, model, choices: [choice] })}\n\n`);
+      entry.tokensSent++;
     }
     const last =
       kind === 'chat'

@@ -77,7 +77,7 @@ describe('block budgets', () => {
     const { h, cb } = setup({ capabilityBudget: { max_budget_usd: 2, budget_window: '12h', action: 'block' }, spent: 2 });
     const err = rejection(() => cb.onRequest(makeContext(h.config(), chat('hi'))));
     expect(err?.status).toBe(429);
-    expect(err?.type).toBe('budget_exceeded');
+    expect(err).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
     expect(err?.message).toContain('capability "chat" spent $2.0000 of $2.0000 in the last 12h');
     expect(await metricValue(h, 'backend_llm_budget_exceeded_total', { scope: 'capability', target: 'chat' })).toBe(1);
     expect(h.logs.some((l) => l.event === 'budget_blocked')).toBe(true);

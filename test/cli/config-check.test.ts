@@ -268,7 +268,7 @@ describe('ptui config check: content', () => {
       files: { providers: providersWith('ollama', { api_bse: 'x', colour: 'red' }) },
       lines: [
         'providers.yaml: providers.ollama.api_bse: unknown key (did you mean "api_base"?)',
-        'providers.yaml: providers.ollama.colour: unknown key (allowed: type, api_base, api_key, service, health_url, timeout_s, budget, engine, metrics_url, gpu_usd_per_hour, responses, saturation, cooldown)',
+        'providers.yaml: providers.ollama.colour: unknown key (allowed: type, api_base, api_key, service, health_url, timeout_s, first_token_timeout_s, idle_timeout_s, budget, engine, metrics_url, gpu_usd_per_hour, responses, saturation, cooldown)',
       ],
     },
     {

@@ -143,7 +143,7 @@ describe(`secrets never reach our files (${SAMPLES.length} samples of ${SECRET_K
           if (action === 'block') {
             expect(r.status, `${s.kind} #${i}: ${text.slice(0, 200)}`).toBe(400);
             const err = JSON.parse(text).error;
-            expect(err.type).toBe('guardrail_violation');
+            expect(err).toMatchObject({ type: 'invalid_request_error', code: 'guardrail_violation' });
             expect(err.message).toContain(s.kind);
             expect(text).not.toContain(s.value);
           } else {

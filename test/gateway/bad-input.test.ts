@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
 import type { TempHome } from '../helpers/config.js';
+import { expectErrorBody } from '../helpers/openai-errors.js';
 import { freePort, type GatewayChild, readUsageRows, TestGateways, waitFor } from '../helpers/gateway.js';
 
 const KEY = 'sk-master-test';
@@ -89,11 +90,9 @@ async function rowFor(id: string): Promise<Record<string, any>> {
   return row;
 }
 
-function expectOpenAIError(r: Reply, status: number, type: string) {
+function expectOpenAIError(r: Reply, status: number, code: string) {
   expect(r.status).toBe(status);
-  expect(r.json).toMatchObject({ error: { type, code: type } });
-  expect(typeof r.json.error.message).toBe('string');
-  expect(r.json.error).toHaveProperty('param');
+  expectErrorBody(r.json, code);
 }
 
 async function expectRow(id: string, httpStatus: number, errorType: string | null) {
@@ -200,7 +199,7 @@ describe('request validation', () => {
       req.write('y'.repeat(MAX_BODY));
     });
     expect(res.status).toBe(413);
-    expect(JSON.parse(res.body).error.type).toBe('request_too_large');
+    expectErrorBody(JSON.parse(res.body), 'request_too_large');
     await expectRow(id, 413, 'request_too_large');
   });
 
@@ -214,15 +213,15 @@ describe('request validation', () => {
 describe('auth', () => {
   it('missing bearer -> 401 and a row', async () => {
     const r = await post('/v1/chat/completions', chat('chat'), { auth: null });
-    expectOpenAIError(r, 401, 'authentication_error');
-    await expectRow(r.id, 401, 'authentication_error');
+    expectOpenAIError(r, 401, 'invalid_api_key');
+    await expectRow(r.id, 401, 'invalid_api_key');
   });
 
   it('wrong bearer -> 401 and a row', async () => {
     for (const auth of [`Bearer ${KEY}x`, 'Bearer ', KEY, `Basic ${KEY}`]) {
       const r = await post('/v1/embeddings', { model: 'embed', input: 'a' }, { auth });
-      expectOpenAIError(r, 401, 'authentication_error');
-      await expectRow(r.id, 401, 'authentication_error');
+      expectOpenAIError(r, 401, 'invalid_api_key');
+      await expectRow(r.id, 401, 'invalid_api_key');
     }
   });
 
@@ -248,7 +247,7 @@ describe('unknown routes', () => {
       const r = await fetch(`${gw.url}${p}`, { method, headers: { authorization: `Bearer ${KEY}` } });
       expect(r.status).toBe(404);
       expect(r.headers.get('content-type')).toMatch(/application\/json/);
-      expect((await r.json()).error.type).toBe('not_found');
+      expectErrorBody(await r.json(), 'not_found');
     }
     expect(readUsageRows(home.runtimeDir).length).toBe(before);
   });
@@ -318,6 +317,9 @@ describe('upstream failures', () => {
     expect(r.text).toContain('"content":"The"');
     expect(r.text).not.toContain('[DONE]');
     expect(r.text).toMatch(/data: \{"error":\{"message":"stream from sim broke mid-way/);
+    // the error event speaks OpenAI too, and says what happened without undici's internal code
+    const event = r.text.split('\n').find((l) => l.startsWith('data: {"error"'))!;
+    expectErrorBody(JSON.parse(event.slice(6)), 'upstream_error');
     const row = await expectRow(r.id, 502, 'upstream_error');
     expect(row.attempts).toBe(1);
     expect(row.stream).toBe(1);

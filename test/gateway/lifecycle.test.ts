@@ -147,7 +147,7 @@ describe('extra callback modules', () => {
 
     const bad = await chat(g, 'nope');
     expect(bad.status).toBe(404);
-    expect(JSON.parse(bad.body).error.type).toBe('model_not_found');
+    expect(JSON.parse(bad.body).error).toMatchObject({ type: 'invalid_request_error', code: 'model_not_found' });
 
     const metrics = await (await fetch(`${g.url}/metrics`)).text();
     expect(metrics).toMatch(/backend_callback_errors_total\{callback="throwing",hook="onSuccess"\} 1/);

@@ -53,7 +53,7 @@ describe('pipeline in the gateway', () => {
     const before = sim.requests.length;
     const r = await post({ model: 'chat', messages: [{ role: 'user', content: 'my key ghp_' + 'a'.repeat(36) }] });
     expect(r.status).toBe(400);
-    expect(JSON.parse(r.text).error.type).toBe('guardrail_violation');
+    expect(JSON.parse(r.text).error).toMatchObject({ type: 'invalid_request_error', code: 'guardrail_violation' });
     expect(r.text).not.toContain('ghp_');
     expect(sim.requests.length).toBe(before);
     const row = await rowFor(r.id);
@@ -67,7 +67,7 @@ describe('pipeline in the gateway', () => {
     const calls = upstreamCalls('capped-model');
     const r = await post({ model: 'capped', messages: [{ role: 'user', content: 'more' }] });
     expect(r.status).toBe(429);
-    expect(JSON.parse(r.text).error.type).toBe('budget_exceeded');
+    expect(JSON.parse(r.text).error).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
     expect(upstreamCalls('capped-model')).toBe(calls);
     const row = await rowFor(r.id);
     expect(row).toMatchObject({ status: 'error', http_status: 429, error_type: 'budget_exceeded' });

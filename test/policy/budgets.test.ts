@@ -83,7 +83,7 @@ describe('budgets through the gateway', () => {
     const gw = await gateway(h);
     const r = await postJson(`${gw.url}/v1/chat/completions`, chatBody('hi'));
     expect(r.status).toBe(429);
-    expect(r.json.error).toMatchObject({ type: 'budget_exceeded', code: 'budget_exceeded' });
+    expect(r.json.error).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
     expect(r.json.error.message).toContain('model "chat"');
     // streamed requests are blocked the same way
     expect((await postJson(`${gw.url}/v1/chat/completions`, chatBody('hi', { stream: true }))).status).toBe(429);

@@ -70,7 +70,7 @@ describe.each<Action>(['block', 'redact', 'warn'])('guardrails action %s', (acti
         const sent = JSON.stringify(chatRequests().map((q) => q.body));
         if (action === 'block') {
           expect(r.status, kind).toBe(400);
-          expect(r.json.error.type).toBe('guardrail_violation');
+          expect(r.json.error).toMatchObject({ type: 'invalid_request_error', code: 'guardrail_violation' });
           expect(r.json.error.message).toContain(kind);
           expect(r.text).not.toContain(needle(secret));
           expect(chatRequests(), kind).toHaveLength(0);

@@ -47,7 +47,7 @@ function providerLabel(ctx: Context): string {
  * error_type). Codes are constants of the gateway, so the label set is bounded; `other` guards it.
  */
 function errorTypeLabel(ctx: Context): string {
-  const code = ctx.error?.toJSON().error.code;
+  const code = ctx.error?.code;
   return typeof code === 'string' && /^[a-z0-9_]{1,48}$/.test(code) ? code : 'other';
 }
 

@@ -93,7 +93,7 @@ export function usageRowFromContext(ctx: Context, status: 'success' | 'error'): 
     ttft_ms: ctx.ttftMs,
     status,
     http_status: ctx.httpStatus,
-    error_type: err ? err.type : null,
+    error_type: err ? err.code : null,
     error_message: err ? safeErrorMessage(err.message) : null,
     cache_hit: ctx.cacheHit ? 1 : 0,
     attempts: ctx.attempts,

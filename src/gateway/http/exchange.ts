@@ -87,7 +87,7 @@ export class Exchange {
     const e = ctx.error!;
     (ctx.httpStatus >= 500 ? log.warn : log.info)('request_error', {
       ...fields,
-      error_type: e.type,
+      error_type: e.code,
       error: ctx.httpStatus >= 500 ? e.message : undefined,
       latency_ms: round(ctx.latencyMs),
       attempts: ctx.attempts,
@@ -106,7 +106,7 @@ export class Exchange {
       ge = new GatewayError(500, 'internal_error', 'internal gateway error');
     }
     ctx.error = ge;
-    ctx.httpStatus = ge.type === 'client_closed' ? 499 : ge.status;
+    ctx.httpStatus = ge.code === 'client_closed' ? 499 : ge.status;
     this.reply.sendError(ge);
   }
 

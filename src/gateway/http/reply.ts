@@ -74,7 +74,7 @@ export class Reply implements ByteSink {
     return Math.max(0, now - this.ctx.startMono - this.ctx.upstreamMs - inAttempt).toFixed(3);
   }
 
-  private headers(contentType: string, length: number): http.OutgoingHttpHeaders {
+  private headers(contentType: string, length: number, errorHeaders: Readonly<Record<string, string>> | null = null): http.OutgoingHttpHeaders {
     const ctx = this.ctx;
     const h: http.OutgoingHttpHeaders = {
       'content-type': contentType,
@@ -90,12 +90,13 @@ export class Reply implements ByteSink {
     }
     const extra = ctx.responseHeaders;
     for (const k in extra) h[k] = extra[k];
+    if (errorHeaders !== null) for (const k in errorHeaders) h[k] = errorHeaders[k];
     return h;
   }
 
-  sendJson(status: number, body: string | Buffer, contentType = JSON_TYPE): void {
+  sendJson(status: number, body: string | Buffer, contentType = JSON_TYPE, errorHeaders: GatewayError['headers'] = null): void {
     const len = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-    this.res.writeHead(status, this.headers(contentType, len));
+    this.res.writeHead(status, this.headers(contentType, len, errorHeaders));
     this.res.end(body);
   }
 
@@ -138,7 +139,7 @@ export class Reply implements ByteSink {
     const res = this.res;
     if (res.destroyed || res.writableEnded) return;
     const body = JSON.stringify(ge.toJSON());
-    if (!res.headersSent) this.sendJson(ge.status, body);
+    if (!res.headersSent) this.sendJson(ge.status, body, JSON_TYPE, ge.headers);
     // Mid-stream: the status line is gone; an SSE error event lets the client's SDK raise.
     else res.end(this.midStreamError ? this.midStreamError(ge) : `data: ${body}\n\n`);
   }
