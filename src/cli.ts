@@ -84,6 +84,9 @@ export function buildProgram(): Command {
       }
       const { runGateway } = await import('./gateway/main.js');
       process.exitCode = await runGateway({ ...globals(cmd), ...opts });
+      // An extra callback module may hold a timer or socket of its own (or never have finished
+      // loading): the gateway has flushed and closed what it owns, so it goes.
+      exitSoonAfterCleanup();
     });
 
   const config = program.command('config').description('check, export or print the configuration');

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import type { ResolvedConfig } from '../../config/load.js';
 import { Callback, CallbackManager, type CallbackClass, type CallbackDeps } from '../pipeline.js';
 import type { Context } from '../context.js';
+import { BoundedCallback, importWithin } from './bounded.js';
 import { BudgetsCallback } from './budgets.js';
 import { CacheCallback } from './cache.js';
 import { GuardrailsCallback } from './guardrails.js';
@@ -54,9 +55,10 @@ export async function loadCallbackModule(home: string, rel: string, deps: Callba
   const file = path.resolve(home, rel);
   let mod: { default?: unknown };
   try {
-    mod = await import(pathToFileURL(file).href);
+    mod = await importWithin(pathToFileURL(file).href, rel);
   } catch (err) {
-    throw new Error(`cannot load callback module ${rel}: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    throw new Error(message.startsWith('callback module') ? message : `cannot load callback module ${rel}: ${message}`);
   }
   const exp = mod.default;
   let instance: unknown;
@@ -86,7 +88,7 @@ export async function buildPipeline(deps: CallbackDeps, config: ResolvedConfig):
   if (process.env.PTUI_BENCH_NO_PIPELINE === '1') return { manager: new CallbackManager([], deps), budgets: null };
   const pre = PRE_CALLBACKS.map((C) => new C(deps));
   const extras: Callback[] = [];
-  for (const rel of config.gateway.callbacks) extras.push(await loadCallbackModule(config.paths.home, rel, deps));
+  for (const rel of config.gateway.callbacks) extras.push(new BoundedCallback(deps, await loadCallbackModule(config.paths.home, rel, deps)));
   const record = RECORD_CALLBACKS.map((C) => new C(deps));
   const callbacks = [...pre, ...extras, ...record];
   const budgets = callbacks.find((c): c is BudgetsCallback => c instanceof BudgetsCallback)!;
