@@ -13,3 +13,5 @@ await import('./faults/access.test.js');
 await import('./faults/drain-restart.test.js');
 await import('./faults/instances.test.js');
 await import('./faults/numbers.test.js');
+await import('./faults/upstream.test.js');
+await import('./faults/callbacks.test.js');

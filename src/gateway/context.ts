@@ -71,6 +71,8 @@ export class Context {
   answeredBy: AnsweredBy | null = null;
   attempts = 0;
   usage: TokenUsage | null = null;
+  /** who counted `usage`: the provider, or ptui (a stream cut short, or one that sent no usage) */
+  usageSource: 'upstream' | 'estimated' | null = null;
   /** what this request costs: 0 for a cache hit or an unpriced target */
   costUsd = 0;
   httpStatus = 0;
@@ -106,6 +108,7 @@ export class Context {
   answeredFromShortCircuit(sc: ShortCircuitResponse): void {
     this.answeredBy = sc.answeredBy;
     this.usage = sc.usage;
+    this.usageSource = sc.usage ? 'upstream' : null;
     this.cacheHit = true;
     this.costUsd = 0;
     this.httpStatus = 200;

@@ -1,5 +1,5 @@
 // Everything the server derives from one config: the auth check, the /v1/models answer, the
-// body limit and the provider clients. Requests take the snapshot current at their start and keep
+// body and response limits and the provider clients. Requests take the snapshot current at their start and keep
 // it, so a hot reload never changes a request in flight.
 import type { ResolvedConfig } from '../config/load.js';
 import { createAuthCheck, type AuthCheck } from './auth.js';
@@ -12,6 +12,7 @@ export class Snapshot {
   /** GET /v1/models/{id} per model, serialised once per config */
   readonly modelJson = new Map<string, string>();
   readonly maxBodyBytes: number;
+  readonly maxResponseBytes: number;
 
   constructor(
     readonly config: ResolvedConfig,
@@ -19,6 +20,7 @@ export class Snapshot {
   ) {
     this.auth = createAuthCheck(config.gateway.master_key);
     this.maxBodyBytes = config.gateway.max_body_bytes;
+    this.maxResponseBytes = config.gateway.max_response_bytes;
     const names = Object.keys(config.models);
     const created = Math.floor(Date.now() / 1000);
     const data = names.map((id) => ({ id, object: 'model', created, owned_by: 'ptui', capability: config.models[id].capability }));

@@ -16,6 +16,18 @@ const DATA = Buffer.from('data:');
 const DONE = Buffer.from('[DONE]');
 const USAGE = Buffer.from('"usage"');
 const END_OF_EVENT = Buffer.from('\n\n');
+const BLANK_LF = Buffer.from('\n\n');
+const BLANK_CRLF = Buffer.from('\n\r\n');
+// A chunk that finishes a choice, or carries no text (the role-only first chunk), is no token.
+const NOT_A_TOKEN = ['"finish_reason":"', '"finish_reason": "', '"content":""', '"content": ""'].map((s) => Buffer.from(s));
+
+/** One SSE event (the bytes up to its blank line) is longer than the bound. */
+export class SseEventTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`an SSE event larger than max_response_bytes (${limit} bytes)`);
+    this.name = 'SseEventTooLarge';
+  }
+}
 
 export class SseRelay {
   usage: TokenUsage | null = null;
@@ -24,24 +36,69 @@ export class SseRelay {
   sawContent = false;
   /** bytes written to the client so far: after the first one there is no fallback */
   bytesOut = 0;
+  /** data events seen (comments are not events), and performance.now() of the last one */
+  dataEvents = 0;
+  lastDataAt = 0;
+  /** content events that carried text: ptui's count of completion tokens, for a stream without usage */
+  completionTokens = 0;
   /** data payloads in order (without [DONE]) when capturing for the cache */
   readonly events: string[] | null;
-  private tail: Buffer | null = null;
+  /** the bytes of an event not complete yet, in the chunks they came in (joined once, when it completes) */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** the last two bytes held in `pending` (an event's end may straddle two chunks) */
+  private last1 = -1;
+  private last2 = -1;
   private writable = true;
 
   constructor(
     private readonly sink: ByteSink,
     private readonly keepUsageChunk: boolean,
     capture: boolean,
+    private readonly maxEventBytes: number,
   ) {
     this.events = capture ? [] : null;
   }
 
   /** Feeds one upstream chunk; returns false when the client applied backpressure. */
   feed(chunk: Buffer): boolean {
-    const buf = this.tail ? Buffer.concat([this.tail, chunk]) : chunk;
-    this.tail = null;
     this.writable = true;
+    if (this.pendingBytes === 0) this.parse(chunk);
+    else if (!this.endsEvent(chunk)) this.hold(chunk);
+    else {
+      // Only now is the open event copied, once: parsing stays linear however many chunks it spans.
+      const buf = Buffer.concat([...this.pending, chunk], this.pendingBytes + chunk.length);
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.parse(buf);
+    }
+    return this.writable;
+  }
+
+  /** The upstream ended: an unterminated last event still counts. */
+  end(): boolean {
+    if (this.pendingBytes > 0) return this.feed(END_OF_EVENT);
+    return true;
+  }
+
+  /** Whether this chunk holds the blank line that ends the open event (looking only at the chunk). */
+  private endsEvent(c: Buffer): boolean {
+    const c0 = c[0];
+    if (c0 === LF && (this.last1 === LF || (this.last1 === CR && this.last2 === LF))) return true;
+    if (c0 === CR && c.length > 1 && c[1] === LF && this.last1 === LF) return true;
+    return c.indexOf(BLANK_LF) !== -1 || c.indexOf(BLANK_CRLF) !== -1;
+  }
+
+  private hold(b: Buffer): void {
+    if (b.length === 0) return;
+    this.pendingBytes += b.length;
+    if (this.pendingBytes > this.maxEventBytes) throw new SseEventTooLarge(this.maxEventBytes);
+    this.pending.push(b);
+    this.last2 = b.length > 1 ? b[b.length - 2] : this.last1;
+    this.last1 = b[b.length - 1];
+  }
+
+  private parse(buf: Buffer): void {
     let eventStart = 0;
     let emitFrom = 0;
     let lineStart = 0;
@@ -53,7 +110,10 @@ export class SseRelay {
       let lineEnd = nl;
       if (lineEnd > lineStart && buf[lineEnd - 1] === CR) lineEnd--;
       if (lineEnd === lineStart) {
-        if (dataStart >= 0 && !this.onData(buf, dataStart, dataEnd)) {
+        if (nl + 1 - eventStart > this.maxEventBytes) throw new SseEventTooLarge(this.maxEventBytes);
+        // A data event the relay drops, or (before any data) a comment: a keep-alive is not an answer.
+        const drop = dataStart >= 0 ? !this.onData(buf, dataStart, dataEnd) : this.dataEvents === 0;
+        if (drop) {
           if (eventStart > emitFrom) this.emit(buf.subarray(emitFrom, eventStart));
           emitFrom = nl + 1;
         }
@@ -67,14 +127,7 @@ export class SseRelay {
       lineStart = nl + 1;
     }
     if (eventStart > emitFrom) this.emit(buf.subarray(emitFrom, eventStart));
-    if (eventStart < buf.length) this.tail = buf.subarray(eventStart);
-    return this.writable;
-  }
-
-  /** The upstream ended: an unterminated last event still counts. */
-  end(): boolean {
-    if (this.tail && this.tail.length > 0) return this.feed(END_OF_EVENT);
-    return true;
+    if (eventStart < buf.length) this.hold(buf.subarray(eventStart));
   }
 
   private emit(b: Buffer): void {
@@ -84,6 +137,8 @@ export class SseRelay {
 
   /** Looks at one event's data; false = drop the event. */
   private onData(buf: Buffer, s: number, e: number): boolean {
+    this.dataEvents++;
+    this.lastDataAt = performance.now();
     if (e - s === 6 && buf.compare(DONE, 0, 6, s, e) === 0) {
       // Held back: the gateway sends [DONE] itself once the usage row is written.
       this.sawDone = true;
@@ -91,7 +146,8 @@ export class SseRelay {
     }
     const events = this.events;
     if (events) events.push(buf.toString('utf8', s, e));
-    if (buf.subarray(s, e).indexOf(USAGE) !== -1) {
+    const payload = buf.subarray(s, e);
+    if (payload.indexOf(USAGE) !== -1) {
       try {
         const obj = JSON.parse(buf.toString('utf8', s, e)) as { usage?: unknown; choices?: unknown };
         if (obj.usage) {
@@ -103,6 +159,7 @@ export class SseRelay {
       }
     }
     this.sawContent = true;
+    if (!NOT_A_TOKEN.some((p) => payload.indexOf(p) !== -1)) this.completionTokens++;
     return true;
   }
 }

@@ -1,6 +1,6 @@
-// Upstream connections: one undici Pool per provider with keep-alive, the provider's
-// timeout as headers/body timeout, and its key as a precomputed Authorization header. Clients
-// are reused across config reloads while their provider settings are unchanged.
+// Upstream connections: one undici Pool per provider with keep-alive, its timeouts, and its key as
+// a precomputed Authorization header. Clients are reused across config reloads while their
+// provider settings are unchanged.
 import { Pool } from 'undici';
 import type { Provider } from '../config/schema.js';
 import type { Endpoint } from './context.js';
@@ -20,7 +20,11 @@ export class ProviderClient {
   readonly pool: Pool;
   readonly paths: Record<Endpoint, string>;
   readonly headers: Record<string, string>;
+  /** the deadline of a whole non-streamed request */
   readonly timeoutMs: number;
+  /** streams: the longest wait for the first content event, and between events after it */
+  readonly firstTokenMs: number;
+  readonly idleMs: number;
 
   constructor(
     readonly name: string,
@@ -36,6 +40,11 @@ export class ProviderClient {
       responses: prefix + ENDPOINT_PATHS.responses,
     };
     this.timeoutMs = Math.round(provider.timeout_s * 1000);
+    this.firstTokenMs = Math.round((provider.first_token_timeout_s ?? provider.timeout_s) * 1000);
+    this.idleMs = Math.round((provider.idle_timeout_s ?? provider.timeout_s) * 1000);
+    // The gateway enforces the three itself (fallback.ts); undici's own timeouts, which only see
+    // silence between bytes, stay as a backstop behind the longest of them.
+    const backstopMs = Math.max(this.timeoutMs, this.firstTokenMs, this.idleMs) + 1000;
     this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
     if (provider.api_key) this.headers.authorization = `Bearer ${provider.api_key}`;
     this.pool = new Pool(base.origin, {
@@ -45,14 +54,15 @@ export class ProviderClient {
       // closing (a POST there fails and is not retried); undici also honours Keep-Alive hints.
       keepAliveTimeout: 4_000,
       keepAliveMaxTimeout: 600_000,
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
+      headersTimeout: backstopMs,
+      bodyTimeout: backstopMs,
       connect: { timeout: Math.min(this.timeoutMs, 10_000) },
     });
   }
 }
 
-const signatureOf = (p: Provider) => JSON.stringify([p.type, p.api_base, p.api_key ?? '', p.timeout_s]);
+const signatureOf = (p: Provider) =>
+  JSON.stringify([p.type, p.api_base, p.api_key ?? '', p.timeout_s, p.first_token_timeout_s ?? null, p.idle_timeout_s ?? null]);
 
 export class Upstreams {
   private clients = new Map<string, ProviderClient>();

@@ -65,3 +65,11 @@ export function estimateTokens(body: Record<string, unknown> | null, endpoint: E
   const choices = Math.max(field(body, 'n') ?? 1, field(body, 'best_of') ?? 1);
   return usage(promptTokens, perChoice * choices);
 }
+
+/**
+ * What a request that ended early is charged when the provider reported no usage: the prompt as
+ * estimated here, and the completion tokens ptui counted as they were relayed.
+ */
+export function countedUsage(body: Record<string, unknown> | null, endpoint: Endpoint, completionTokens: number): TokenUsage {
+  return usage(estimateTokens(body, endpoint).prompt_tokens, completionTokens);
+}

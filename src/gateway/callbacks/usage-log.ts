@@ -98,7 +98,7 @@ export function usageRowFromContext(ctx: Context, status: 'success' | 'error'): 
     cache_hit: ctx.cacheHit ? 1 : 0,
     attempts: ctx.attempts,
     // The provider's count whenever there is one; a request ptui counted itself says 'estimated'.
-    usage_source: u ? 'upstream' : null,
+    usage_source: u ? (ctx.usageSource ?? 'upstream') : null,
     key_alias: null,
   };
 }

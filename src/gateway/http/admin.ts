@@ -57,7 +57,7 @@ export function sendUnauthorized(res: http.ServerResponse): void {
 /** An operator route refused: without a master key only loopback clients reach them. */
 export function sendOperatorDenied(res: http.ServerResponse, snap: Snapshot): void {
   if (snap.config.gateway.master_key) return sendUnauthorized(res);
-  sendError(res, new GatewayError(401, 'authentication_error', 'operator endpoints answer loopback clients only while no master key is set'));
+  sendError(res, new GatewayError(401, 'invalid_api_key', 'operator endpoints answer loopback clients only while no master key is set'));
 }
 
 export function health(state: AdminState, req: http.IncomingMessage, res: http.ServerResponse): void {

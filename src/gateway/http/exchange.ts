@@ -49,7 +49,7 @@ export class Exchange {
       await this.manager.runRequest(ctx);
       if (this.reply.clientGone) throw clientClosed();
       if (ctx.shortCircuit) this.replay(ctx.shortCircuit);
-      else await new FallbackLoop(ctx, snap, this.reply, this.log, this.routing, this.inFlight).run();
+      else await new FallbackLoop(ctx, snap, this.reply, this.log, this.routing, snap.maxResponseBytes, this.inFlight).run();
     } catch (err) {
       this.fail(err);
     }

@@ -6,18 +6,28 @@
 // changed. The answer that succeeds is relayed (JSON whole, SSE event by event) and its outcome
 // (who answered, usage, cost, status) written on the context; when every attempt failed, the
 // failure notes become one 502 or 504.
+//
+// Bounds and clocks of one attempt (README.md, "Reliability"): a non-streamed body, or one SSE
+// event, over max_response_bytes ends the request (502, upstream closed); timeout_s is the
+// deadline of a whole non-streamed answer; a stream must send its first content event within
+// first_token_timeout_s and then never fall silent for idle_timeout_s (comments are not events).
+// A request that ends early after reaching the upstream is charged what ptui counted: the prompt
+// (estimated) and the completion tokens relayed so far.
 import type { Dispatcher } from 'undici';
 import type { Target } from '../../config/schema.js';
-import type { Context } from '../context.js';
+import { countedUsage } from '../budget/estimate.js';
+import type { Context, TokenUsage } from '../context.js';
 import { costUsd, readUsage } from '../cost.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { errorFrame, planResponses, responsesJson, responsesRelay, type ResponsesPlan } from '../responses/attempt.js';
-import { SseRelay } from '../sse.js';
 import type { Routing } from '../routing/routing.js';
 import type { Snapshot } from '../snapshot.js';
+import { SseEventTooLarge, SseRelay } from '../sse.js';
 import { classifyUpstreamError, describeUpstreamError, type FailureKind, type ProviderClient } from '../upstream.js';
+import { AttemptClock } from './clock.js';
+import { BodyTooLarge, readBounded, upstreamPayload } from './wire.js';
 import { clientClosed, JSON_TYPE, SSE_DONE, type Reply } from './reply.js';
 
 /** What the pump needs of a stream relay (the chat one, or a Responses one). */
@@ -26,6 +36,12 @@ interface StreamRelay {
   end(): boolean;
   readonly sawContent: boolean;
   readonly bytesOut: number;
+  /** events seen (comments are not events), and performance.now() of the last one */
+  readonly dataEvents: number;
+  lastDataAt: number;
+  /** usage reported in the stream so far, and ptui's own count of completion tokens */
+  readonly usage: TokenUsage | null;
+  readonly completionTokens: number;
 }
 
 interface Failure {
@@ -36,22 +52,13 @@ interface Failure {
 /** How one attempt counts for its provider's cool-down. */
 type Outcome = 'success' | 'failure' | 'neutral';
 
-const INCLUDE_USAGE = Object.freeze({ include_usage: true });
-
-/**
- * The JSON one attempt sends: the body with the target's concrete model, and on streams usage
- * asked for (the relay drops that extra chunk when the client did not ask for it).
- */
-export function upstreamPayload(body: Record<string, unknown>, model: string, stream: boolean): string {
-  if (!stream) return JSON.stringify({ ...body, model });
-  const so = body.stream_options;
-  return JSON.stringify({ ...body, model, stream_options: so ? { ...(so as object), include_usage: true } : INCLUDE_USAGE });
-}
-
 export class FallbackLoop {
   private readonly failures: Failure[] = [];
   /** the current attempt's outcome for its provider, set where it is decided */
   private outcome: Outcome = 'neutral';
+  private readonly clock: AttemptClock;
+  /** the relay of the current streamed attempt: its count is what an early end is charged */
+  private relay: StreamRelay | null = null;
 
   constructor(
     private readonly ctx: Context,
@@ -59,11 +66,15 @@ export class FallbackLoop {
     private readonly reply: Reply,
     private readonly log: Logger,
     private readonly routing: Routing,
+    private readonly maxResponseBytes: number,
     private readonly inFlight: GatewayMetrics['inFlight'] | null = null,
-  ) {}
+  ) {
+    this.clock = new AttemptClock(() => reply.abortAttempt());
+  }
 
   async run(): Promise<void> {
     const ctx = this.ctx;
+    let last: Target | null = null;
     const plan = ctx.model ? this.routing.plan(ctx.model, this.snap.config, ctx.targets) : { attempts: ctx.targets, note: null };
     if (plan.note) {
       // provider names come from YAML keys: keep the header to printable ASCII
@@ -74,6 +85,7 @@ export class FallbackLoop {
     for (const target of plan.attempts) {
       const client = this.snap.clients.get(target.provider);
       if (!client) continue;
+      last = target;
       const gauge = this.inFlight?.labels(target.provider);
       gauge?.inc();
       states.begin(target.provider);
@@ -81,15 +93,25 @@ export class FallbackLoop {
       let done = false;
       try {
         done = await this.attempt(client, target);
+      } catch (err) {
+        // This attempt ends the request (client gone, upstream broke, over a bound, timed out
+        // mid-stream): it reached the upstream, so it is charged what ptui counted.
+        this.chargeCounted(target);
+        throw err;
       } finally {
+        this.clock.stop();
         gauge?.dec();
         states.end(target.provider, client.provider, this.reply.clientGone ? 'neutral' : this.outcome);
       }
       if (done) return;
     }
     const summary = this.failures.map((f) => f.detail).join('; ') || 'no usable target';
-    const last = this.failures[this.failures.length - 1];
-    if (last?.kind === 'timeout') throw new GatewayError(504, 'upstream_timeout', `upstream timed out (${summary})`);
+    const lastFailure = this.failures[this.failures.length - 1];
+    if (lastFailure?.kind === 'timeout') {
+      // the last target had the prompt and ran out of time: what it read is billed
+      if (last) this.chargeCounted(last);
+      throw new GatewayError(504, 'upstream_timeout', `upstream timed out (${summary})`);
+    }
     throw new GatewayError(502, 'upstream_error', `all ${ctx.attempts} upstream attempt(s) failed (${summary})`);
   }
 
@@ -101,7 +123,13 @@ export class FallbackLoop {
     ctx.answeredBy = target;
     const plan = ctx.endpoint === 'responses' ? planResponses(ctx.config.providers[target.provider], ctx.body!, target.model, ctx.stream) : null;
     const payload = plan ? plan.payload : upstreamPayload(ctx.body!, target.model, ctx.stream);
-    reply.startAttempt();
+    const signal = reply.startAttempt();
+    const t0 = performance.now();
+    this.relay = null;
+    this.clock.expired = null;
+    // Until the response headers, undici's own timer is the clock (it also retires the socket);
+    // after them, the attempt's own clocks take the rest of the same budget.
+    const headersTimeout = ctx.stream ? client.firstTokenMs : client.timeoutMs;
     let up: Dispatcher.ResponseData;
     try {
       up = await client.pool.request({
@@ -109,11 +137,13 @@ export class FallbackLoop {
         method: 'POST',
         headers: client.headers,
         body: payload,
-        signal: reply.signal,
+        signal,
+        headersTimeout,
       });
     } catch (err) {
       return this.failed(target, err);
     }
+    this.clock.start(client, ctx.stream, t0, () => this.relay);
     const status = up.statusCode;
     if (status >= 500 || status === 429) {
       // A rate limit says the upstream is alive: it moves on without counting toward a cool-down.
@@ -126,8 +156,9 @@ export class FallbackLoop {
     if (ctx.stream && status === 200) return plan ? this.relayResponses(up, target, plan) : this.relayStream(up, target);
     let buf: Buffer;
     try {
-      buf = await readAll(up.body);
+      buf = await readBounded(up, this.maxResponseBytes);
     } catch (err) {
+      if (err instanceof BodyTooLarge) throw this.tooLarge(target, `a body larger than max_response_bytes (${this.maxResponseBytes} bytes)`);
       return this.failed(target, err);
     }
     reply.endAttempt();
@@ -142,11 +173,20 @@ export class FallbackLoop {
   private failed(target: Target, err: unknown): false {
     this.reply.endAttempt();
     if (this.reply.clientGone) throw clientClosed();
-    this.note(target, classifyUpstreamError(err), describeUpstreamError(err));
+    if (this.clock.expired !== null) this.note(target, 'timeout', this.clock.expired);
+    else this.note(target, classifyUpstreamError(err), describeUpstreamError(err), (err as { code?: string })?.code);
     return false;
   }
 
-  private note(target: Target, kind: Failure['kind'], detail: string): void {
+  /** Over max_response_bytes: the upstream call is cut (its connection closed) and the request ends with 502. */
+  private tooLarge(target: Target, what: string): GatewayError {
+    this.reply.abortAttempt();
+    this.reply.endAttempt();
+    this.log.warn('upstream_response_too_large', { request_id: this.ctx.requestId, provider: target.provider, limit: this.maxResponseBytes });
+    return new GatewayError(502, 'upstream_error', `upstream ${target.provider} sent ${what}`);
+  }
+
+  private note(target: Target, kind: Failure['kind'], detail: string, code?: string): void {
     this.failures.push({ kind, detail: `${target.provider}/${target.model}: ${detail}` });
     this.log.warn('upstream_attempt_failed', {
       request_id: this.ctx.requestId,
@@ -154,7 +194,22 @@ export class FallbackLoop {
       model: target.model,
       kind,
       detail,
+      code,
     });
+  }
+
+  /**
+   * The usage of a request that ended early, or of a stream without a usage chunk, when the
+   * provider reported none: the prompt estimated from the body, and the completion tokens relayed.
+   */
+  private chargeCounted(target: Target): void {
+    const ctx = this.ctx;
+    if (ctx.usage !== null) return;
+    // (a usage chunk may have come before the stream broke)
+    const reported = this.relay?.usage ?? null;
+    ctx.usage = reported ?? countedUsage(ctx.body, ctx.endpoint, this.relay?.completionTokens ?? 0);
+    ctx.usageSource = reported ? 'upstream' : 'estimated';
+    ctx.costUsd = costUsd(target.pricing, ctx.usage);
   }
 
   /** A complete non-streamed upstream answer: relayed byte for byte after one parse for usage. */
@@ -185,6 +240,7 @@ export class FallbackLoop {
       ctx.usage = r.usage;
       if (r.text !== null) answer = r.text;
     } else ctx.usage = readUsage(parsed?.usage);
+    if (ctx.usage) ctx.usageSource = 'upstream';
     ctx.costUsd = costUsd(target.pricing, ctx.usage);
     if (ctx.captureResponse) ctx.capturedBody = typeof answer === 'string' ? answer : text;
     ctx.httpStatus = status;
@@ -198,21 +254,36 @@ export class FallbackLoop {
   private async pump(up: Dispatcher.ResponseData, target: Target, relay: StreamRelay): Promise<boolean> {
     const ctx = this.ctx;
     const reply = this.reply;
+    this.relay = relay;
+    // bytes since the relay last saw an event: one event may be at most max_response_bytes
+    let sinceEvent = 0;
+    let events = 0;
     try {
       for await (const chunk of up.body) {
         const writable = relay.feed(chunk as Buffer);
+        if (relay.dataEvents !== events) {
+          events = relay.dataEvents;
+          sinceEvent = 0;
+        } else if ((sinceEvent += (chunk as Buffer).length) > this.maxResponseBytes) throw new SseEventTooLarge(this.maxResponseBytes);
         if (ctx.ttftMs === null && relay.sawContent) ctx.ttftMs = performance.now() - ctx.startMono;
-        if (!writable) await reply.drain();
+        if (!writable) {
+          await reply.drain();
+          // time spent waiting for a slow client is not upstream silence
+          relay.lastDataAt = performance.now();
+        }
         if (reply.clientGone) throw clientClosed();
       }
       relay.end();
     } catch (err) {
+      if (err instanceof SseEventTooLarge) throw this.tooLarge(target, err.message);
       reply.endAttempt();
       if (reply.clientGone) throw clientClosed();
       if (relay.bytesOut === 0) {
-        this.note(target, classifyUpstreamError(err), describeUpstreamError(err));
+        if (this.clock.expired !== null) this.note(target, 'timeout', this.clock.expired);
+        else this.note(target, classifyUpstreamError(err), describeUpstreamError(err), (err as { code?: string })?.code);
         return false;
       }
+      if (this.clock.expired !== null) throw new GatewayError(504, 'upstream_timeout', `stream from ${target.provider} timed out mid-way: ${this.clock.expired}`);
       throw new GatewayError(502, 'upstream_error', `stream from ${target.provider} broke mid-way: ${describeUpstreamError(err)}`);
     }
     reply.endAttempt();
@@ -235,8 +306,11 @@ export class FallbackLoop {
       throw new GatewayError(502, 'upstream_error', `stream from ${target.provider} ${why}`);
     }
     this.outcome = 'success'; // the upstream answered whole, even if its answer is an error event
-    ctx.usage = relay.usage;
-    ctx.costUsd = costUsd(target.pricing, relay.usage);
+    if (relay.usage) {
+      ctx.usage = relay.usage;
+      ctx.usageSource = 'upstream';
+      ctx.costUsd = costUsd(target.pricing, relay.usage);
+    } else this.chargeCounted(target);
     if (relay.upstreamFailure !== null) {
       // The client has upstream's own error event; the row says the answer failed.
       reply.end();
@@ -252,7 +326,7 @@ export class FallbackLoop {
   private async relayStream(up: Dispatcher.ResponseData, target: Target): Promise<boolean> {
     const ctx = this.ctx;
     const reply = this.reply;
-    const relay = new SseRelay(reply, ctx.clientWantsUsage, ctx.captureResponse);
+    const relay = new SseRelay(reply, ctx.clientWantsUsage, ctx.captureResponse, this.maxResponseBytes);
     if (!(await this.pump(up, target, relay))) return false;
     if (!relay.sawDone) {
       if (relay.bytesOut === 0) {
@@ -262,21 +336,14 @@ export class FallbackLoop {
       throw new GatewayError(502, 'upstream_error', `stream from ${target.provider} ended without [DONE]`);
     }
     this.outcome = 'success';
-    ctx.usage = relay.usage;
-    ctx.costUsd = costUsd(target.pricing, relay.usage);
+    if (relay.usage) {
+      ctx.usage = relay.usage;
+      ctx.usageSource = 'upstream';
+      ctx.costUsd = costUsd(target.pricing, relay.usage);
+    } else this.chargeCounted(target); // a provider that ignores include_usage is still billed
     if (relay.events) ctx.capturedEvents = relay.events;
     ctx.httpStatus = 200;
     reply.tail = SSE_DONE; // the relay held back upstream's [DONE]
     return true;
   }
-}
-
-async function readAll(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of body) {
-    chunks.push(c as Buffer);
-    size += (c as Buffer).length;
-  }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
 }

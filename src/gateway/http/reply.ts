@@ -26,9 +26,8 @@ export function sendText(res: http.ServerResponse, status: number, type: string,
 
 export class Reply implements ByteSink {
   clientGone = false;
-  private readonly abort = new AbortController();
-  /** aborted when the client leaves: every upstream call of this request listens to it */
-  readonly signal = this.abort.signal;
+  /** the current upstream attempt's abort: the client leaving aborts it, and so may its timeouts */
+  private attempt: AbortController | null = null;
   private headSent = false;
   /** performance.now() when the current upstream attempt started (0 between attempts) */
   private attemptStart = 0;
@@ -54,12 +53,23 @@ export class Reply implements ByteSink {
   private readonly onClose = (): void => {
     if (this.res.writableFinished) return;
     this.clientGone = true;
-    this.abort.abort();
+    this.attempt?.abort();
   };
 
-  /** The upstream attempts' time is not the gateway's overhead. */
-  startAttempt(): number {
-    return (this.attemptStart = performance.now());
+  /**
+   * A new upstream attempt starts: its time is not the gateway's overhead, and it gets its own
+   * abort signal (aborted when the client leaves, or by abortAttempt).
+   */
+  startAttempt(): AbortSignal {
+    this.attemptStart = performance.now();
+    this.attempt = new AbortController();
+    if (this.clientGone) this.attempt.abort();
+    return this.attempt.signal;
+  }
+
+  /** Ends the current upstream call now (a timeout, an answer over its bound): its connection is closed. */
+  abortAttempt(): void {
+    this.attempt?.abort();
   }
 
   endAttempt(): void {

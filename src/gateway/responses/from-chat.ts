@@ -39,6 +39,10 @@ export class ChatStreamToResponses {
   sawDone = false;
   sawContent = false;
   bytesOut = 0;
+  /** upstream events seen and when the last came (the gateway's idle clock), content deltas counted (an early end's charge) */
+  dataEvents = 0;
+  lastDataAt = 0;
+  completionTokens = 0;
   /** the response.completed (or .incomplete) frame, sent by the gateway after the row is written */
   terminalFrame: string | null = null;
   /** the final Response object, for the cache */
@@ -86,6 +90,8 @@ export class ChatStreamToResponses {
   }
 
   private onData(data: string): void {
+    this.dataEvents++;
+    this.lastDataAt = performance.now();
     if (this.sawDone || this.invalidEvent) return;
     if (data === '[DONE]') {
       this.sawDone = true;
@@ -115,6 +121,7 @@ export class ChatStreamToResponses {
     const delta = (choice.delta ?? {}) as Obj;
     if (typeof delta.content === 'string' && delta.content !== '') {
       this.sawContent = true;
+      this.completionTokens++;
       this.callIndex = -1;
       this.write(b.text(delta.content));
     }

@@ -18,6 +18,10 @@ export class NativeResponsesRelay {
   sawDone = false;
   sawContent = false;
   bytesOut = 0;
+  /** upstream events seen and when the last came (the gateway's idle clock), deltas counted (an early end's charge) */
+  dataEvents = 0;
+  lastDataAt = 0;
+  completionTokens = 0;
   terminalFrame: string | null = null;
   finalResponse: Obj | null = null;
   /** what upstream reported when the answer failed (an `error` or `response.failed` event) */
@@ -54,6 +58,8 @@ export class NativeResponsesRelay {
   }
 
   private onEvent(name: string | undefined, data: string): void {
+    this.dataEvents++;
+    this.lastDataAt = performance.now();
     if (this.sawDone || this.invalidEvent) return;
     let ev: Obj;
     try {
@@ -87,7 +93,10 @@ export class NativeResponsesRelay {
       this.write(frame);
       return;
     }
-    if (type.endsWith('.delta')) this.sawContent = true;
+    if (type.endsWith('.delta')) {
+      this.sawContent = true;
+      this.completionTokens++;
+    }
     this.write(frame);
   }
 }
