@@ -74,6 +74,15 @@ describe('CacheCallback', () => {
     expect(await metricValue(h, 'backend_llm_cache_requests_total', { result: 'hit' })).toBe(1);
   });
 
+  it('the same request right after the first answer is a hit, before the entry is on disk', async () => {
+    const { h, cb } = setup();
+    await roundTrip(h, cb, body());
+    // no wait for the file: the next identical request arrives at once
+    const second = await roundTrip(h, cb, body());
+    expect(second.responseHeaders['x-backend-cache']).toBe('hit');
+    expect(second.shortCircuit?.body).toBe(ANSWER);
+  });
+
   it('a streaming request hits the entry as SSE events; usage only when asked for', async () => {
     const { h, cb } = setup();
     await roundTrip(h, cb, body());

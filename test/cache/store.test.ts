@@ -1,4 +1,5 @@
-// The disk store on a real temp dir (README, "Budgets, guardrails and cache"): atomic writes, TTL, the size cap, and entries
+// The disk store on a real temp dir (README, "Budgets, guardrails and cache"): atomic writes, an
+// entry being written already served, TTL, the size cap, and entries
 // that are corrupt, truncated or from an older format being misses that get removed.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -152,3 +153,30 @@ async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('an entry just stored', () => {
+  it('is a hit for the next lookup before its file is on disk, and whole', async () => {
+    const { store } = open(tmp());
+    const e = entry(7, { body: JSON.stringify({ id: 'big', content: 'x'.repeat(200_000) }) });
+    const written = store.put(e); // not awaited: the gateway never waits for the disk
+    expect(store.has(e.key)).toBe(true);
+    const r = await store.get(e.key, Date.now());
+    expect(r.entry).toEqual(e);
+    await written;
+    expect((await store.get(e.key, Date.now())).entry).toEqual(e);
+  });
+
+  it('a write that fails leaves no entry behind', async () => {
+    const dir = tmp();
+    const { store } = open(dir);
+    // the dir replaced by a file: the write fails (ENOTDIR) whoever runs the test
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.writeFileSync(dir, '');
+    const e = entry(8);
+    await store.put(e);
+    fs.rmSync(dir, { force: true });
+    fs.mkdirSync(dir);
+    expect(store.has(e.key)).toBe(false);
+    expect((await store.get(e.key, Date.now())).entry).toBeNull();
+  });
+});

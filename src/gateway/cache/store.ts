@@ -1,5 +1,6 @@
 // The disk cache under `.litellm_cache/`: one file per entry, `<sha256>.json`,
-// written to a temp file and renamed into place so a reader never sees half an entry. An
+// written to a temp file and renamed into place so a reader never sees half an entry; until the
+// rename, the entry is served from memory. An
 // in-memory index (key -> size, in least-recently-used order) answers misses without touching
 // the disk and drives eviction once the total passes max_bytes. The index is rebuilt from the
 // directory at start (oldest modification first), so the cap holds across restarts.
@@ -30,6 +31,12 @@ export class CacheStore {
   private tmpCounter = 0;
   private lastWriteWarn = 0;
   private writesDisabled = false;
+  /**
+   * Entries whose write has not finished: served from memory until their file is in place, so
+   * the next identical request is a hit at once (the gateway never waits for the disk). Each is
+   * a whole entry; a reader of the disk only ever sees a renamed, complete file.
+   */
+  private readonly writing = new Map<string, CacheEntry>();
 
   private constructor(private readonly opts: CacheStoreOptions) {}
 
@@ -113,10 +120,12 @@ export class CacheStore {
 
   /** Whether an entry may exist (the index knows every file this store wrote or found at start). */
   has(key: string): boolean {
-    return this.index.has(key);
+    return this.index.has(key) || this.writing.has(key);
   }
 
   async get(key: string, nowMs: number): Promise<LookupResult> {
+    const fresh = this.writing.get(key);
+    if (fresh) return nowMs - fresh.created_ms < this.opts.ttlMs ? { entry: fresh } : { entry: null, reason: 'expired' };
     if (!this.index.has(key)) return { entry: null, reason: 'absent' };
     let text: string;
     try {
@@ -146,10 +155,16 @@ export class CacheStore {
     const size = Buffer.byteLength(data);
     if (size > this.opts.maxBytes) return; // could never fit: do not evict everything for it
     const tmp = path.join(this.opts.dir, `${TMP_PREFIX}${entry.key}-${process.pid}-${++this.tmpCounter}`);
+    this.writing.set(entry.key, entry);
+    // (a newer write of the same key may have replaced this one meanwhile: it clears its own)
+    const done = () => {
+      if (this.writing.get(entry.key) === entry) this.writing.delete(entry.key);
+    };
     try {
       await fsp.writeFile(tmp, data, { mode: 0o600 });
       await fsp.rename(tmp, this.file(entry.key));
     } catch (err) {
+      done();
       fsp.unlink(tmp).catch(() => {});
       const code = (err as NodeJS.ErrnoException).code;
       // The dir went read-only or away: stop trying rather than fail every request's write.
@@ -164,6 +179,7 @@ export class CacheStore {
       return;
     }
     this.track(entry.key, size);
+    done();
     this.evict();
   }
 
