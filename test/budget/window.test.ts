@@ -62,3 +62,25 @@ describe('SpendWindow', () => {
     expect(bucketMsFor(30 * 24 * H) % 1000).toBe(0);
   });
 });
+
+describe('msUntilBelow', () => {
+  it('is when the oldest spend leaves the window, 0 when already below, null when it never can be', () => {
+    const hour = 3600_000;
+    const t0 = Date.UTC(2026, 0, 1);
+    const w = new SpendWindow(hour, t0);
+    w.add(t0, 1, t0);
+    w.add(t0 + 30 * 60_000, 2, t0 + 30 * 60_000);
+    const now = t0 + 40 * 60_000;
+    expect(w.msUntilBelow(10, now)).toBe(0);
+    expect(w.msUntilBelow(0, now)).toBeNull();
+    // below 2.5 once the first $1 has gone: an hour (and at most one bucket) after it was spent
+    const first = w.msUntilBelow(2.5, now)!;
+    expect(first).toBeGreaterThanOrEqual(hour - 40 * 60_000);
+    expect(first).toBeLessThanOrEqual(hour - 40 * 60_000 + w.bucketMs);
+    // below 0.5 only once both have gone
+    const both = w.msUntilBelow(0.5, now)!;
+    expect(both).toBeGreaterThanOrEqual(hour - 10 * 60_000);
+    expect(w.spend(now + both)).toBeLessThan(0.5);
+    expect(w.spend(now + first)).toBeLessThan(2.5);
+  });
+});

@@ -32,7 +32,7 @@ for (const prefix of ['/v1', '']) {
     { method: 'GET', path: `${prefix}/models` },
   );
 }
-ROUTES.push({ method: 'GET', path: '/budgets' });
+ROUTES.push({ method: 'GET', path: '/budgets' }, { method: 'GET', path: '/health/targets' });
 
 const BAD_AUTH: Record<string, string | undefined> = {
   none: undefined,
@@ -42,7 +42,8 @@ const BAD_AUTH: Record<string, string | undefined> = {
   'key plus a suffix': `Bearer ${MASTER_KEY}x`,
   'empty bearer': 'Bearer ',
   'key without Bearer': MASTER_KEY,
-  'lower-case scheme with padding': `bearer  ${MASTER_KEY}`,
+  // the scheme is case-insensitive, but one space separates it from the key
+  'padding after the scheme': `bearer  ${MASTER_KEY}`,
   'Basic auth': `Basic ${Buffer.from(`user:${MASTER_KEY}`).toString('base64')}`,
   'very long': `Bearer ${'k'.repeat(8000)}`,
 };
@@ -113,7 +114,7 @@ describe(`access control (${MODE})`, () => {
     const src = fs.readFileSync(path.join(REPO_ROOT, 'src', 'gateway', 'auth.ts'), 'utf8');
     expect(src).toMatch(/import\s*\{[^}]*\btimingSafeEqual\b[^}]*\}\s*from\s*'node:crypto'/);
     expect(src).toMatch(/createHash\('sha256'\)/);
-    expect(src).toMatch(/timingSafeEqual\(\s*sha256\(authorization\),\s*expected\s*\)/);
+    expect(src).toMatch(/timingSafeEqual\(\s*sha256\(key\),\s*expected\s*\)/);
     // No plain string comparison of the header against the key anywhere in the gateway.
     for (const f of fs.readdirSync(path.join(REPO_ROOT, 'src', 'gateway'))) {
       if (!f.endsWith('.ts')) continue;
@@ -123,7 +124,7 @@ describe(`access control (${MODE})`, () => {
   });
 
   it('/metrics, /health, /health/targets and the gateway log expose no key and no prompt', async () => {
-    const open = ['/metrics', '/health', '/health/targets'];
+    const open = ['/metrics', '/health'];
     for (const p of open) {
       const r = await getOnce(gw.url + p);
       expect(r.status, p).toBe(200);
@@ -131,7 +132,9 @@ describe(`access control (${MODE})`, () => {
     }
     const authed = await getOnce(`${gw.url}/budgets`, { authorization: `Bearer ${MASTER_KEY}` });
     const models = await getOnce(`${gw.url}/v1/models`, { authorization: `Bearer ${MASTER_KEY}` });
-    for (const r of [authed, models]) for (const needle of [MASTER_KEY, PROVIDER_KEY]) expect(r.text).not.toContain(needle);
+    const targets = await getOnce(`${gw.url}/health/targets`, { authorization: `Bearer ${MASTER_KEY}` });
+    expect(targets.status).toBe(200);
+    for (const r of [authed, models, targets]) for (const needle of [MASTER_KEY, PROVIDER_KEY]) expect(r.text).not.toContain(needle);
     for (const needle of [MASTER_KEY, PROVIDER_KEY, PROMPT_MARKER]) expect(gw.stderr()).not.toContain(needle);
     // The upstream got the provider's key, never the client's master key.
     const up = sim.requests.find((r) => r.method === 'POST');

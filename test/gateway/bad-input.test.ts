@@ -225,9 +225,19 @@ describe('auth', () => {
     }
   });
 
-  it('/v1/models and /budgets need the key; /health and /metrics do not', async () => {
+  it('the bearer scheme is case-insensitive', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      const r = await post('/v1/embeddings', { model: 'embed', input: 'a' }, { auth: `${scheme} ${KEY}` });
+      expect(r.status, scheme).toBe(200);
+    }
+  });
+
+  it('/v1/models, /budgets and /health/targets need the key; /health and /metrics do not', async () => {
     expect((await fetch(`${gw.url}/v1/models`)).status).toBe(401);
     expect((await fetch(`${gw.url}/budgets`)).status).toBe(401);
+    // it probes every provider with its key: an operator endpoint
+    expect((await fetch(`${gw.url}/health/targets`)).status).toBe(401);
+    expect((await fetch(`${gw.url}/health/targets`, { headers: { authorization: `Bearer ${KEY}` } })).status).toBe(200);
     const ok = await fetch(`${gw.url}/budgets`, { headers: { authorization: `Bearer ${KEY}` } });
     expect(ok.status).toBe(200);
     expect(Array.isArray((await ok.json()).budgets)).toBe(true);
@@ -429,7 +439,7 @@ describe('usage log', () => {
 
 describe('health and logs', () => {
   it('/health/targets reports the dead provider and its targets as down', async () => {
-    const j = await (await fetch(`${gw.url}/health/targets`)).json();
+    const j = await (await fetch(`${gw.url}/health/targets`, { headers: { authorization: `Bearer ${KEY}` } })).json();
     const dead = j.providers.find((p: any) => p.provider === 'dead');
     expect(dead).toMatchObject({ ok: false, status: null });
     expect(dead.error).toMatch(/ECONNREFUSED/);

@@ -1,5 +1,7 @@
-// Budgets through the real gateway (README, "Budgets").
+// Budgets through the real gateway: spend from the log, warn and block, reservations, and what a
+// blocked client is told.
 import fs from 'node:fs';
+import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
 import { readUsageRows, TestGateways, waitFor, type GatewayChild } from '../helpers/gateway.js';
@@ -85,6 +87,14 @@ describe('budgets through the gateway', () => {
     expect(r.status).toBe(429);
     expect(r.json.error).toMatchObject({ type: 'insufficient_quota', code: 'budget_exceeded' });
     expect(r.json.error.message).toContain('model "chat"');
+    // retrying cannot help until the spend leaves the window: say so, and say when
+    expect(r.headers.get('x-should-retry')).toBe('false');
+    const retryAfter = Number(r.headers.get('retry-after'));
+    expect(Number.isInteger(retryAfter)).toBe(true);
+    // the $1 was spent a minute ago in a 1d window of 6-minute buckets (its bucket counts until
+    // the window has fully passed it, so up to one bucket longer)
+    expect(retryAfter).toBeGreaterThan(86_400 - 60 - 360);
+    expect(retryAfter).toBeLessThanOrEqual(86_400 + 360);
     // streamed requests are blocked the same way
     expect((await postJson(`${gw.url}/v1/chat/completions`, chatBody('hi', { stream: true }))).status).toBe(429);
     expect(sim.requests.filter((q) => q.path.includes('/chat/completions'))).toEqual([]);
@@ -93,6 +103,19 @@ describe('budgets through the gateway', () => {
     expect(rows).toHaveLength(2);
     expect(rows.every((row) => row.http_status === 429 && row.error_type === 'budget_exceeded' && row.status === 'error')).toBe(true);
     expect(gw.logLines().some((l) => l.event === 'budget_blocked')).toBe(true);
+  });
+
+  it('the official SDK does not retry a budget 429: one call, one row', async () => {
+    const h = home({ budget: { max_budget_usd: 1, budget_window: '1d', action: 'block' } });
+    prefillUsage(h.runtimeDir, [{ timestamp: ago(60_000), cost_usd: 1 }]);
+    const gw = await gateway(h);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused' }); // default: 2 retries
+    const err = await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(429);
+    expect((err as InstanceType<typeof OpenAI.APIError>).type).toBe('insufficient_quota');
+    await gw.stop();
+    expect(readUsageRows(h.runtimeDir).filter((row) => !row.request_id.startsWith('prefill-'))).toHaveLength(1);
   });
 
   it('50 concurrent requests racing a nearly spent block budget end at most one in-flight estimate over', async () => {

@@ -111,6 +111,23 @@ export class SpendWindow {
     return out;
   }
 
+  /**
+   * How long until the spend in the window drops below `limit` as its oldest buckets expire, if
+   * nothing is added meanwhile: 0 when it already is, null when it never will (limit <= 0).
+   */
+  msUntilBelow(limit: number, nowMs: number): number | null {
+    let left = this.spend(nowMs);
+    if (left < limit) return 0;
+    if (!(limit > 0)) return null;
+    const n = this.sums.length;
+    for (const [idx, usd] of this.buckets(nowMs)) {
+      left -= usd;
+      // bucket idx stops counting once the newest bucket is idx + n
+      if (left < limit) return Math.max(0, (idx + n) * this.bucketMs - nowMs);
+    }
+    return null;
+  }
+
   private roll(nowMs: number): void {
     const idx = Math.floor(nowMs / this.bucketMs);
     // `!(idx > current)` also stops a NaN or infinite clock reading, which would leave `current`

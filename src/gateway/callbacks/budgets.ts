@@ -204,7 +204,20 @@ export class BudgetsCallback extends Callback {
       request_id: ctx.requestId,
       budgets: blocked.map((b) => b.key),
     });
-    throw new GatewayError(429, 'budget_exceeded', `budget exceeded: ${reasons.join('; ')}`);
+    // Retrying cannot help until spend leaves the window: clients (the official SDKs among them)
+    // are told not to, and when, if every blocking budget's spend will fall back under its limit.
+    const headers: Record<string, string> = { 'x-should-retry': 'false' };
+    let waitMs: number | null = 0;
+    for (const b of blocked) {
+      const ms = b.window.msUntilBelow(b.entry.max_budget_usd - t.reservedFor(b), now);
+      if (ms === null) {
+        waitMs = null;
+        break;
+      }
+      waitMs = Math.max(waitMs, ms);
+    }
+    if (waitMs !== null && Number.isFinite(waitMs)) headers['retry-after'] = String(Math.max(1, Math.ceil(waitMs / 1000)));
+    throw new GatewayError(429, 'budget_exceeded', `budget exceeded: ${reasons.join('; ')}`, null, { headers });
   }
 
   private warnIfExceeded(ctx: Context, budgets: Array<TrackedBudget | undefined>, now: number): void {

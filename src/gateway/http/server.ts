@@ -154,6 +154,8 @@ export class GatewayServer implements admin.AdminState {
         void admin.metrics(this, res);
         return;
       case 'health_targets':
+        // it probes every provider with its key: an operator endpoint (the master key, else loopback only)
+        if (!operatorAllowed(req, snap)) return admin.sendOperatorDenied(res, snap);
         void admin.healthTargets(snap, res, this.opts.routing);
         return;
       case 'models':
