@@ -7,6 +7,7 @@ import { checkEstimateFields } from './budget/estimate.js';
 import type { Context } from './context.js';
 import { badRequest, GatewayError } from './errors.js';
 import { checkResponsesBody } from './responses/validate.js';
+import { jsonShapeProblem } from './json-shape.js';
 
 const tooLarge = (max: number) => new GatewayError(413, 'request_too_large', `request body is larger than ${max} bytes`);
 
@@ -45,6 +46,8 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 
 export function parseJsonBody(buf: Buffer): Record<string, unknown> {
   if (buf.length === 0) throw badRequest('request body is empty; expected a JSON object');
+  const problem = jsonShapeProblem(buf);
+  if (problem !== null) throw badRequest(problem);
   let value: unknown;
   try {
     value = JSON.parse(buf.toString('utf8'));
@@ -54,58 +57,7 @@ export function parseJsonBody(buf: Buffer): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw badRequest(`request body must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
   }
-  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
-    throw badRequest(`request body nests objects/arrays deeper than ${MAX_JSON_DEPTH} levels`);
-  }
   return value as Record<string, unknown>;
-}
-
-/**
- * JSON.parse accepts any depth, but JSON.stringify (the upstream body, the cache key) recurses
- * and overflows the stack somewhere past a few thousand levels: a 100k-deep body would be a 500.
- * Real requests (tool schemas included) stay far below this.
- */
-export const MAX_JSON_DEPTH = 128;
-
-// One explicit stack reused by every request (no recursion, no per-request allocation beyond growth).
-const depthStack: unknown[] = [];
-const depthLevel: number[] = [];
-
-/** Iterative walk over the parsed value; stops at the first container deeper than max. */
-export function nestsDeeperThan(root: object, max: number): boolean {
-  let n = 0;
-  depthStack[n] = root;
-  depthLevel[n] = 1;
-  n++;
-  try {
-    while (n > 0) {
-      n--;
-      const v = depthStack[n] as Record<string, unknown> | unknown[];
-      const level = depthLevel[n]!;
-      if (level > max) return true;
-      if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) {
-          const x = v[i];
-          if (x !== null && typeof x === 'object') {
-            depthStack[n] = x;
-            depthLevel[n++] = level + 1;
-          }
-        }
-      } else {
-        for (const k in v) {
-          const x = v[k];
-          if (x !== null && typeof x === 'object') {
-            depthStack[n] = x;
-            depthLevel[n++] = level + 1;
-          }
-        }
-      }
-    }
-    return false;
-  } finally {
-    // drop references to this request's objects
-    depthStack.length = 0;
-  }
 }
 
 const isStringOrArray = (v: unknown) => typeof v === 'string' || Array.isArray(v);

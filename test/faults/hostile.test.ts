@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
 import { readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
 import type { TempHome } from '../helpers/config.js';
-import { getOnce } from '../helpers/load.js';
+import { cpuMs, getOnce } from '../helpers/load.js';
 import { openAiError, rawExchange, rawPost, type RawResult } from '../helpers/hostile.js';
 import { faultHome, MODE, pick } from './fixture.js';
 import { report } from './report.js';
@@ -173,6 +173,33 @@ describe(`hostile HTTP over raw sockets (${MODE})`, () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+
+  it('a body of a million tiny items costs the gateway little CPU: 400 naming the limit, one row', async () => {
+    const bodies: Record<string, string> = {
+      'messages: {}': `{"model":"ok","messages":[${Array(1_000_000).fill('{}').join(',')}]}`,
+      'input: strings': `{"model":"embed","input":[${Array(1_000_000).fill('"a"').join(',')}]}`,
+      'prompt: numbers': `{"model":"ok","prompt":[${Array(1_500_000).fill('1').join(',')}]}`,
+    };
+    const cost: Record<string, number> = {};
+    for (const [name, body] of Object.entries(bodies)) {
+      const path = name.startsWith('input') ? '/v1/embeddings' : name.startsWith('prompt') ? '/v1/completions' : CHAT;
+      const before = cpuMs(gw.child.pid!)!;
+      const r = await rawExchange(gw.port, [rawPost(path, body, { 'x-request-id': `tiny-${name.replace(/\W+/g, '-')}` })], { idleMs: 5000 });
+      cost[name] = cpuMs(gw.child.pid!)! - before;
+      expectGatewayAnswer(name, r, [400]);
+      expect(openAiError(r.responses[0].body)!.message).toMatch(/more than \d+ (objects, arrays and strings|values)/);
+    }
+    for (const name of Object.keys(bodies)) {
+      const id = `tiny-${name.replace(/\W+/g, '-')}`;
+      const rowsOf = () => readUsageRows(home.runtimeDir).filter((x) => x.request_id === id);
+      const rows = await waitFor(() => rowsOf().length > 0 && rowsOf(), `the row of ${id}`);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ http_status: 400, error_type: 'invalid_request_error' });
+    }
+    report('hostile: a million tiny items', { cpu_ms: cost });
+    // Reading 2-3 MB off the socket and refusing it is a few ms; walking a million items was 0.5 s+.
+    for (const [name, ms] of Object.entries(cost)) expect(ms, name).toBeLessThan(200);
   });
 
   it('huge headers, a huge URL and too many headers: Node refuses with a bare 431, the gateway lives on', async () => {

@@ -28,6 +28,18 @@ export function rssBytes(pid: number): number | null {
   }
 }
 
+/** CPU time a process has used so far (user + system), in ms; null when it is gone. */
+export function cpuMs(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // fields after the command name (which may hold spaces): utime and stime are the 12th and 13th
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks, USER_HZ = 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
 interface TcpEntry {
   localPort: number;
   remotePort: number;
