@@ -147,6 +147,11 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
     checkLiteralSecrets(P, rawProviders, keyPaths, problems);
   }
   if (rawGateway) checkLiteralSecrets(G, rawGateway, [['master_key']], problems);
+  // a Redis URL is a secret only when it carries a password
+  const rawRedisUrl = rawGateway && isObj(rawGateway.shared) ? rawGateway.shared.redis_url : undefined;
+  if (rawGateway && typeof rawRedisUrl === 'string' && /^rediss?:\/\/[^/@]*:[^/@]+@/.test(rawRedisUrl)) {
+    checkLiteralSecrets(G, rawGateway, [['shared', 'redis_url']], problems);
+  }
   if (gatewayFile) checkCallbacks(G, paths.home, gatewayFile.callbacks, problems);
 
   // A required field that failed because its variable is unset already says so in its error.

@@ -29,6 +29,16 @@ describe('gateway.yaml shared:', () => {
     home.cleanup();
   });
 
+  it('warns about a password written literally in redis_url, never quoting it', () => {
+    const home = makeSimHome('http://127.0.0.1:9', { models: budgeted, gateway: { shared: { redis_url: 'redis://:hunter2-literal@10.0.0.5:6379' } } });
+    const problems = loadConfig({ home: home.home, env: {} }).problems.map(formatProblem);
+    home.cleanup();
+    expect(problems).toContainEqual(expect.stringMatching(/gateway\.yaml: shared\.redis_url: warning: secret written literally/));
+    expect(problems.join('\n')).not.toContain('hunter2-literal');
+    // without a password, or from ${VAR}, nothing to say
+    expect(configErrors({ redis_url: 'redis://10.0.0.5:6379' })).toEqual([]);
+  });
+
   it('refuses other schemes, ?options, tls without rediss://, a bad gateway_id and unknown keys, naming the key', () => {
     expect(configErrors({ redis_url: 'http://h:6379' })).toEqual([expect.stringMatching(/gateway\.yaml: shared\.redis_url: must be redis:\/\//)]);
     expect(configErrors({ redis_url: 'redis://h:6379?enableOfflineQueue=true' })[0]).toMatch(/shared\.redis_url: .*no \?options/);
