@@ -15,7 +15,7 @@ import { describeHolder, holderMessage, tryLockRuntimeDir, type InstanceLock } f
 import { DEFAULT_REFRESH_MS, EngineMonitor } from '../engines/monitor.js';
 import { registerEngineGauges } from './engine-metrics.js';
 import { GatewayServer } from './http/server.js';
-import { SharedState } from './shared/state.js';
+import type { SharedState } from './shared/state.js';
 import { Routing } from './routing/routing.js';
 import { Upstreams } from './upstream.js';
 
@@ -114,6 +114,8 @@ async function runLocked(first: ResolvedConfig, loadOpts: LoadOptions, log: Logg
   let shared: SharedState | undefined;
   if (config.gateway.shared) {
     // Before listening: wrong credentials or a gateway_id held by another gateway stop the start.
+    // Loaded only here: the Redis client costs a gateway without shared mode 0.2-0.3 s of start.
+    const { SharedState } = await import('./shared/state.js');
     shared = new SharedState(config.gateway.shared, config.paths.home, config.paths.runtimeDir, log, metrics.registry);
     const refused = await shared.start();
     if (refused !== null) {
