@@ -15,3 +15,4 @@ await import('./faults/instances.test.js');
 await import('./faults/numbers.test.js');
 await import('./faults/upstream.test.js');
 await import('./faults/callbacks.test.js');
+await import('./faults/deleted-db.test.js');

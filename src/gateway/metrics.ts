@@ -143,6 +143,11 @@ export function createMetrics() {
       help: 'Usage-log rows dropped because the in-memory buffer was full.',
       registers: r,
     }),
+    usageLogReopened: new client.Counter({
+      name: 'backend_usage_log_reopened_total',
+      help: 'Times the usage-log file was found deleted, moved or replaced while open, and recreated or adopted.',
+      registers: r,
+    }),
     budgetInvalidRows: new client.Counter({
       name: 'backend_budget_invalid_cost_rows_total',
       help: 'Usage-log rows with NULL or negative cost, ignored for budget spend.',

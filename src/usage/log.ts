@@ -3,9 +3,12 @@
 // disk, I/O error, a lock held past busy_timeout, a read-only file) rows wait in a bounded
 // in-memory buffer and a timer retries until they land; what does not fit is counted and
 // reported through the hooks, never silently lost.
-import type Database from 'better-sqlite3';
+import { UsageConnection } from './connection.js';
 import { openWriterDb, type Db } from './db.js';
-import type { UsageRow, UsageSource } from './schema.js';
+import { isPermanent } from './row-write.js';
+import type { UsageRow } from './schema.js';
+
+export { USAGE_INSERT_SQL } from './row-write.js';
 
 export interface UsageLogHooks {
   /** a write (insert or retry) failed; the rows involved are buffered */
@@ -14,6 +17,8 @@ export interface UsageLogHooks {
   onBuffered?(n: number): void;
   /** n rows could not be kept (buffer full, a row the database can never accept, insert after close) */
   onDropped?(n: number, row?: UsageRow): void;
+  /** the file was deleted, moved or replaced under us and has been recreated (or adopted) */
+  onReopened?(why: string): void;
 }
 
 export interface UsageLogOptions {
@@ -30,6 +35,8 @@ export interface UsageLogOptions {
    * lose the current turn's rows; flush() and close() still write them).
    */
   batch?: 'immediate' | 'tick';
+  /** how often the file at the path is compared with the one written to (default 1000 ms) */
+  fileCheckMs?: number;
 }
 
 export const DEFAULT_MAX_BUFFERED = 100_000;
@@ -38,32 +45,11 @@ export const DEFAULT_RETRY_MS = 1000;
 // Retries write the buffer in chunks so a disk with a little room back makes progress.
 const FLUSH_CHUNK = 1000;
 
-export const USAGE_INSERT_SQL = `INSERT INTO llm_usage (
-  request_id, timestamp, provider, logical_model, concrete_model, capability, endpoint, stream,
-  prompt_tokens, completion_tokens, total_tokens, cost_usd, latency_ms, ttft_ms, status,
-  http_status, error_type, error_message, cache_hit, attempts, usage_source, key_alias
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-// Errors a row will hit again however often it is retried (bad data, not a bad disk).
-const PERMANENT_CODES = new Set(['SQLITE_CONSTRAINT', 'SQLITE_MISMATCH', 'SQLITE_RANGE', 'SQLITE_TOOBIG']);
-
-function isPermanent(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code !== 'string') return err instanceof TypeError || err instanceof RangeError;
-  return PERMANENT_CODES.has(code) || code.startsWith('SQLITE_CONSTRAINT_');
-}
-
-const num = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-
-/** 'estimated' only when said so; otherwise the provider's, as long as there are tokens to speak of. */
-function usageSource(r: UsageRow): UsageSource | null {
-  if (r.usage_source === 'estimated') return 'estimated';
-  if (r.usage_source === 'upstream') return 'upstream';
-  return num(r.prompt_tokens) !== null || num(r.completion_tokens) !== null || num(r.total_tokens) !== null ? 'upstream' : null;
-}
+export const DEFAULT_FILE_CHECK_MS = 1000;
 
 export class UsageLog {
-  private readonly stmt: Database.Statement;
+  private readonly conn: UsageConnection;
+  private readonly fileTimer: NodeJS.Timeout;
   private readonly buffer: UsageRow[] = [];
   /** 'tick' mode: rows of this event-loop turn, not yet written */
   private pending: UsageRow[] = [];
@@ -73,7 +59,6 @@ export class UsageLog {
   /** the last count given to onBuffered, so the gauge is set only when it changes */
   private reportedBuffered = 0;
   private readonly batchTick: boolean;
-  private readonly writeMany: (rows: readonly UsageRow[], n: number) => void;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private _degradedReason: string | null = null;
@@ -81,19 +66,27 @@ export class UsageLog {
   private readonly retryMs: number;
 
   private constructor(
-    readonly db: Db,
+    db: Db,
     readonly dbPath: string,
     private hooks: UsageLogHooks,
     opts: UsageLogOptions,
   ) {
-    this.stmt = db.prepare(USAGE_INSERT_SQL);
     this.maxBuffered = opts.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+    this.conn = new UsageConnection(db, dbPath, opts.busyTimeoutMs, this.maxBuffered, {
+      reinsert: (rows) => {
+        for (const r of rows) this.insert(r);
+      },
+      reopened: (why) => {
+        this.hooks.onReopened?.(why);
+        this.flush();
+      },
+      error: (err) => this.hooks.onWriteError?.(err),
+    });
     this.retryMs = opts.retryMs ?? DEFAULT_RETRY_MS;
     this.batchTick = opts.batch === 'tick';
-    // Built once: db.transaction() allocates a wrapper per call.
-    this.writeMany = db.transaction((rows: readonly UsageRow[], n: number) => {
-      for (let i = 0; i < n; i++) this.write(rows[i]!);
-    });
+    // A stat per second, on a timer: the request path never pays for it.
+    this.fileTimer = setInterval(() => void this.conn.check(), opts.fileCheckMs ?? DEFAULT_FILE_CHECK_MS);
+    this.fileTimer.unref();
   }
 
   /** Opens (creating dir, file and schema as needed). Throws an Error naming the path and reason. */
@@ -101,14 +94,32 @@ export class UsageLog {
     return new UsageLog(openWriterDb(dbPath, opts.busyTimeoutMs), dbPath, hooks, opts);
   }
 
+  /** The connection rows go to now (it changes when the file is recreated: read it each time). */
+  get db(): Db {
+    return this.conn.db;
+  }
+
+  /**
+   * Makes sure the file at the path is the one written to, recreating or adopting it if not
+   * (see UsageConnection.check). Runs every fileCheckMs by itself.
+   */
+  checkFile(): Promise<void> {
+    return this.conn.check();
+  }
+
   /** Replaces the hooks (the usage-log callback wires them to metrics and the log). */
   setHooks(hooks: UsageLogHooks): void {
     this.hooks = hooks;
   }
 
-  /** Why rows are not reaching the database right now, e.g. "usage log: database or disk is full"; null when healthy. */
+  /**
+   * Why rows are not reaching the database right now, e.g. "usage log: database or disk is full";
+   * null when healthy. Asking also looks at the file (one stat), so /health reports a deleted
+   * log at once rather than at the next periodic check, and starts its recovery.
+   */
   get degradedReason(): string | null {
-    return this._degradedReason;
+    if (!this.closed && !this.conn.busy) void this.conn.check();
+    return this.conn.reason ?? this._degradedReason;
   }
 
   /** Rows waiting in memory. */
@@ -178,45 +189,17 @@ export class UsageLog {
     this.flush();
     this.closed = true;
     this.stopTimer();
+    clearInterval(this.fileTimer);
     if (this.buffer.length > 0) {
       const rows = this.buffer.splice(0);
       for (const r of rows) this.hooks.onDropped?.(1, r);
       this.reportBuffered();
     }
-    try {
-      // Fold the WAL back into the main file so readers after us open one small file.
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
-    } catch {
-      // a full disk can refuse the checkpoint; the WAL stays valid and is replayed on next open
-    }
-    this.db.close();
+    this.conn.close();
   }
 
   private write(r: UsageRow): void {
-    this.stmt.run(
-      r.request_id,
-      r.timestamp,
-      r.provider ?? null,
-      r.logical_model ?? null,
-      r.concrete_model ?? null,
-      r.capability ?? null,
-      r.endpoint,
-      r.stream ? 1 : 0,
-      num(r.prompt_tokens),
-      num(r.completion_tokens),
-      num(r.total_tokens),
-      num(r.cost_usd),
-      num(r.latency_ms) ?? 0,
-      num(r.ttft_ms),
-      r.status,
-      num(r.http_status) ?? 0,
-      r.error_type ?? null,
-      r.error_message ?? null,
-      r.cache_hit ? 1 : 0,
-      num(r.attempts) ?? 0,
-      usageSource(r),
-      typeof r.key_alias === 'string' ? r.key_alias : null,
-    );
+    this.conn.write(r);
   }
 
   /**
@@ -249,7 +232,7 @@ export class UsageLog {
     this.pending = [];
     if (this.buffer.length === 0) {
       try {
-        this.writeMany(rows, rows.length);
+        this.conn.writeMany(rows, rows.length);
         return;
       } catch (err) {
         if (!isPermanent(err)) this.fail(err as Error);
@@ -262,7 +245,7 @@ export class UsageLog {
   }
 
   private writeChunk(n: number): void {
-    this.writeMany(this.buffer, n);
+    this.conn.writeMany(this.buffer, n);
   }
 
   /** Returns false when a transient error stopped it (the rest stays buffered). */

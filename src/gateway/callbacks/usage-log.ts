@@ -50,6 +50,10 @@ export function usageLogHooks(metrics: GatewayMetrics, log: Logger): UsageLogHoo
       metrics.usageLogErrors.inc();
       log.error('usage_log_write_failed', { error: err.message, code: (err as { code?: string }).code });
     },
+    onReopened(why) {
+      metrics.usageLogReopened.inc();
+      log.warn('usage_log_reopened', { why, note: 'the usage log file was deleted, moved or replaced while open; recreated with every row' });
+    },
     onBuffered(n) {
       metrics.usageLogBuffered.set(n);
     },
