@@ -1,7 +1,9 @@
 // Finding secrets in one string. Cost is one native regex sweep for the detectors' literal
 // anchors plus a sticky, bounded regex at each anchor hit: linear in the text, no backtracking
-// across it.
+// across it. The detectors read the text with invisible characters removed and look-alikes
+// folded (fold.ts); findings are positions in the original.
 import { DETECTORS, startsToken, type Detector, type SecretKind } from './detectors.js';
+import { foldForScan, unfoldSpan } from './fold.js';
 
 export interface Finding {
   kind: SecretKind;
@@ -26,7 +28,17 @@ const ANCHOR_RE = new RegExp(
   'g',
 );
 
-export function findSecrets(text: string, out: Finding[] = []): Finding[] {
+/** Secrets in text as a reader (or a model) would read it: spans in the original text. */
+export function findSecrets(text: string): Finding[] {
+  const f = foldForScan(text);
+  const found = findLiteral(f.text, []);
+  if (f.map) {
+    for (const x of found) [x.start, x.end] = unfoldSpan(f, x.start, x.end, text.length);
+  }
+  return found;
+}
+
+function findLiteral(text: string, out: Finding[]): Finding[] {
   const anchorRe = ANCHOR_RE;
   anchorRe.lastIndex = 0;
   let a: RegExpExecArray | null;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BudgetsCallback } from '../../src/gateway/callbacks/budgets.js';
 import { GatewayError } from '../../src/gateway/errors.js';
-import { DEFAULT_COMPLETION_TOKENS } from '../../src/gateway/budget/estimate.js';
+import { DEFAULT_COMPLETION_TOKENS, estimateTokens } from '../../src/gateway/budget/estimate.js';
 import { harness, mappings, metricValue, PRICE, PROVIDERS, usageRow, type Harness } from '../helpers/callbacks.js';
 import { makeContext, succeed } from '../helpers/context.js';
 
@@ -106,8 +106,12 @@ describe('block budgets', () => {
 
   it('50 racing requests on a nearly spent budget end at most one estimate over the limit', () => {
     const { h, cb } = setup({ modelBudget: { max_budget_usd: 1, budget_window: '1d', action: 'block' }, spent: 0.95 });
-    const ctxs = Array.from({ length: 50 }, () => makeContext(h.config(), chat('z'.repeat(36), { max_tokens: 10 })));
-    const estimate = (9 + 10) * (PRICE.input_usd_per_1m / 1e6);
+    const body = chat('z'.repeat(36), { max_tokens: 10 });
+    const ctxs = Array.from({ length: 50 }, () => makeContext(h.config(), structuredClone(body)));
+    // every string of the body counts (what the upstream tokenizes), plus the 10 completion tokens
+    const t = estimateTokens(body, 'chat');
+    expect(t.completion_tokens).toBe(10);
+    const estimate = t.total_tokens * (PRICE.input_usd_per_1m / 1e6);
     const admitted = ctxs.filter((c) => rejection(() => cb.onRequest(c)) === null);
     expect(admitted.length).toBe(Math.ceil(0.05 / estimate - 1e-9));
     expect(admitted.length).toBeLessThan(50);

@@ -38,7 +38,10 @@ export function startEchoUpstream(): Promise<EchoUpstream> {
         return;
       }
       const path = (req.url ?? '').split('?')[0];
-      const text = `echo: ${promptText(body.messages ?? body.prompt ?? body.input)}`;
+      // A concrete model ending in @reverse answers with the prompt reversed: an answer that can
+      // hold a secret the request did not.
+      const prompt = promptText(body.messages ?? body.prompt ?? body.input);
+      const text = `echo: ${String(body.model).endsWith('@reverse') ? [...prompt].reverse().join('') : prompt}`;
       const usage = { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 };
       const id = `echo-${++seq}`;
       const model = String(body.model);

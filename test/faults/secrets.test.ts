@@ -18,6 +18,7 @@ import { startEchoUpstream, type EchoUpstream } from './echo-upstream.js';
 import { MODE } from './fixture.js';
 import { report } from './report.js';
 import { hasTool, TOOLS } from '../helpers/tools.js';
+import { DISGUISES, FIELD_CASES } from '../security/fields.js';
 
 type Action = 'block' | 'redact' | 'warn';
 const ACTIONS: Action[] = ['block', 'redact', 'warn'];
@@ -268,5 +269,101 @@ describe(`secrets never reach our files (${SAMPLES.length} samples of ${SECRET_K
       leaks: leaks.length,
       dashboard_rows_with_redacted_model: dashboard.split('\n').filter((l) => l.includes('[REDACTED:')).length,
     });
+  });
+});
+
+// Block mode against every field of a realistic chat, completions and embeddings body (and the
+// Responses API's once the gateway serves it): each kind, as is and disguised, is refused before
+// the upstream sees it. A secret-shaped x-request-id is replaced, and an answer holding a secret
+// is never cached.
+describe(`secrets in every field, block mode (${MODE})`, () => {
+  let echo2: EchoUpstream;
+  let home2: TempHome;
+  let gw2: GatewayChild;
+  beforeAll(async () => {
+    echo2 = await startEchoUpstream();
+    home2 = makeHome({
+      providers: { providers: { echo: { type: 'openai-compatible', api_base: `${echo2.url}/v1`, timeout_s: 10 } } },
+      mappings: {
+        capabilities: { chat: {}, embeddings: {} },
+        models: {
+          M: { capability: 'chat', targets: [{ provider: 'echo', model: 'echo-model' }] },
+          E: { capability: 'embeddings', targets: [{ provider: 'echo', model: 'echo-embed' }] },
+          R: { capability: 'chat', targets: [{ provider: 'echo', model: 'echo-model@reverse' }] },
+        },
+      },
+      gateway: { guardrails: { secrets: { action: 'block' } }, cache: { enabled: true, ttl_s: 3600, max_bytes: 10_000_000 } },
+    });
+    gw2 = await startGateway({ home: home2.home });
+  });
+  afterAll(async () => {
+    await gw2?.stop('SIGKILL');
+    await echo2?.close();
+    home2?.cleanup();
+  });
+
+  const post = (p: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(gw2.url + p, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+  it('each kind in each field, as is and disguised: 400 naming the kind, nothing upstream', async () => {
+    const probe = await post('/v1/responses', { model: 'M', input: 'hi' });
+    await probe.text();
+    const cases = FIELD_CASES.filter((f) => f.endpoint !== 'responses' || probe.status !== 404);
+    const disguises = MODE === 'short' ? DISGUISES.slice(0, 2) : DISGUISES;
+    const before = echo2.bodies.length;
+    const wrong: string[] = [];
+    let sent = 0;
+    for (const f of cases) {
+      for (const [i, s] of SAMPLES.entries()) {
+        for (const [dname, disguise] of disguises) {
+          if (dname !== 'as is' && (s.kind === 'private_key' || (MODE === 'short' && i % 3 !== 0))) continue;
+          const r = await post(f.path, f.body(disguise(s.value)));
+          const text = await r.text();
+          sent++;
+          const err = r.status === 400 ? JSON.parse(text).error : null;
+          if (r.status !== 400 || err.code !== 'guardrail_violation' || !String(err.message).includes(s.kind)) {
+            wrong.push(`${f.endpoint} ${f.name} ${s.kind} (${dname}): ${r.status} ${text.slice(0, 120)}`);
+          }
+        }
+      }
+    }
+    expect(wrong.slice(0, 10), `${wrong.length} of ${sent}`).toEqual([]);
+    expect(echo2.bodies.length - before).toBe(0);
+    report('secrets-every-field', { mode: MODE, fields: cases.length, samples: SAMPLES.length, disguises: disguises.length, requests: sent, forwarded: echo2.bodies.length - before });
+  }, 600_000);
+
+  it('a secret-shaped x-request-id is replaced: not echoed, not in the usage log, not in the gateway log', async () => {
+    const ids = [POSITIVE.openai[0]!, POSITIVE.aws_access_key[0]!, POSITIVE.huggingface[1]!];
+    for (const id of ids) {
+      const r = await post('/v1/chat/completions', { model: 'M', messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': id });
+      await r.text();
+      expect(r.status).toBe(200);
+      expect(r.headers.get('x-request-id')).not.toBe(id);
+      expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    const ordinary = await post('/v1/chat/completions', { model: 'M', messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': 'trace-42' });
+    await ordinary.text();
+    expect(ordinary.headers.get('x-request-id')).toBe('trace-42');
+    const rows = readUsageRows(home2.runtimeDir);
+    for (const id of ids) {
+      expect(rows.some((row) => row.request_id === id)).toBe(false);
+      expect(gw2.stderr()).not.toContain(id);
+    }
+  });
+
+  it('an answer that holds a secret the request did not is never cached', async () => {
+    for (const secret of [POSITIVE.openai[1]!, POSITIVE.github[0]!]) {
+      const body = { model: 'R', messages: [{ role: 'user', content: [...secret].reverse().join('') }] };
+      for (let round = 0; round < 2; round++) {
+        const r = await post('/v1/chat/completions', body);
+        const text = await r.text();
+        expect(r.status).toBe(200);
+        expect(text).toContain(secret); // the client gets its answer
+        expect(r.headers.get('x-backend-cache')).toBe('miss');
+      }
+    }
+    const cached = filesUnder(path.join(home2.home, '.litellm_cache')).map((f) => fs.readFileSync(f, 'latin1')).join('\n');
+    expect(cached).not.toContain(POSITIVE.openai[1]!);
+    expect(cached).not.toContain(POSITIVE.github[0]!);
   });
 });

@@ -1,12 +1,12 @@
 // The tokens a request may run up, reserved against `block` budgets before it is sent so that
-// concurrent requests cannot all pass a nearly spent budget. Deliberately generous: prompt
+// concurrent requests cannot all pass a nearly spent budget. Deliberately generous: the body's
 // characters / 4 tokens, and the completion the client allowed (or a default when it set no
 // limit) for every choice it asked for. Priced with the same cost function as real usage (cost.ts).
 //
 // The fields the estimate multiplies are checked first (checkEstimateFields, called by the body
 // validation): JSON reads 1e309 as Infinity, and one Infinity reserved is a NaN released, after
 // which `spend + reserved >= max` is never true again.
-import { collectTextSlots } from '../../security/request.js';
+import { stringChars } from '../../security/strings.js';
 import type { Endpoint, TokenUsage } from '../context.js';
 import { badRequest } from '../errors.js';
 
@@ -55,8 +55,8 @@ const usage = (prompt: number, completion: number): TokenUsage => ({
 
 export function estimateTokens(body: Record<string, unknown> | null, endpoint: Endpoint): TokenUsage {
   if (!body) return usage(0, 0);
-  let chars = 0;
-  for (const slot of collectTextSlots(body)) chars += slot.text.length;
+  // Every string the upstream receives (tools, schemas and names are billed as prompt too).
+  const chars = stringChars(body);
   const promptTokens = Math.ceil(chars / 4);
   if (endpoint === 'embeddings') return usage(promptTokens, 0);
   const perChoice =

@@ -3,7 +3,8 @@
 // records the hit: cache_hit=1, cost 0); on a miss it asks the server to capture the response, which
 // onSuccess stores without holding up the client (the response has already gone out).
 // Cache-Control: no-cache skips the lookup, no-store the write. A request that still carries a
-// secret (guardrails in warn mode) is never stored: its answer may echo the secret.
+// secret (guardrails in warn mode) is never stored: its answer may echo the secret; nor is an
+// answer that holds one.
 import type { ResolvedConfig } from '../../config/load.js';
 import type { Context } from '../context.js';
 import { Callback, type CallbackDeps } from '../pipeline.js';
@@ -11,6 +12,7 @@ import { cacheKey } from '../cache/key.js';
 import { CACHE_FORMAT_VERSION, type CacheEntry } from '../cache/entry.js';
 import { assembleStream, streamFromBody } from '../cache/sse.js';
 import { CacheStore } from '../cache/store.js';
+import { responseHoldsSecret } from '../../security/request.js';
 
 interface CacheState {
   key: string;
@@ -110,6 +112,11 @@ export class CacheCallback extends Callback {
     if (ctx.httpStatus >= 300 || !by) return;
     const body = ctx.capturedBody ?? (ctx.capturedEvents ? assembleStream(ctx.capturedEvents, ctx.endpoint) : null);
     if (!body) return;
+    // An answer can carry a secret the request did not (an upstream that knows one): never on disk.
+    if (responseHoldsSecret(body)) {
+      this.deps.log.warn('cache_skipped_secret', { request_id: ctx.requestId, note: 'the response holds what looks like a secret: not cached' });
+      return;
+    }
     const entry: CacheEntry = {
       v: CACHE_FORMAT_VERSION,
       key: st.key,

@@ -15,6 +15,10 @@ export class GuardrailsCallback extends Callback {
     const scan = scanRequest(ctx.body);
     if (!scan) return;
     const action = ctx.config.gateway.guardrails.secrets.action;
+    if (scan.incomplete && action !== 'warn') {
+      // Too many strings to look at all of them: what was not looked at cannot be let through.
+      throw new GatewayError(400, 'guardrail_violation', 'request blocked: it holds too many values for the secret scan; split it');
+    }
     for (const [kind, n] of scan.counts) this.deps.metrics.guardrailViolations.inc({ detector: kind, action }, n);
     // Later callbacks (the cache) must know: a warned request still carries a secret and its
     // response may echo it, so it is never stored.

@@ -3,6 +3,7 @@
 // drains them on shutdown. A new config becomes a new Snapshot; requests keep the one they
 // started with.
 import { randomUUID } from 'node:crypto';
+import { findSecrets } from '../../security/scan.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ResolvedConfig } from '../../config/load.js';
@@ -186,7 +187,8 @@ export class GatewayServer implements admin.AdminState {
   private async handleLlm(req: http.IncomingMessage, res: http.ServerResponse, endpoint: Endpoint, startMono: number) {
     const snap = this.snapshot;
     const idHeader = req.headers['x-request-id'];
-    const requestId = typeof idHeader === 'string' && REQUEST_ID_RE.test(idHeader) ? idHeader : randomUUID();
+    // A client's id is kept unless it looks like a secret: it goes to the log, the usage log and upstream.
+    const requestId = typeof idHeader === 'string' && REQUEST_ID_RE.test(idHeader) && findSecrets(idHeader).length === 0 ? idHeader : randomUUID();
     const ctx = new Context(requestId, endpoint, req.headers, snap.config, startMono);
     this.inflight++;
     try {
