@@ -5,8 +5,9 @@
 // non-breaking hyphen, `ѕk-…` with a Cyrillic s, `s\u200Bk-…` all read as `sk-…`.
 //
 // Linear: ASCII text (most prompts) is returned as it is after one native test; other text is
-// folded one code point at a time, with each code point's result cached. Positions map back to
-// the original so redaction replaces exactly the characters that spelled the secret.
+// folded by native whole-string passes (foldText). Only a string that holds a finding is folded
+// again one code point at a time (foldForScan), keeping positions, so redaction replaces exactly
+// the characters that spelled the secret.
 
 // Default_Ignorable_Code_Point covers the zero-width and joiner family, variation selectors,
 // tag characters and Hangul fillers; Cf adds the bidi controls and soft hyphen's siblings.
@@ -28,6 +29,64 @@ const CONFUSABLES: Record<string, string> = {
 };
 
 const NON_ASCII_RE = /[^\x00-\x7f]/;
+/** Per BMP code unit: 0 unchanged, DROP removed, else the ASCII it folds to. Built on first use. */
+const DROP = 0xffff;
+let table: Uint16Array | null = null;
+function foldTable(): Uint16Array {
+  if (table) return table;
+  const t = new Uint16Array(0x10000);
+  for (let c = 0x80; c < 0x10000; c++) {
+    if (c >= 0xd800 && c <= 0xdfff) continue; // surrogate halves: handled as pairs
+    const ch = String.fromCharCode(c);
+    if (INVISIBLE_RE.test(ch)) t[c] = DROP;
+    else if (CONFUSABLES[ch] !== undefined) t[c] = CONFUSABLES[ch].charCodeAt(0);
+  }
+  return (table = t);
+}
+
+/** A string from code units, in chunks (an argument list has a limit; no endianness assumed). */
+function fromUnits(buf: Uint16Array, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i += 8192) s += String.fromCharCode.apply(null, buf.subarray(i, Math.min(n, i + 8192)) as unknown as number[]);
+  return s;
+}
+
+/**
+ * The folded text alone, for detection: native NFKC over the whole string, then one pass over
+ * its code units through a lookup table (invisibles dropped, confusables to ASCII). Positions
+ * are not kept; foldForScan recomputes them for the rare string that holds a finding.
+ */
+export function foldText(text: string): string {
+  if (!NON_ASCII_RE.test(text)) return text;
+  const t = text.normalize('NFKC');
+  const tab = foldTable();
+  const buf = new Uint16Array(t.length);
+  let o = 0;
+  let changed = t !== text;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c < 0x80) {
+      buf[o++] = c;
+    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < t.length) {
+      // a supplementary code point: invisible ones (tags, variation selectors) are dropped
+      if (INVISIBLE_RE.test(t.slice(i, i + 2))) changed = true;
+      else {
+        buf[o++] = c;
+        buf[o++] = t.charCodeAt(i + 1);
+      }
+      i++;
+    } else {
+      const m = tab[c]!;
+      if (m === 0) buf[o++] = c;
+      else {
+        changed = true;
+        if (m !== DROP) buf[o++] = m;
+      }
+    }
+  }
+  return changed ? fromUnits(buf, o) : text;
+}
+
 const cache = new Map<number, string>();
 const CACHE_MAX = 65_536;
 

@@ -3,7 +3,7 @@
 // across it. The detectors read the text with invisible characters removed and look-alikes
 // folded (fold.ts); findings are positions in the original.
 import { DETECTORS, startsToken, type Detector, type SecretKind } from './detectors.js';
-import { foldForScan, unfoldSpan } from './fold.js';
+import { foldForScan, foldText, unfoldSpan } from './fold.js';
 
 export interface Finding {
   kind: SecretKind;
@@ -30,12 +30,16 @@ const ANCHOR_RE = new RegExp(
 
 /** Secrets in text as a reader (or a model) would read it: spans in the original text. */
 export function findSecrets(text: string): Finding[] {
+  const folded = foldText(text);
+  const found = findLiteral(folded, []);
+  if (folded === text || found.length === 0) return found;
+  // Rare: a finding in folded text. Fold again keeping positions, to redact the right span.
   const f = foldForScan(text);
-  const found = findLiteral(f.text, []);
-  if (f.map) {
-    for (const x of found) [x.start, x.end] = unfoldSpan(f, x.start, x.end, text.length);
-  }
-  return found;
+  const again = findLiteral(f.text, []);
+  for (const x of again) [x.start, x.end] = unfoldSpan(f, x.start, x.end, text.length);
+  // Whole-string NFKC composes across code points where the positional fold cannot: should the
+  // two ever disagree, the whole string is the span.
+  return again.length > 0 ? again : found.map((x) => ({ kind: x.kind, start: 0, end: text.length }));
 }
 
 function findLiteral(text: string, out: Finding[]): Finding[] {
