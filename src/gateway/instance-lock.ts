@@ -60,10 +60,11 @@ export interface Holder {
 
 /**
  * Who holds the lock: waits up to `waitMs` for the holder's record (it writes it only once it
- * listens, so a holder that is still starting has none yet, and an old record may be a dead
- * gateway's). The lock, not the record, decides; the record only names the holder.
+ * listens, so a holder that is still starting has none yet, which on a busy box can take
+ * seconds; an old record may be a dead gateway's). The lock, not the record, decides; the record
+ * only names the holder.
  */
-export async function describeHolder(runtimeDir: string, waitMs = 5000): Promise<Holder> {
+export async function describeHolder(runtimeDir: string, waitMs = 15_000): Promise<Holder> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const r = readInstanceRecord(runtimeDir);
