@@ -6,7 +6,7 @@ import { type Env } from './env.js';
 import { formatKeyPath } from './problems.js';
 import type { ResolvedConfig } from './load.js';
 import { isVarSet, redactSecret, redactValue } from './redact.js';
-import type { BudgetEntry } from './schema.js';
+import type { BudgetEntry, Target } from './schema.js';
 
 export interface LogicalTarget {
   order: number;
@@ -16,11 +16,16 @@ export interface LogicalTarget {
   model: string;
   /** USD per 1M tokens; null = no pricing = free (local GPU) */
   pricing: { input_usd_per_1m: number; output_usd_per_1m: number } | null;
+  /** listed under `fallbacks:`: tried once every target failed or was passed over */
+  fallback: boolean;
 }
 
 export interface LogicalRoute {
   model: string;
   capability: string;
+  /** ordered: targets in order; balanced: targets share the load */
+  routing: 'ordered' | 'balanced';
+  /** the targets, then the fallbacks */
   targets: LogicalTarget[];
 }
 
@@ -76,18 +81,24 @@ export function logicalConfig(config: ResolvedConfig): LogicalConfig {
   }));
   const byName = new Map(providers.map((p) => [p.name, p]));
 
-  const routes: LogicalRoute[] = Object.values(config.models).map((m) => ({
-    model: m.name,
-    capability: m.capability,
-    targets: m.targets.map((t, i) => ({
-      order: i + 1,
+  const routes: LogicalRoute[] = Object.values(config.models).map((m) => {
+    const entry = (list: 'targets' | 'fallbacks', t: Target, i: number, order: number): LogicalTarget => ({
+      order,
       provider: t.provider,
       type: config.providers[t.provider].type,
       api_base: byName.get(t.provider)!.api_base,
-      model: redactValue(get(rawMappings, 'models', m.name, 'targets', String(i), 'model'), env) ?? t.model,
+      model: redactValue(get(rawMappings, 'models', m.name, list, String(i), 'model'), env) ?? t.model,
       pricing: t.pricing ? { ...t.pricing } : null,
-    })),
-  }));
+      fallback: list === 'fallbacks',
+    });
+    const fallbacks = m.fallbacks ?? [];
+    return {
+      model: m.name,
+      capability: m.capability,
+      routing: m.routing ?? 'ordered',
+      targets: [...m.targets.map((t, i) => entry('targets', t, i, i + 1)), ...fallbacks.map((t, i) => entry('fallbacks', t, i, m.targets.length + i + 1))],
+    };
+  });
 
   const envMaster = isVarSet(env, 'AI_BACKEND_MASTER_KEY');
   const master = envMaster ? '${AI_BACKEND_MASTER_KEY} (set)' : (redactSecret(get(rawGateway, 'master_key'), env) ?? null);

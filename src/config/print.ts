@@ -34,11 +34,13 @@ export function renderLogicalText(lc: LogicalConfig): string {
   out.push(`ptui config  home ${lc.paths.home}`);
   out.push(`  config dir ${lc.paths.config_dir}   runtime dir ${lc.paths.runtime_dir}`);
   out.push('');
-  out.push('Routing (logical model -> capability -> targets, tried in order)');
+  out.push('Routing (logical model -> capability -> targets, tried in order unless balanced; fallbacks last)');
   const rows = [['model', 'capability', '#', 'provider', 'type', 'api_base', 'concrete model', 'pricing']];
   for (const r of lc.routes) {
     r.targets.forEach((t, i) => {
-      rows.push([i === 0 ? r.model : '', i === 0 ? r.capability : '', String(t.order), t.provider, t.type, t.api_base, t.model, price(t)]);
+      const model = i === 0 ? (r.routing === 'balanced' ? `${r.model} (balanced)` : r.model) : '';
+      const order = t.fallback ? `${t.order} fallback` : String(t.order);
+      rows.push([model, i === 0 ? r.capability : '', order, t.provider, t.type, t.api_base, t.model, price(t)]);
     });
   }
   out.push(table(rows));

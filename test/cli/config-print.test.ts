@@ -41,6 +41,24 @@ describe('ptui config print', () => {
     for (const v of Object.values(SECRETS)) expect(r.stdout + r.stderr).not.toContain(v);
   });
 
+  it('shows balanced routing and the fallbacks after the targets, in text and JSON', () => {
+    const mappings = sampleConfig('mappings');
+    mappings.models['gpt-4'].routing = 'balanced';
+    mappings.models['gpt-4'].fallbacks = [{ provider: 'ollama', model: 'llama3:8b' }];
+    const h = home({ mappings });
+    const text = runPtui(['config', 'print', '--home', h.home], SECRETS);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/gpt-4 \(balanced\)\s+chat\s+1\s+vllm/);
+    expect(text.stdout).toMatch(/3 fallback\s+ollama\s+ollama\s+http:\/\/127\.0\.0\.1:11434\/v1\s+llama3:8b\s+free/);
+    const lc = JSON.parse(runPtui(['config', 'print', '--json', '--home', h.home], SECRETS).stdout);
+    expect(lc.routes[0].routing).toBe('balanced');
+    expect(lc.routes[0].targets.map((t: { order: number; provider: string; fallback: boolean }) => [t.order, t.provider, t.fallback])).toEqual([
+      [1, 'vllm', false],
+      [2, 'openai', false],
+      [3, 'ollama', true],
+    ]);
+  });
+
   it('--json: the same content for machines, no secret values', () => {
     const h = home({ env: { VLLM_API_KEY: DOTENV_SECRET } });
     const r = runPtui(['config', 'print', '--json', '--home', h.home], SECRETS);
@@ -51,6 +69,7 @@ describe('ptui config print', () => {
     expect(lc.routes[0]).toEqual({
       model: 'gpt-4',
       capability: 'chat',
+      routing: 'ordered',
       targets: [
         {
           order: 1,
@@ -59,6 +78,7 @@ describe('ptui config print', () => {
           api_base: 'http://127.0.0.1:8000/v1',
           model: 'meta-llama/Llama-3.1-70B-Instruct',
           pricing: null,
+          fallback: false,
         },
         {
           order: 2,
@@ -67,6 +87,7 @@ describe('ptui config print', () => {
           api_base: 'https://api.openai.com/v1',
           model: 'gpt-4o',
           pricing: { input_usd_per_1m: 2.5, output_usd_per_1m: 10 },
+          fallback: false,
         },
       ],
     });
