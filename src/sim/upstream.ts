@@ -146,7 +146,9 @@ export function startSimUpstream(opts: SimOptions = {}): Promise<SimUpstream> {
         tokensSent: 0,
         bytesSent: 0,
       };
-      if (record) requests.push(entry);
+      // A gateway's engine scrapes (marked x-ptui-scrape) are not traffic: tests count requests
+      // that came down the request path.
+      if (record && req.headers['x-ptui-scrape'] === undefined) requests.push(entry);
       res.on('close', () => {
         entry.closedAt = Date.now();
         if (!entry.completed) entry.closedEarly = true;

@@ -139,6 +139,16 @@ describe('EngineMonitor', () => {
     expect(m.load('plain')).toBeUndefined();
   });
 
+  it('scrapes carry x-ptui-scrape, and the sim does not count them as traffic', async () => {
+    const s = await sim({ engine: 'vllm', recordRequests: true });
+    const m = monitor({ v: vllm(s.url) });
+    await m.refresh();
+    expect(entry(m, 'v')?.up).toBe(true);
+    expect(s.requests).toEqual([]);
+    await chat(s.url, 'counted');
+    expect(s.requests.map((r) => r.path)).toEqual(['/v1/chat/completions']);
+  });
+
   it('never shows credentials written into an engine URL', async () => {
     const m = monitor({ creds: vllm('http://admin:hunter2@127.0.0.1:1', { engine: 'vllm' }) });
     await m.refresh();
