@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
 import type { TempHome } from '../helpers/config.js';
-import { readUsageRows, startGateway, type GatewayChild } from '../helpers/gateway.js';
+import { readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
 import { blockBudgetHome, chatBody, postJson } from './helpers.js';
 
 let sim: SimUpstream;
@@ -55,7 +55,10 @@ describe('numeric fields that feed estimates', () => {
       }
     }
     expect(sim.requests.length).toBe(before);
-    const rows = readUsageRows(home.runtimeDir).filter((r) => String(r.request_id).startsWith('num-'));
+    // An error's row is committed just after its answer goes out, so the last one may trail it.
+    const numRows = () => readUsageRows(home.runtimeDir).filter((r) => String(r.request_id).startsWith('num-'));
+    await waitFor(() => numRows().length >= i, `${i} rows`);
+    const rows = numRows();
     expect(rows).toHaveLength(i);
     expect(rows.every((r) => r.http_status === 400 && r.error_type === 'invalid_request_error')).toBe(true);
   });

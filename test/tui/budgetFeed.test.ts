@@ -7,7 +7,7 @@ import { openReaderDb, type Db } from '../../src/usage/db.js';
 import { UsageLog } from '../../src/usage/log.js';
 import { startSimUpstream } from '../../src/sim/upstream.js';
 import { BudgetFeed } from '../../src/tui/data/budgetFeed.js';
-import { runsOutInSeconds } from '../../src/tui/presentation/budgetView.js';
+import { forecast } from '../../src/tui/presentation/budgetView.js';
 import { freePort, makeSimHome, startGateway } from '../helpers/gateway.js';
 import { sampleRow, tempDir } from '../helpers/usage.js';
 
@@ -55,8 +55,10 @@ describe('BudgetFeed', () => {
       ['gpt-4', 4.5, 1.5, false],
     ]);
     // 0.5 left at 1.5 per hour: 20 minutes
-    expect(runsOutInSeconds(s.rows[1])).toBeCloseTo(1200, 5);
-    expect(runsOutInSeconds(s.rows[0])).toBeNull();
+    const gpt4 = forecast(s.rows[1]);
+    expect(gpt4.kind).toBe('exceeds');
+    expect(gpt4.kind === 'exceeds' && gpt4.inSeconds).toBeCloseTo(1200, 5);
+    expect(forecast(s.rows[0])).toEqual({ kind: 'idle' });
   });
 
   it('falls back to the log when the gateway port answers nothing', async () => {
