@@ -5,7 +5,9 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from './config/paths.js';
+import { windowSeconds } from './config/schema.js';
 import { closest } from './config/suggest.js';
+import { ALIAS_RE } from './keys/schema.js';
 
 const VERSION: string = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
 
@@ -35,6 +37,39 @@ function parsePositiveInt(v: string): number {
  */
 function exitSoonAfterCleanup(): void {
   setTimeout(() => process.exit(), 1000).unref();
+}
+
+function parseAlias(v: string): string {
+  if (!ALIAS_RE.test(v)) throw new InvalidArgumentError('must be 1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit');
+  return v;
+}
+
+function parseUsd(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number of dollars above 0');
+  return n;
+}
+
+function parseWindowFlag(v: string): string {
+  if (!(windowSeconds(v) > 0)) throw new InvalidArgumentError('must be a window such as 30m, 12h, 1d, 1w or 1mo');
+  return v;
+}
+
+function parseList(v: string): string[] {
+  const items = v.split(',').map((s) => s.trim());
+  if (items.some((s) => s === '')) throw new InvalidArgumentError('must be a comma-separated list of model names, none empty');
+  return [...new Set(items)];
+}
+
+/** A duration from now (the budget-window grammar) or an ISO 8601 date; never in the past. */
+function parseExpiry(v: string): number {
+  const seconds = windowSeconds(v);
+  const now = Date.now();
+  const at = seconds > 0 ? now + seconds * 1000 : /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : Number.NaN;
+  if (!Number.isFinite(at)) throw new InvalidArgumentError('must be a duration from now (30d, 12h) or an ISO 8601 date (2027-01-31)');
+  if (at > now + 100 * 365 * 86_400_000) throw new InvalidArgumentError('is more than 100 years away');
+  if (at <= now) throw new InvalidArgumentError(`is in the past (${new Date(at).toISOString()}); give a future date or a duration`);
+  return at;
 }
 
 function globals(cmd: Command): GlobalOptions {
@@ -119,6 +154,8 @@ export function buildProgram(): Command {
       process.exitCode = runConfigPrint({ ...globals(cmd), json: Boolean(opts.json) });
     });
 
+  addKeysCommands(program);
+
   program
     .command('demo')
     .description('dashboard + gateway on a demo config with a simulated upstream and synthetic traffic')
@@ -130,6 +167,63 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+function addKeysCommands(program: Command): void {
+  const keys = program.command('keys').description('virtual API keys: create, list, revoke, rotate (the gateway sees changes within 1 s)');
+  keys
+    .command('create')
+    .description('create a virtual key and print it once (only its SHA-256 is stored)')
+    .requiredOption('--alias <name>', 'unique name of the key (team, app): shown in logs, metrics and the console', parseAlias)
+    .addOption(new Option('--budget-usd <usd>', 'spend limit over --budget-window').argParser(parseUsd))
+    .option('--budget-window <window>', 'budget window: 30m, 12h, 1d, 1w, 1mo', parseWindowFlag)
+    .addOption(new Option('--budget-action <action>', 'when the budget is spent: warn or block').choices(['warn', 'block']))
+    .addOption(new Option('--rpm <n>', 'requests per minute').argParser(parsePositiveInt))
+    .addOption(new Option('--tpm <n>', 'tokens per minute (prompt + completion)').argParser(parsePositiveInt))
+    .option('--models <m1,m2>', 'the logical models this key may use (default: all)', parseList)
+    .option('--expires <when>', 'a duration from now (30d, 12h) or an ISO 8601 date', parseExpiry)
+    .addHelpText('after', '\nThe key goes to stdout alone (KEY=$(ptui keys create --alias app)); notes go to stderr.')
+    .action(async (opts, cmd: Command) => {
+      const { runKeysCreate, parseLimits } = await import('./keys/commands.js');
+      const hasBudget = opts.budgetUsd !== undefined || opts.budgetWindow !== undefined || opts.budgetAction !== undefined;
+      if (hasBudget && (opts.budgetUsd === undefined || opts.budgetWindow === undefined)) {
+        cmd.error('error: a budget needs both --budget-usd and --budget-window (and optionally --budget-action)', { exitCode: 2 });
+      }
+      let limits;
+      try {
+        limits = parseLimits({
+          budget: hasBudget ? { max_budget_usd: opts.budgetUsd, budget_window: opts.budgetWindow, action: opts.budgetAction ?? 'warn' } : undefined,
+          rpm: opts.rpm,
+          tpm: opts.tpm,
+          models: opts.models,
+        });
+      } catch (err) {
+        cmd.error(`error: ${(err as Error).message}`, { exitCode: 2 });
+      }
+      process.exitCode = await runKeysCreate(globals(cmd), { alias: opts.alias, limits, expiresAt: opts.expires ?? null });
+    });
+  keys
+    .command('list')
+    .description('aliases, limits, expiry, last use and spend per window of every key not revoked')
+    .option('--json', 'machine-readable JSON')
+    .action(async (opts, cmd: Command) => {
+      const { runKeysList } = await import('./keys/commands.js');
+      process.exitCode = await runKeysList({ ...globals(cmd), json: Boolean(opts.json) });
+    });
+  const byAlias = [
+    ['revoke', 'revoke the key of an alias (the gateway refuses it within 1 s)', 'runKeysRevoke'],
+    ['rotate', 'a new key with the same alias, limits and expiry; the old one is revoked', 'runKeysRotate'],
+  ] as const;
+  for (const [name, description, run] of byAlias) {
+    keys
+      .command(name)
+      .description(description)
+      .argument('<alias>', `the key to ${name}`, parseAlias)
+      .action(async (alias: string, _opts, cmd: Command) => {
+        const commands = await import('./keys/commands.js');
+        process.exitCode = await commands[run](globals(cmd), alias);
+      });
+  }
 }
 
 const ENVIRONMENT_HELP = `

@@ -21,6 +21,8 @@ export interface Paths {
   logsDir: string;
   budgetConfigJson: string;
   litellmConfigYaml: string;
+  /** virtual keys (hashes and limits), written by `ptui keys`, read by the gateway */
+  keysDb: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -44,5 +46,6 @@ export function resolvePaths(opts: PathOptions, env: Env = process.env): Paths {
     logsDir: path.join(runtimeDir, 'logs'),
     budgetConfigJson: path.join(runtimeDir, 'budget_config.json'),
     litellmConfigYaml: path.join(runtimeDir, 'litellm_config.yaml'),
+    keysDb: path.join(runtimeDir, 'keys.db'),
   };
 }

@@ -10,7 +10,7 @@ export interface PrintOptions extends LoadOptions {
 }
 
 /** Left-aligned columns, two spaces apart; numbers right-aligned where the caller pads them. */
-function table(rows: string[][], indent = '  '): string {
+export function table(rows: string[][], indent = '  '): string {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
   return rows

@@ -1,0 +1,50 @@
+// What a virtual key carries besides its hash: its alias and its limits. The same schema checks
+// what `ptui keys create` is given and every row read back from a store, because a store file
+// is outside input too (a hand edit, a newer or broken writer).
+import { z } from 'zod';
+import { budgetSchema } from '../config/schema.js';
+
+/** Aliases end up in metrics labels, headers, log lines and the console: a plain name only. */
+export const ALIAS_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** Far above any real limit, far below where integer arithmetic gets doubtful. */
+export const MAX_RPM = 1_000_000_000;
+export const MAX_TPM = 1_000_000_000_000;
+export const MAX_MODELS = 1000;
+
+export const aliasSchema = z.string().regex(ALIAS_RE, {
+  message: 'must be 1-64 characters: letters, digits, ".", "_" or "-", starting with a letter or digit',
+});
+
+const positiveInt = (max: number) =>
+  z
+    .number({ error: 'must be a number' })
+    .int({ message: 'must be a whole number' })
+    .positive({ message: 'must be at least 1' })
+    .max(max, { message: `must be at most ${max}` });
+
+export const keyLimitsSchema = z.strictObject({
+  budget: budgetSchema.optional(),
+  rpm: positiveInt(MAX_RPM).optional(),
+  tpm: positiveInt(MAX_TPM).optional(),
+  models: z
+    .array(z.string().min(1, { message: 'a model name cannot be empty' }).max(256))
+    .min(1, { message: 'list at least one model, or leave --models out to allow all' })
+    .max(MAX_MODELS)
+    .optional(),
+});
+export type KeyLimits = z.infer<typeof keyLimitsSchema>;
+
+export const keyRecordSchema = z.strictObject({
+  alias: aliasSchema,
+  /** lowercase hex SHA-256 of the key */
+  keyHash: z.string().regex(/^[0-9a-f]{64}$/),
+  /** epoch ms */
+  createdAt: z.number().int().nonnegative(),
+  expiresAt: z.number().int().nonnegative().nullable(),
+  revokedAt: z.number().int().nonnegative().nullable(),
+  limits: keyLimitsSchema,
+});
+export type KeyRecord = z.infer<typeof keyRecordSchema>;
+
+/** Usable now: not revoked and not past its expiry. */
+export const isActive = (k: KeyRecord, nowMs: number): boolean => k.revokedAt === null && (k.expiresAt === null || nowMs < k.expiresAt);
