@@ -127,9 +127,19 @@ export type Target = z.infer<typeof targetSchema>;
 // `chat: {}` and a bare `chat:` (null) both mean a capability without a budget.
 export const capabilitySchema = z.preprocess((v) => v ?? {}, z.strictObject({ budget: budgetSchema.optional() }));
 
+/** Requests and tokens per sliding minute for everything sent to one logical model. */
+export const rateLimitsSchema = z
+  .strictObject({
+    rpm: z.number().int({ message: 'must be a whole number' }).positive({ message: 'must be at least 1' }).max(1e9).optional(),
+    tpm: z.number().int({ message: 'must be a whole number' }).positive({ message: 'must be at least 1' }).max(1e12).optional(),
+  })
+  .refine((r) => r.rpm !== undefined || r.tpm !== undefined, { message: 'set rpm, tpm or both' });
+export type RateLimits = z.infer<typeof rateLimitsSchema>;
+
 export const modelSchema = z.strictObject({
   capability: z.string().min(1),
   budget: budgetSchema.optional(),
+  rate_limits: rateLimitsSchema.optional(),
   targets: z.array(targetSchema).min(1, { message: 'a model needs at least one target' }),
   /** ordered: targets tried in order; balanced: targets share the load */
   routing: z.enum(['ordered', 'balanced']).default('ordered'),
@@ -223,7 +233,9 @@ export const gatewayFileSchema = z.strictObject({
 });
 export type GatewayFile = z.infer<typeof gatewayFileSchema>;
 
-export type BudgetScope = 'provider' | 'model' | 'capability';
+/** Scopes a config file can budget; `key` budgets come with virtual keys (`ptui keys create`). */
+export type ConfigBudgetScope = 'provider' | 'model' | 'capability';
+export type BudgetScope = ConfigBudgetScope | 'key';
 
 /** `scope:target`: one budget's identity, stable across reloads (no scope holds a colon). */
 export const budgetKey = (scope: BudgetScope, target: string): string => `${scope}:${target}`;

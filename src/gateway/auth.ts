@@ -1,6 +1,9 @@
 // Master-key check (README.md, "Gateway HTTP API"). Both sides are hashed first so timingSafeEqual always compares
 // equal lengths and the comparison time says nothing about the key.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { KEY_IN_TEXT_RE, KEY_RE } from '../keys/key.js';
+import type { KeyRecord } from '../keys/schema.js';
+import { GatewayError } from './errors.js';
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
 
@@ -22,4 +25,73 @@ export function createAuthCheck(masterKey: string | undefined): AuthCheck {
 export function bearerToken(authorization: string | undefined): string | null {
   if (typeof authorization !== 'string' || authorization.length < 8 || authorization.charCodeAt(6) !== 32) return null;
   return authorization.slice(0, 6).toLowerCase() === 'bearer' ? authorization.slice(7) : null;
+}
+
+/** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), else null. */
+export function bearerToken(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  const m = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  return m ? m[1]! : null;
+}
+
+/** Who a /v1 request is: nobody needed (no master key, no virtual keys), the master key, or a key. */
+export type Identity = { kind: 'open' } | { kind: 'master' } | { kind: 'key'; key: KeyRecord };
+
+const OPEN: Identity = Object.freeze({ kind: 'open' });
+const MASTER: Identity = Object.freeze({ kind: 'master' });
+
+/** What a request may be checked against: the keys in force, and whether any exist. */
+export interface KeyLookup {
+  readonly required: boolean;
+  lookup(key: string): KeyRecord | undefined;
+}
+
+// Query parameters that carry credentials in other APIs; a key there lands in access logs.
+const CREDENTIAL_PARAM_RE = /(?:^|&)(?:api[-_]?key|key|token|access[-_]?token|auth|authorization|bearer)=/i;
+
+const invalidKey = (message: string) => new GatewayError(401, 'authentication_error', message);
+
+/**
+ * Refuses a request that carries a credential in its URL, whatever else it sends: query strings
+ * end up in proxy and access logs. The key itself is never repeated (not in the answer, not in
+ * a log line).
+ */
+export function refuseKeyInUrl(url: string | undefined): void {
+  const q = url?.indexOf('?') ?? -1;
+  if (q < 0) return;
+  const query = url!.slice(q + 1);
+  let decoded = query;
+  try {
+    decoded = decodeURIComponent(query);
+  } catch {
+    // undecodable escapes: check the raw text
+  }
+  if (CREDENTIAL_PARAM_RE.test(query) || KEY_IN_TEXT_RE.test(decoded)) {
+    throw invalidKey('API keys are not accepted in the URL (URLs end up in logs); send Authorization: Bearer <key>, and rotate a key sent this way');
+  }
+}
+
+/** Master-key and virtual-key authentication for /v1 requests. */
+export class Authenticator {
+  private readonly masterHash: Buffer | null;
+
+  constructor(masterKey: string | undefined) {
+    this.masterHash = masterKey ? sha256(masterKey) : null;
+  }
+
+  /** The caller's identity, or a 401 GatewayError. */
+  identify(authorization: string | undefined, keys: KeyLookup, nowMs: number): Identity {
+    const required = this.masterHash !== null || keys.required;
+    if (!required) return OPEN;
+    const token = bearerToken(authorization);
+    if (token === null) {
+      throw invalidKey(authorization === undefined ? 'missing API key (send Authorization: Bearer <key>)' : 'malformed Authorization header (expected: Bearer <key>)');
+    }
+    if (this.masterHash !== null && timingSafeEqual(sha256(token), this.masterHash)) return MASTER;
+    if (!KEY_RE.test(token)) throw invalidKey('invalid API key');
+    const key = keys.lookup(token);
+    if (key === undefined) throw invalidKey('invalid API key (unknown or revoked)');
+    if (key.expiresAt !== null && nowMs >= key.expiresAt) throw invalidKey(`API key expired at ${new Date(key.expiresAt).toISOString()}`);
+    return { kind: 'key', key };
+  }
 }

@@ -153,6 +153,18 @@ export function createMetrics() {
       help: 'Usage-log rows with NULL or negative cost, ignored for budget spend.',
       registers: r,
     }),
+    keySpend: new client.Counter({
+      name: 'backend_llm_key_spend_usd_total',
+      help: 'Cost in US dollars of the requests made with each virtual key (by alias).',
+      labelNames: ['key'],
+      registers: r,
+    }),
+    rateLimited: new client.Counter({
+      name: 'backend_llm_rate_limited_total',
+      help: 'Requests refused by a rate limit, by scope (key or model) and kind (requests or tokens).',
+      labelNames: ['scope', 'kind'],
+      registers: r,
+    }),
     configReloads: new client.Counter({
       name: 'backend_config_reloads_total',
       help: 'Config reloads by result.',

@@ -2,7 +2,7 @@
 // what `ptui keys create` is given and every row read back from a store, because a store file
 // is outside input too (a hand edit, a newer or broken writer).
 import { z } from 'zod';
-import { budgetSchema } from '../config/schema.js';
+import { budgetSchema, windowSeconds, type BudgetEntry } from '../config/schema.js';
 
 /** Aliases end up in metrics labels, headers, log lines and the console: a plain name only. */
 export const ALIAS_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -48,3 +48,10 @@ export type KeyRecord = z.infer<typeof keyRecordSchema>;
 
 /** Usable now: not revoked and not past its expiry. */
 export const isActive = (k: KeyRecord, nowMs: number): boolean => k.revokedAt === null && (k.expiresAt === null || nowMs < k.expiresAt);
+
+/** A key's budget as the budget tracker and GET /budgets see it: scope `key`, target its alias. */
+export function keyBudgetEntry(k: KeyRecord): BudgetEntry | null {
+  const b = k.limits.budget;
+  if (!b) return null;
+  return { scope: 'key', target: k.alias, max_budget_usd: b.max_budget_usd, budget_window: b.budget_window, window_seconds: windowSeconds(b.budget_window), action: b.action };
+}

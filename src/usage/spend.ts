@@ -3,8 +3,9 @@
 // window changes, mostly from the per-minute rollup (cheap whatever the log size); the
 // dashboard, when no gateway answers, asks for exact per-budget sums. Rows whose cost is negative, or NULL on a success, are not spend (a bug or a
 // hand edit wrote them) and are counted instead, so an operator can see they exist.
-import type { BudgetEntry, BudgetScope, BudgetStatus } from '../config/schema.js';
+import type { BudgetEntry, ConfigBudgetScope, BudgetStatus } from '../config/schema.js';
 import type { Db } from './db.js';
+import { keySpend } from './key-spend.js';
 
 /** Spend of one (provider, model, capability) combination in one time bucket. */
 export interface SpendBucketRow {
@@ -141,7 +142,7 @@ export function readSpendSeed(db: Db, q: SeedQuery): SpendSeed {
 }
 
 /** The usage-log column a budget scope filters on. */
-export const SCOPE_COLUMN: Record<BudgetScope, 'provider' | 'logical_model' | 'capability'> = {
+export const SCOPE_COLUMN: Record<ConfigBudgetScope, 'provider' | 'logical_model' | 'capability'> = {
   provider: 'provider',
   model: 'logical_model',
   capability: 'capability',
@@ -197,6 +198,8 @@ const isoMinute = (ms: number) => new Date(ms).toISOString().slice(0, 16);
  * ends from the scope's covering index, so the cost does not grow with the rows in the window.
  */
 export function budgetSpend(db: Db, budget: BudgetEntry, nowMs: number): number {
+  // keys are not in the per-minute rollup; their own index answers instead
+  if (budget.scope === 'key') return keySpend(db, budget.target, budget.window_seconds * 1000, nowMs);
   const col = SCOPE_COLUMN[budget.scope];
   const startMs = nowMs - budget.window_seconds * 1000;
   const firstWhole = Math.ceil(startMs / MINUTE_MS) * MINUTE_MS;

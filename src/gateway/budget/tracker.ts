@@ -2,6 +2,7 @@
 // usage log, plus the estimates reserved by requests in flight. Everything a request does here
 // is a map lookup and a few additions.
 import { budgetKey, type BudgetEntry, type BudgetScope, type BudgetStatus } from '../../config/schema.js';
+import type { KeySpendBucket } from '../../usage/key-spend.js';
 import { MINUTE_MS, toBudgetStatus, type SeedQuery, type SpendBucketRow, type SpendSeed } from '../../usage/spend.js';
 import { boundedUsd, bucketMsFor, minuteAligned, SpendWindow } from './window.js';
 
@@ -42,6 +43,7 @@ export class BudgetTracker {
     provider: new Map(),
     model: new Map(),
     capability: new Map(),
+    key: new Map(),
   };
 
   /** `reserved` outlives a tracker: requests in flight across a reload still hold their estimates. */
@@ -110,6 +112,15 @@ export class BudgetTracker {
     load(seed.raw, fromRaw);
   }
 
+  /** Loads a key budget's spend read from the log's key_alias index, like seed() does for the others. */
+  seedKey(rows: readonly KeySpendBucket[], nowMs: number): void {
+    const wanted = new Set(this.unseeded);
+    for (const r of rows) {
+      const b = this.get('key', r.alias);
+      if (b && wanted.has(b)) b.window.add(r.bucket_ms + r.width_ms - 1, r.cost_usd, nowMs);
+    }
+  }
+
   spend(b: TrackedBudget, nowMs: number): number {
     return b.window.spend(nowMs);
   }
@@ -151,9 +162,10 @@ export class BudgetTracker {
     atMs: number,
     usd: number,
     nowMs: number,
+    keyAlias: string | null = null,
   ): TrackedBudget[] {
     const hit: TrackedBudget[] = [];
-    for (const b of [this.get('provider', provider), this.get('model', model), this.get('capability', capability)]) {
+    for (const b of [this.get('provider', provider), this.get('model', model), this.get('capability', capability), this.get('key', keyAlias)]) {
       if (!b) continue;
       b.window.add(atMs, usd, nowMs);
       hit.push(b);

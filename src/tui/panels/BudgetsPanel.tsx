@@ -21,7 +21,7 @@ export interface BudgetsPanelProps {
   focused: boolean;
 }
 
-const SCOPE_SHORT = { provider: 'prov', model: 'model', capability: 'cap' } as const;
+const SCOPE_SHORT = { provider: 'prov', model: 'model', capability: 'cap', key: 'key' } as const;
 
 function BudgetLine({ row, width, moneyW, selected }: { row: BudgetRow; width: number; moneyW: number; selected: boolean }) {
   const theme = useTheme();
