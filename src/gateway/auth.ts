@@ -85,7 +85,7 @@ export class Authenticator {
     if (!required) return OPEN;
     const token = bearerToken(authorization);
     if (token === null) {
-      throw invalidKey(authorization === undefined ? 'missing API key (send Authorization: Bearer <key>)' : 'malformed Authorization header (expected: Bearer <key>)');
+      throw invalidKey(typeof authorization !== 'string' ? 'missing API key (send Authorization: Bearer <key>)' : 'malformed Authorization header (expected: Bearer <key>)');
     }
     if (this.masterHash !== null && timingSafeEqual(sha256(token), this.masterHash)) return MASTER;
     if (!KEY_RE.test(token)) throw invalidKey('invalid API key');
