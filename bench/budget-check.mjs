@@ -5,9 +5,11 @@
 // once at start (one grouped range query), and the per-request cost of the budgets callback:
 // onRequest (every budget the request falls under, reserve on block budgets) and onSuccess
 // (release and charge) as one cycle, on the sample config (model, capability and provider budgets, one of
-// them `block` so the estimate/reserve path runs).
+// them `block` so the estimate/reserve path runs). With --keys N the same runs again with N
+// virtual keys in runtime/keys.db, each with its own budget (every other one `block`), loaded by
+// the gateway's key ring, every request made with one of them: the check must not grow with N.
 //
-//   node bench/budget-check.mjs [--quick] [--sizes 10,1000000] [--iters 200000]
+//   node bench/budget-check.mjs [--quick] [--sizes 10,1000000] [--keys 0,1000] [--iters 200000]
 // Needs a build (npm run build).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +19,7 @@ import { QUICK, ROOT, flag, log, median, numFlag, table, writeResult } from './l
 const SIZES = flag('sizes', '10,1000000').split(',').map(Number).filter((n) => n > 0);
 const ITERS = numFlag('iters', QUICK ? 50_000 : 200_000);
 const RUNS = numFlag('runs', QUICK ? 3 : 7);
+const KEY_COUNTS = flag('keys', '0,1000').split(',').map(Number).filter((n) => n >= 0);
 const dist = (p) => path.join(ROOT, 'dist', p);
 
 if (!fs.existsSync(dist('gateway/callbacks/budgets.js'))) {
@@ -30,6 +33,24 @@ const { Context } = await import(dist('gateway/context.js'));
 const { acceptBody } = await import(dist('gateway/body.js'));
 const { BudgetsCallback } = await import(dist('gateway/callbacks/budgets.js'));
 const { UsageLog } = await import(dist('usage/log.js'));
+const { SqliteKeyStore } = await import(dist('keys/sqlite.js'));
+const { KeyRing } = await import(dist('gateway/keys/ring.js'));
+const { generateKey, hashKey } = await import(dist('keys/key.js'));
+
+/** N keys with budgets in the home's keys.db, loaded by a real key ring (as the gateway does). */
+async function keyRing(config, n, mode) {
+  if (n === 0) return null;
+  const writer = SqliteKeyStore.openWriter(config.paths.keysDb);
+  const factor = mode === 'under' ? 1e6 : 1e-6;
+  for (let i = 0; i < n; i++) {
+    const budget = { max_budget_usd: 5 * factor, budget_window: i % 3 === 0 ? '1h' : '1d', action: i % 2 === 0 ? 'block' : 'warn' };
+    await writer.create({ alias: `team-${i}`, keyHash: hashKey(generateKey()), expiresAt: null, limits: { budget } }, Date.now());
+  }
+  writer.close();
+  const ring = new KeyRing(SqliteKeyStore.reader(config.paths.keysDb), createLogger('error'));
+  await ring.start();
+  return ring;
+}
 const { USAGE_INSERT_SQL } = await import(dist('usage/log.js'));
 const generate = fs.existsSync(dist('usage/generate.js')) ? await import(dist('usage/generate.js')) : null;
 
@@ -74,7 +95,7 @@ function timeLoop(fn, iters) {
 const results = [];
 // The log is generated once per size and reused for both limit settings.
 const generated = new Map();
-for (const size of SIZES) for (const mode of ['under', 'over']) {
+for (const size of SIZES) for (const keyCount of KEY_COUNTS) for (const mode of ['under', 'over']) {
   const home = makeHome(mode);
   const env = { AI_BACKEND_HOME: home };
   const { config } = loadConfig({ home, env });
@@ -99,7 +120,9 @@ for (const size of SIZES) for (const mode of ['under', 'over']) {
     usage.flush?.();
   }
   const rows = usage.db.prepare('SELECT COUNT(*) AS n FROM llm_usage').get().n;
-  const deps = { getConfig: () => config, metrics: createMetrics(), log: createLogger('error'), usage };
+  const ring = await keyRing(config, keyCount, mode);
+  const deps = { getConfig: () => config, metrics: createMetrics(), log: createLogger('error'), usage, keys: ring ?? undefined };
+  const ringKeys = ring ? [...ring.keys] : [];
 
   // seeding: what start and a window change on reload cost (a fresh callback each run)
   const seedMs = [];
@@ -116,6 +139,8 @@ for (const size of SIZES) for (const mode of ['under', 'over']) {
   const ctxs = Array.from({ length: 1024 }, (_, i) => {
     const c = new Context(`b-${i}`, 'chat', {}, config, performance.now());
     acceptBody(c, body);
+    // requests spread over the keys, so each check finds a different key budget
+    if (ringKeys.length > 0) c.apiKey = ringKeys[(i * 7919) % ringKeys.length];
     return c;
   });
   const check = [];
@@ -131,7 +156,7 @@ for (const size of SIZES) for (const mode of ['under', 'over']) {
         try {
           cb.onRequest(c);
         } catch (e) {
-          if (e?.type !== 'budget_exceeded') throw e;
+          if (e?.code !== 'budget_exceeded') throw e;
         }
       }, ITERS),
     );
@@ -144,7 +169,7 @@ for (const size of SIZES) for (const mode of ['under', 'over']) {
         try {
           cb.onRequest(c);
         } catch (e) {
-          if (e?.type !== 'budget_exceeded') throw e;
+          if (e?.code !== 'budget_exceeded') throw e;
         }
         c.answeredBy = model.targets[0];
         c.costUsd = 0; // nothing charged, so an `under` budget never fills up mid-benchmark
@@ -156,24 +181,32 @@ for (const size of SIZES) for (const mode of ['under', 'over']) {
   settle.shift();
   const status = cb.status();
   cb.close();
+  ring?.close();
   usage.close();
   fs.rmSync(home, { recursive: true, force: true });
-  results.push({ rows, mode, exceeded: status.filter((b) => b.exceeded).length, seed_ms: median(seedMs), check_ns: median(check), settle_ns: median(settle), budgets: status.length });
-  log(`${rows} rows, ${mode} limits: seed ${median(seedMs).toFixed(1)} ms, check ${median(check).toFixed(0)} ns, cycle ${median(settle).toFixed(0)} ns`);
+  results.push({ rows, keys: keyCount, mode, exceeded: status.filter((b) => b.exceeded).length, seed_ms: median(seedMs), check_ns: median(check), settle_ns: median(settle), budgets: status.length });
+  log(`${rows} rows, ${keyCount} keys, ${mode} limits: seed ${median(seedMs).toFixed(1)} ms, check ${median(check).toFixed(0)} ns, cycle ${median(settle).toFixed(0)} ns`);
 }
 
 console.log(`\nbudget check vs usage-log size (${ITERS} requests per run, median of ${RUNS} runs; ${os.cpus()[0]?.model ?? ''})\n`);
 console.log(
   table(
-    ['rows in llm_usage', 'limits', 'budgets exceeded', 'seed at start (ms)', 'onRequest (ns/req)', 'onRequest+onSuccess (ns/req)'],
-    results.map((r) => [String(r.rows), r.mode, `${r.exceeded}/${r.budgets}`, r.seed_ms, r.check_ns, r.settle_ns]),
+    ['rows in llm_usage', 'keys', 'limits', 'budgets exceeded', 'seed at start (ms)', 'onRequest (ns/req)', 'onRequest+onSuccess (ns/req)'],
+    results.map((r) => [String(r.rows), String(r.keys), r.mode, `${r.exceeded}/${r.budgets}`, r.seed_ms, r.check_ns, r.settle_ns]),
   ),
 );
 for (const mode of ['under', 'over']) {
-  const rs = results.filter((r) => r.mode === mode);
+  const rs = results.filter((r) => r.mode === mode && r.keys === KEY_COUNTS[0]);
   const [small, big] = [rs[0], rs[rs.length - 1]];
   if (small && big && small !== big) {
     console.log(`onRequest, ${mode} limits: ${big.rows} rows vs ${small.rows} rows = ${(big.check_ns / small.check_ns).toFixed(2)}x`);
+  }
+}
+for (const mode of ['under', 'over']) {
+  const rs = results.filter((r) => r.mode === mode && r.rows === results[results.length - 1].rows);
+  const [none, many] = [rs[0], rs[rs.length - 1]];
+  if (none && many && none !== many) {
+    console.log(`onRequest, ${mode} limits: ${many.keys} keys vs ${none.keys} keys = ${(many.check_ns / none.check_ns).toFixed(2)}x (${many.rows} rows)`);
   }
 }
 for (const f of generated.values()) fs.rmSync(f, { force: true });

@@ -1,9 +1,10 @@
-// Master-key check (README.md, "Gateway HTTP API"). Both sides are hashed first so timingSafeEqual always compares
-// equal lengths and the comparison time says nothing about the key.
+// Who a request is. The master key is compared after hashing both sides, so timingSafeEqual
+// always compares equal lengths and the time says nothing about the key; a virtual key is looked
+// up by its SHA-256, never compared as text. `Authorization: Bearer <key>`, scheme in any case, one space.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { KEY_IN_TEXT_RE, KEY_RE } from '../keys/key.js';
 import type { KeyRecord } from '../keys/schema.js';
-import { GatewayError } from './errors.js';
+import { GatewayError, unauthorized } from './errors.js';
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
 
@@ -11,7 +12,7 @@ export type AuthCheck = (authorization: string | undefined) => boolean;
 
 const open: AuthCheck = () => true;
 
-/** No key configured: everything passes (the gateway binds to loopback by default). */
+/** The operator endpoints: the master key only. No key configured: everything passes (the gateway binds to loopback by default). */
 export function createAuthCheck(masterKey: string | undefined): AuthCheck {
   if (!masterKey) return open;
   const expected = sha256(masterKey);
@@ -25,13 +26,6 @@ export function createAuthCheck(masterKey: string | undefined): AuthCheck {
 export function bearerToken(authorization: string | undefined): string | null {
   if (typeof authorization !== 'string' || authorization.length < 8 || authorization.charCodeAt(6) !== 32) return null;
   return authorization.slice(0, 6).toLowerCase() === 'bearer' ? authorization.slice(7) : null;
-}
-
-/** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), else null. */
-export function bearerToken(header: string | undefined): string | null {
-  if (header === undefined) return null;
-  const m = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-  return m ? m[1]! : null;
 }
 
 /** Who a /v1 request is: nobody needed (no master key, no virtual keys), the master key, or a key. */
@@ -49,7 +43,6 @@ export interface KeyLookup {
 // Query parameters that carry credentials in other APIs; a key there lands in access logs.
 const CREDENTIAL_PARAM_RE = /(?:^|&)(?:api[-_]?key|key|token|access[-_]?token|auth|authorization|bearer)=/i;
 
-const invalidKey = (message: string) => new GatewayError(401, 'authentication_error', message);
 
 /**
  * Refuses a request that carries a credential in its URL, whatever else it sends: query strings
@@ -67,7 +60,7 @@ export function refuseKeyInUrl(url: string | undefined): void {
     // undecodable escapes: check the raw text
   }
   if (CREDENTIAL_PARAM_RE.test(query) || KEY_IN_TEXT_RE.test(decoded)) {
-    throw invalidKey('API keys are not accepted in the URL (URLs end up in logs); send Authorization: Bearer <key>, and rotate a key sent this way');
+    throw unauthorized('API keys are not accepted in the URL (URLs end up in logs); send Authorization: Bearer <key>, and rotate a key sent this way');
   }
 }
 
@@ -85,13 +78,21 @@ export class Authenticator {
     if (!required) return OPEN;
     const token = bearerToken(authorization);
     if (token === null) {
-      throw invalidKey(typeof authorization !== 'string' ? 'missing API key (send Authorization: Bearer <key>)' : 'malformed Authorization header (expected: Bearer <key>)');
+      throw unauthorized(typeof authorization !== 'string' ? 'missing API key (send Authorization: Bearer <key>)' : 'malformed Authorization header (expected: Bearer <key>)');
     }
     if (this.masterHash !== null && timingSafeEqual(sha256(token), this.masterHash)) return MASTER;
-    if (!KEY_RE.test(token)) throw invalidKey('invalid API key');
+    if (!KEY_RE.test(token)) throw unauthorized('invalid API key');
     const key = keys.lookup(token);
-    if (key === undefined) throw invalidKey('invalid API key (unknown or revoked)');
-    if (key.expiresAt !== null && nowMs >= key.expiresAt) throw invalidKey(`API key expired at ${new Date(key.expiresAt).toISOString()}`);
+    if (key === undefined) throw unauthorized('invalid API key (unknown or revoked)');
+    if (key.expiresAt !== null && nowMs >= key.expiresAt) throw unauthorized(`API key expired at ${new Date(key.expiresAt).toISOString()}`);
     return { kind: 'key', key };
   }
+}
+
+/** A virtual key with a model list may use those models only (403 before the model is even looked up). */
+export function checkModelAllowed(key: KeyRecord | null, model: unknown): void {
+  const allowed = key?.limits.models;
+  if (!allowed || typeof model !== 'string' || allowed.includes(model)) return;
+  const shown = model.length > 100 ? `${model.slice(0, 100)}…` : model;
+  throw new GatewayError(403, 'model_not_allowed', `this API key may not use model "${shown}" (allowed: ${allowed.join(', ')})`, 'model');
 }

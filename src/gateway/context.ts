@@ -10,6 +10,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ResolvedConfig, ResolvedModel } from '../config/load.js';
 import type { Target } from '../config/schema.js';
+import type { KeyRecord } from '../keys/schema.js';
 import type { GatewayError } from './errors.js';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses';
@@ -52,6 +53,8 @@ export class Context {
   capability: string | null = null;
   /** the targets to try in order; the budgets callback may drop providers that may not spend */
   targets: Target[] = [];
+  /** the virtual key the request authenticated with (null: master key, or no auth configured) */
+  apiKey: KeyRecord | null = null;
   /** extra response headers callbacks add (x-backend-budget-warning, x-backend-cache) */
   responseHeaders: Record<string, string> = {};
 

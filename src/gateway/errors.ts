@@ -7,6 +7,7 @@ export type GatewayErrorCode =
   | 'invalid_request_error' // 400 bad JSON or fields (param named)
   | 'guardrail_violation' // 400 a secret in the request, action block
   | 'invalid_api_key' // 401
+  | 'model_not_allowed' // 403 the virtual key may not use this model
   | 'not_found' // 404 unknown path or method
   | 'model_not_found' // 404 unknown logical model
   | 'request_too_large' // 413
@@ -27,6 +28,7 @@ const TYPE_OF: Record<GatewayErrorCode, OpenAiErrorType> = {
   invalid_request_error: 'invalid_request_error',
   guardrail_violation: 'invalid_request_error',
   invalid_api_key: 'authentication_error',
+  model_not_allowed: 'invalid_request_error',
   not_found: 'invalid_request_error',
   model_not_found: 'invalid_request_error',
   request_too_large: 'invalid_request_error',
@@ -73,5 +75,5 @@ export class GatewayError extends Error {
 export const badRequest = (message: string, param: string | null = null) =>
   new GatewayError(400, 'invalid_request_error', message, param);
 
-export const unauthorized = () =>
-  new GatewayError(401, 'invalid_api_key', 'missing or invalid bearer key (Authorization: Bearer <master key>)');
+export const unauthorized = (message = 'missing or invalid bearer key (Authorization: Bearer <master key>)') =>
+  new GatewayError(401, 'invalid_api_key', message);

@@ -5,9 +5,11 @@ import path from 'node:path';
 import { formatProblem, loadConfig, type LoadOptions, type ResolvedConfig } from '../config/load.js';
 import { newInstanceSecret, removeInstanceRecord, writeInstanceRecord } from '../config/instance-record.js';
 import { PACKAGE_ROOT } from '../config/paths.js';
+import { SqliteKeyStore } from '../keys/sqlite.js';
 import { UsageLog } from '../usage/log.js';
 import { buildPipeline } from './callbacks/index.js';
 import { createLogger, type Logger } from './log.js';
+import { KeyRing } from './keys/ring.js';
 import { createMetrics } from './metrics.js';
 import type { CallbackDeps } from './pipeline.js';
 import { exportBudgetConfig, watchConfigDir } from './reload.js';
@@ -124,12 +126,16 @@ async function runLocked(first: ResolvedConfig, loadOpts: LoadOptions, log: Logg
       return fatal(refused);
     }
   }
-  const deps: CallbackDeps = { getConfig: () => config, metrics, log, usage, shared };
+  // The keys are loaded before the pipeline is built, so key budgets are seeded with the rest.
+  const keys = new KeyRing(SqliteKeyStore.reader(config.paths.keysDb), log);
+  await keys.start();
+  const deps: CallbackDeps = { getConfig: () => config, metrics, log, usage, shared, keys };
   let pipeline;
   try {
     pipeline = await buildPipeline(deps, config);
   } catch (err) {
     await shared?.close();
+    keys.close();
     usage.close();
     return fatal((err as Error).message);
   }
@@ -145,9 +151,10 @@ async function runLocked(first: ResolvedConfig, loadOpts: LoadOptions, log: Logg
   engines.update(config.providers);
   registerEngineGauges(metrics.registry, engines);
   const routing = new Routing(engines, log);
-  const server = new GatewayServer({ manager, budgets, usage, metrics, upstreams, routing, log, version: gatewayVersion, shared, instanceSecret }, config);
+  const server = new GatewayServer({ manager, budgets, usage, metrics, upstreams, routing, keys, log, version: gatewayVersion, shared, instanceSecret }, config);
 
   const closeAll = async () => {
+    keys.close();
     await engines.stop();
     await manager.close();
     await shared?.close();

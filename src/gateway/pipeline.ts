@@ -7,6 +7,7 @@ import type { Logger } from './log.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { UsageLog } from '../usage/log.js';
 import type { SharedState } from './shared/state.js';
+import type { KeyRing } from './keys/ring.js';
 
 /** What every callback may use; handed to its constructor. */
 export interface CallbackDeps {
@@ -16,6 +17,8 @@ export interface CallbackDeps {
   usage: UsageLog;
   /** shared mode (gateway.yaml `shared:`): budgets enforced over every gateway on one Redis */
   shared?: SharedState;
+  /** the virtual keys in force; absent where a harness runs callbacks without a gateway */
+  keys?: KeyRing;
 }
 
 /**

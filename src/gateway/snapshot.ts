@@ -2,11 +2,14 @@
 // body and response limits and the provider clients. Requests take the snapshot current at their start and keep
 // it, so a hot reload never changes a request in flight.
 import type { ResolvedConfig } from '../config/load.js';
-import { createAuthCheck, type AuthCheck } from './auth.js';
+import { Authenticator, createAuthCheck, type AuthCheck } from './auth.js';
 import type { ProviderClient } from './upstream.js';
 
 export class Snapshot {
+  /** the operator endpoints: the master key only */
   readonly auth: AuthCheck;
+  /** /v1: the master key or a virtual key */
+  readonly authenticator: Authenticator;
   /** GET /v1/models, serialised once per config */
   readonly modelsJson: string;
   /** GET /v1/models/{id} per model, serialised once per config */
@@ -19,6 +22,7 @@ export class Snapshot {
     readonly clients: ReadonlyMap<string, ProviderClient>,
   ) {
     this.auth = createAuthCheck(config.gateway.master_key);
+    this.authenticator = new Authenticator(config.gateway.master_key);
     this.maxBodyBytes = config.gateway.max_body_bytes;
     this.maxResponseBytes = config.gateway.max_response_bytes;
     const names = Object.keys(config.models);

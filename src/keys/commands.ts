@@ -173,7 +173,7 @@ const when = (iso: string | null) => (iso === null ? '-' : iso.slice(0, 19).repl
 export async function runKeysList(opts: LoadOptions & { json?: boolean }): Promise<number> {
   const { paths } = context(opts);
   return withStore(opts, 'list', async (store) => {
-    const keys = await store.unrevoked();
+    const keys = (await store.load()).unrevoked;
     const now = Date.now();
     const db = usageDb(paths.usageDb);
     let out: KeyListing[];

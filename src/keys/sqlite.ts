@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { keyRecordSchema, type KeyRecord } from './schema.js';
-import { KeyStoreError, type KeyStore, type NewKey } from './store.js';
+import { KeyStoreError, type KeySet, type KeyStore, type NewKey } from './store.js';
 
 type Db = Database.Database;
 
@@ -80,7 +80,7 @@ function describeSqliteError(file: string, err: unknown): KeyStoreError {
   if (err instanceof KeyStoreError) return err;
   const e = err as { code?: string; message?: string };
   if (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED' || e.code?.startsWith('SQLITE_BUSY_')) {
-    return new KeyStoreError('locked', `${file} is locked by another process; try again`);
+    return new KeyStoreError('locked', `${file} is locked by another process`);
   }
   if (e.code === 'ENOENT' || e.code === 'SQLITE_CANTOPEN') return new KeyStoreError('missing', `${file} does not exist`);
   return new KeyStoreError('unreadable', `cannot read ${file}: ${e.message ?? String(err)}`);
@@ -264,8 +264,9 @@ export class SqliteKeyStore implements KeyStore {
     return new KeyStoreError('no_such_alias', revoked ? `key "${alias}" is already revoked` : `no key with alias "${alias}" (see ptui keys list)`);
   }
 
-  async unrevoked(): Promise<KeyRecord[]> {
+  async load(): Promise<KeySet> {
     return this.run((db) => {
+      const everCreated = db.prepare('SELECT 1 FROM keys LIMIT 1').get() !== undefined;
       const rows = db.prepare('SELECT * FROM keys WHERE revoked_at IS NULL ORDER BY alias').all() as Row[];
       const out: KeyRecord[] = [];
       let invalid = 0;
@@ -275,7 +276,7 @@ export class SqliteKeyStore implements KeyStore {
         else invalid++;
       }
       this.invalidRows = invalid;
-      return out;
+      return { unrevoked: out, everCreated };
     });
   }
 

@@ -10,6 +10,15 @@ export interface NewKey {
   limits: KeyLimits;
 }
 
+export interface KeySet {
+  unrevoked: KeyRecord[];
+  /**
+   * Whether any key was ever created here, revoked ones included. Once one was, requests need a
+   * key for good: revoking the last key must not open the gateway to everyone.
+   */
+  everCreated: boolean;
+}
+
 export type KeyStoreErrorCode = 'alias_taken' | 'no_such_alias' | 'expired' | 'missing' | 'locked' | 'schema_too_new' | 'unreadable';
 
 /** A failure with a sentence fit for an operator; `code` lets callers decide what to do. */
@@ -33,7 +42,7 @@ export interface KeyStore {
   /** Atomically revokes the alias's key and adds `newHash` with the same alias, limits and expiry. */
   rotate(alias: string, newHash: string, nowMs: number): Promise<KeyRecord>;
   /** Every key not revoked (expired ones included: the caller decides what expiry means to it). */
-  unrevoked(): Promise<KeyRecord[]>;
+  load(): Promise<KeySet>;
   /**
    * A token that changes whenever the keys may have changed, cheap enough to ask several times
    * a second. Throws KeyStoreError when the store cannot be read right now.

@@ -101,9 +101,12 @@ describe(`access control (${MODE})`, () => {
     const llmRoutes = ROUTES.filter((r) => r.method === 'POST').length;
     expect(rows.length).toBe(llmRoutes * Object.keys(BAD_AUTH).length);
 
+    // the scheme is case-insensitive, and padding around the key is not part of it
     for (const route of ROUTES) {
-      const r = await call(route, `Bearer ${MASTER_KEY}`);
-      expect(r.status, `${route.method} ${route.path} with the key: ${r.text.slice(0, 200)}`).toBe(200);
+      for (const auth of [`Bearer ${MASTER_KEY}`, `bearer  ${MASTER_KEY}`]) {
+        const r = await call(route, auth);
+        expect(r.status, `${route.method} ${route.path} with the key: ${r.text.slice(0, 200)}`).toBe(200);
+      }
     }
     report('access', { mode: MODE, routes: ROUTES.length, refusals_checked: refused, wrongly_admitted: wrong.length });
   });
@@ -115,6 +118,7 @@ describe(`access control (${MODE})`, () => {
     expect(src).toMatch(/import\s*\{[^}]*\btimingSafeEqual\b[^}]*\}\s*from\s*'node:crypto'/);
     expect(src).toMatch(/createHash\('sha256'\)/);
     expect(src).toMatch(/timingSafeEqual\(\s*sha256\(key\),\s*expected\s*\)/);
+    expect(src).toMatch(/timingSafeEqual\(\s*sha256\(token\),\s*this\.masterHash\s*\)/);
     // No plain string comparison of the header against the key anywhere in the gateway.
     for (const f of fs.readdirSync(path.join(REPO_ROOT, 'src', 'gateway'))) {
       if (!f.endsWith('.ts')) continue;

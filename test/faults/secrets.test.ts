@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSITIVE } from '../helpers/secret-samples.js';
 import { SECRET_KINDS, type SecretKind } from '../../src/security/detectors.js';
 import { makeHome, type TempHome } from '../helpers/config.js';
-import { PTUI_BIN, readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
+import { keysCli } from '../keys/helpers.js';
+import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
+import { makeSimHome, PTUI_BIN, readUsageRows, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
 import { scrapeMetrics } from '../helpers/load.js';
 import { startEchoUpstream, type EchoUpstream } from './echo-upstream.js';
 import { MODE } from './fixture.js';
@@ -365,5 +367,100 @@ describe(`secrets in every field, block mode (${MODE})`, () => {
     const cached = filesUnder(path.join(home2.home, '.litellm_cache')).map((f) => fs.readFileSync(f, 'latin1')).join('\n');
     expect(cached).not.toContain(POSITIVE.openai[1]!);
     expect(cached).not.toContain(POSITIVE.github[0]!);
+
+// Virtual keys are secrets too: the key is shown once by `ptui keys create` and after that only
+// its hash exists. Used well and badly (revoked, in the URL, as the model name, inside broken
+// JSON, rate-limited, refused a model, an extra callback that fails and one that crashes the
+// gateway), no key appears in the usage log, the gateway's log and crash output, /metrics, or
+// any file under home.
+describe('virtual keys never reach our files', () => {
+  let sim: SimUpstream;
+  let keyHome: TempHome;
+  let gwKeys: GatewayChild | undefined;
+  afterAll(async () => {
+    // a test that failed before the crash leaves its gateway up: never leave it behind
+    await gwKeys?.stop('SIGKILL');
+    await sim?.close();
+    keyHome?.cleanup();
+  });
+
+  it('a key in every place a client can put it, and a crash: no key anywhere afterwards', async () => {
+    sim = await startSimUpstream();
+    keyHome = makeSimHome(sim.url, {
+      models: {
+        chat: { capability: 'chat', targets: [{ provider: 'sim', model: 'sim-model', pricing: { input_usd_per_1m: 1, output_usd_per_1m: 1 } }] },
+        other: { capability: 'chat', targets: [{ provider: 'sim', model: 'sim-model' }] },
+      },
+      gateway: { callbacks: ['crash.mjs'] },
+    });
+    // An extra callback that fails a request on demand, and one that takes the process down.
+    fs.writeFileSync(
+      path.join(keyHome.home, 'crash.mjs'),
+      `export default { name: 'crash', onRequest(ctx) {
+         if (ctx.headers['x-fail'] === 'yes') throw new Error('callback failed on purpose');
+         if (ctx.headers['x-crash'] === 'yes') setImmediate(() => { throw new Error('callback crashed the gateway on purpose'); });
+       } };\n`,
+    );
+    const keys = [
+      keysCli(keyHome.home, 'create', '--alias', 'app', '--rpm', '4', '--models', 'chat', '--budget-usd', '1', '--budget-window', '1d'),
+      keysCli(keyHome.home, 'create', '--alias', 'gone'),
+    ];
+    keys.push(keysCli(keyHome.home, 'rotate', 'gone'));
+    keysCli(keyHome.home, 'revoke', 'gone');
+    // no limits: its request reaches the crashing callback (the rate limit runs first)
+    keys.push(keysCli(keyHome.home, 'create', '--alias', 'crasher'));
+    const [key, revoked, rotated, crasher] = keys as [string, string, string, string];
+    gwKeys = await startGateway({ home: keyHome.home });
+    const gw = gwKeys;
+    const post = (path: string, body: string, auth: string, extra: Record<string, string> = {}) =>
+      fetch(gw.url + path, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth, ...extra }, body }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const chatBody = (model = 'chat', content = 'hi') => JSON.stringify({ model, messages: [{ role: 'user', content }] });
+    const statuses: number[] = [];
+    const answers: string[] = [];
+    const send = async (...a: Parameters<typeof post>) => {
+      const r = await post(...a);
+      statuses.push(r.status);
+      answers.push(r.text);
+    };
+    await send('/v1/chat/completions', chatBody(), `Bearer ${key}`);
+    await send('/v1/chat/completions', JSON.stringify({ model: 'chat', stream: true, messages: [{ role: 'user', content: 'hi' }] }), `Bearer ${key}`);
+    await send('/v1/chat/completions', chatBody(), `Bearer ${revoked}`);
+    await send('/v1/chat/completions', chatBody(), `Bearer ${rotated}`);
+    await send(`/v1/chat/completions?api_key=${key}`, chatBody(), `Bearer ${key}`);
+    await send(`/v1/chat/completions?x=${key}`, chatBody(), 'Bearer nope');
+    await send('/v1/chat/completions', chatBody(key), `Bearer ${key}`);
+    await send('/v1/chat/completions', chatBody('other'), `Bearer ${key}`);
+    await send('/v1/chat/completions', `{"model":"chat","messages":[],"x":${key}}`, `Bearer ${key}`);
+    await send('/v1/chat/completions', chatBody(), `Bearer ${key}x`);
+    await send('/v1/chat/completions', chatBody(), `Bearer ${key}`, { 'x-fail': 'yes' });
+    // rpm 4, and three counted so far (the two answered and the failed one): one more, then refusals
+    for (let i = 0; i < 3; i++) await send('/v1/chat/completions', chatBody(), `Bearer ${key}`);
+    expect(statuses).toEqual([200, 200, 401, 401, 401, 401, 403, 403, 400, 401, 500, 200, 429, 429]);
+    const metricsText = await scrapeMetrics(gw.url);
+    expect(metricsText).toMatch(/backend_llm_key_spend_usd_total\{key="app"\}/);
+    // the crash: the process dies with Node's own report on stderr
+    await post('/v1/chat/completions', chatBody(), `Bearer ${crasher}`, { 'x-crash': 'yes' }).catch(() => null);
+    const code = await gw.exited;
+    expect(code).toBe(1);
+    const stderr = gw.stderr();
+    expect(stderr).toMatch(/callback crashed the gateway on purpose/);
+    expect(stderr).toMatch(/callback failed on purpose/);
+
+    const places: Array<{ name: string; text: string }> = [
+      { name: 'gateway log and crash output', text: stderr },
+      { name: '/metrics', text: metricsText },
+      { name: 'keys list', text: keysCli(keyHome.home, 'list') + keysCli(keyHome.home, 'list', '--json') },
+    ];
+    for (const f of filesUnder(keyHome.home)) places.push({ name: path.relative(keyHome.home, f), text: fs.readFileSync(f).toString('latin1') });
+    expect(places.some((p) => p.name.endsWith('keys.db'))).toBe(true);
+    expect(places.some((p) => p.name.endsWith('llm_usage.db'))).toBe(true);
+    const leaks: string[] = [];
+    for (const k of keys) for (const p of places) if (p.text.includes(k.slice(4))) leaks.push(`key ${k.slice(0, 8)}… in ${p.name}`);
+    expect(leaks).toEqual([]);
+    // the client may see its own text echoed (a malformed body's parse error); nothing else does
+    expect(answers.filter((a) => a.includes(key)).length).toBeLessThanOrEqual(1);
+    const rows = readUsageRows(keyHome.runtimeDir);
+    expect(rows.filter((r) => r.key_alias === 'app').length).toBeGreaterThanOrEqual(8);
+    report('secrets-keys', { mode: MODE, keys: keys.length, requests: statuses.length + 1, places_searched: places.length, leaks: leaks.length });
   });
 });

@@ -1,6 +1,6 @@
 // Budgets before and after every request.
 //
-// Before: the logical model's and capability's budgets, and the provider budget of every target
+// Before: the logical model's, capability's and virtual key's budgets, and the provider budget of every target
 // the router may try. A `block` budget whose spend plus in-flight reservations has reached its
 // limit rejects the request with 429, except a provider budget, which only removes that
 // provider's targets from `ctx.targets`: the router falls back to a provider that may still
@@ -11,12 +11,15 @@
 //
 // After: the reservation is released and the real cost (ctx.costUsd, which the server sets alike
 // for streamed and non-streamed requests, 0 for cache hits) is charged to the provider that answered, the
-// model and the capability.
+// model, the capability and the key. The master key has no key budget; the others still apply to it.
+// Key budgets come with the keys (`ptui keys create --budget-usd`): the tracker is rebuilt when they change.
 //
 // Spend is seeded from the usage log at start and on every config change, so it survives
 // restarts and a changed window takes effect at once.
 import type { ResolvedConfig } from '../../config/load.js';
 import type { BudgetEntry, BudgetStatus, Target } from '../../config/schema.js';
+import { keyBudgetEntry } from '../../keys/schema.js';
+import { readKeySpendBuckets } from '../../usage/key-spend.js';
 import { readSpendSeed, type SpendSeed } from '../../usage/spend.js';
 import { BudgetTracker, seedQueryFor, type TrackedBudget } from '../budget/tracker.js';
 import { estimateTokens } from '../budget/estimate.js';
@@ -75,6 +78,7 @@ export class BudgetsCallback extends Callback {
     this.shared = deps.shared ?? null;
     this.use(this.build(deps.getConfig()));
     this.shared?.budgets.attach(localSpendOf(() => this.tracker));
+    deps.keys?.onChange(() => this.use(this.build(deps.getConfig())));
     this.gaugeTimer = setInterval(() => this.refreshGauges(), GAUGE_REFRESH_MS);
     this.gaugeTimer.unref();
   }
@@ -157,6 +161,7 @@ export class BudgetsCallback extends Callback {
     const now = Date.now();
     const modelBudget = t.get('model', ctx.logicalModel);
     const capabilityBudget = t.get('capability', ctx.capability);
+    const keyBudget = t.get('key', ctx.apiKey?.alias);
 
     // Provider budgets first: they narrow the targets, which the estimate then prices.
     let targets = ctx.targets;
@@ -171,7 +176,7 @@ export class BudgetsCallback extends Callback {
     }
     const blocked: TrackedBudget[] = [];
     if (targets.length === 0 && blockedProviders) blocked.push(...blockedProviders);
-    for (const b of [modelBudget, capabilityBudget]) {
+    for (const b of [modelBudget, capabilityBudget, keyBudget]) {
       if (b && b.entry.action === 'block' && this.committed(b, now) >= b.entry.max_budget_usd) blocked.push(b);
     }
     if (blocked.length > 0) this.reject(ctx, blocked, now);
@@ -184,8 +189,8 @@ export class BudgetsCallback extends Callback {
       ctx.targets = targets;
     }
 
-    this.warnIfExceeded(ctx, [t.get('provider', targets[0]?.provider), modelBudget, capabilityBudget], now);
-    this.reserve(ctx, targets, modelBudget, capabilityBudget);
+    this.warnIfExceeded(ctx, [t.get('provider', targets[0]?.provider), modelBudget, capabilityBudget, keyBudget], now);
+    this.reserve(ctx, targets, [modelBudget, capabilityBudget, keyBudget]);
   }
 
   override onSuccess(ctx: Context): void {
@@ -242,8 +247,8 @@ export class BudgetsCallback extends Callback {
   private reserve(
     ctx: Context,
     targets: readonly Target[],
-    modelBudget: TrackedBudget | undefined,
-    capabilityBudget: TrackedBudget | undefined,
+    /** model, capability and key budgets: charged whichever target answers */
+    anyTarget: ReadonlyArray<TrackedBudget | undefined>,
   ): void {
     const t = this.tracker;
     let tokens: TokenUsage | null = null;
@@ -253,9 +258,9 @@ export class BudgetsCallback extends Callback {
       const held = t.reserve(b.key, usd);
       if (held > 0) reservations.push({ key: b.key, usd: held });
     };
-    // The model and capability may be charged by whichever target answers: reserve the dearest.
+    // The model, capability and key may be charged by whichever target answers: reserve the dearest.
     let dearest = 0;
-    const needsDearest = modelBudget?.entry.action === 'block' || capabilityBudget?.entry.action === 'block';
+    const needsDearest = anyTarget.some((b) => b?.entry.action === 'block');
     for (const target of targets) {
       const b = t.get('provider', target.provider);
       const cost = b?.entry.action === 'block' || needsDearest ? estimate(target.pricing) : 0;
@@ -266,8 +271,7 @@ export class BudgetsCallback extends Callback {
       if (!held) hold(b, cost);
       else if (cost > held.usd) held.usd += t.reserve(b.key, cost - held.usd);
     }
-    if (modelBudget?.entry.action === 'block') hold(modelBudget, dearest);
-    if (capabilityBudget?.entry.action === 'block') hold(capabilityBudget, dearest);
+    for (const b of anyTarget) if (b?.entry.action === 'block') hold(b, dearest);
     if (reservations.length > 0) ctx.state[this.name] = { reservations, settled: false } satisfies BudgetsState;
   }
 
@@ -293,7 +297,7 @@ export class BudgetsCallback extends Callback {
 
   private charge(ctx: Context, cost: number): TrackedBudget[] {
     const now = Date.now();
-    const hit = this.tracker.charge(ctx.answeredBy?.provider ?? null, ctx.logicalModel, ctx.capability, ctx.startedAt, cost, now);
+    const hit = this.tracker.charge(ctx.answeredBy?.provider ?? null, ctx.logicalModel, ctx.capability, ctx.startedAt, cost, now, ctx.apiKey?.alias ?? null);
     for (const b of hit) this.deps.metrics.budgetSpend.set(b.labels, this.tracker.spend(b, now));
     return hit;
   }
@@ -305,11 +309,23 @@ export class BudgetsCallback extends Callback {
    */
   private build(config: ResolvedConfig): Built {
     const now = Date.now();
-    const tracker = new BudgetTracker(config.budgets, now, this.reserved, this.tracker);
+    const keyBudgets: BudgetEntry[] = [];
+    for (const k of this.deps.keys?.keys ?? []) {
+      const e = keyBudgetEntry(k);
+      if (e) keyBudgets.push(e);
+    }
+    const tracker = new BudgetTracker([...config.budgets, ...keyBudgets], now, this.reserved, this.tracker);
     if (tracker.unseeded.length === 0) return { tracker, seed: null, seedError: null };
-    const fresh = tracker.unseeded.map((b) => b.entry);
+    const fresh = tracker.unseeded.filter((b) => b.entry.scope !== 'key');
     try {
-      const seed = readSpendSeed(this.deps.usage.db, seedQueryFor(fresh, now, this.invalidAfterId));
+      // keys are not in the per-minute rollup: each key budget reads its own index range
+      for (const b of tracker.unseeded) {
+        if (b.entry.scope !== 'key') continue;
+        const w = b.window;
+        tracker.seedKey(readKeySpendBuckets(this.deps.usage.db, b.entry.target, now - w.windowMs - w.bucketMs, w.bucketMs), now);
+      }
+      if (fresh.length === 0) return { tracker, seed: null, seedError: null };
+      const seed = readSpendSeed(this.deps.usage.db, seedQueryFor(fresh.map((b) => b.entry), now, this.invalidAfterId));
       tracker.seed(seed, now);
       return { tracker, seed, seedError: null };
     } catch (err) {

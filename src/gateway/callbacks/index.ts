@@ -12,10 +12,11 @@ import { BudgetsCallback } from './budgets.js';
 import { CacheCallback } from './cache.js';
 import { GuardrailsCallback } from './guardrails.js';
 import { MetricsCallback } from './metrics.js';
+import { RateLimitsCallback } from '../ratelimit/callback.js';
 import { UsageLogCallback } from './usage-log.js';
 
 /** Before the upstream call, in this order. */
-export const PRE_CALLBACKS: readonly CallbackClass[] = [GuardrailsCallback, BudgetsCallback, CacheCallback];
+export const PRE_CALLBACKS: readonly CallbackClass[] = [RateLimitsCallback, GuardrailsCallback, BudgetsCallback, CacheCallback];
 /** Record the outcome; always last. */
 export const RECORD_CALLBACKS: readonly CallbackClass[] = [UsageLogCallback, MetricsCallback];
 

@@ -56,6 +56,7 @@ const positive = (v: number | null | undefined): v is number => typeof v === 'nu
 export class MetricsCallback extends Callback {
   readonly name = 'metrics';
   private readonly series = new Map<string, Map<string, Map<string, Series>>>();
+  private readonly keySpend = new Map<string, C>();
 
   override onSuccess(ctx: Context): void {
     this.record(ctx, false);
@@ -77,9 +78,19 @@ export class MetricsCallback extends Callback {
       if (positive(u.prompt_tokens)) s.promptTokens.inc(u.prompt_tokens);
       if (positive(u.completion_tokens)) s.completionTokens.inc(u.completion_tokens);
     }
-    if (positive(ctx.costUsd)) s.cost.inc(ctx.costUsd);
+    if (positive(ctx.costUsd)) {
+      s.cost.inc(ctx.costUsd);
+      if (ctx.apiKey) this.keySeries(ctx.apiKey.alias).inc(ctx.costUsd);
+    }
     const upstreamMs = Number.isFinite(ctx.upstreamMs) ? ctx.upstreamMs : 0;
     this.deps.metrics.overhead.observe(Math.max(0, latencyMs - upstreamMs) / 1000);
+  }
+
+  /** one child per alias: bounded by the keys that exist, and aliases are plain names */
+  private keySeries(alias: string): C {
+    let c = this.keySpend.get(alias);
+    if (!c) this.keySpend.set(alias, (c = this.deps.metrics.keySpend.labels(alias)));
+    return c;
   }
 
   private errorSeries(s: Series, ctx: Context): C {

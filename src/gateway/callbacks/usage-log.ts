@@ -7,6 +7,7 @@ import type { Context } from '../context.js';
 import type { UsageRow } from '../../usage/schema.js';
 import type { UsageLogHooks } from '../../usage/log.js';
 import { findSecrets, redactText } from '../../security/scan.js';
+import { KEY_IN_TEXT_RE, KEY_PREFIX } from '../../keys/key.js';
 
 /** Longest error_message stored: enough to diagnose, too short to carry a prompt. */
 export const MAX_ERROR_MESSAGE = 200;
@@ -34,8 +35,12 @@ export function safeErrorMessage(message: string): string {
  */
 function withoutSecrets(s: string): string {
   const found = findSecrets(s);
-  return found.length ? redactText(s, found) : s;
+  const clean = found.length ? redactText(s, found) : s;
+  // ptui's own virtual keys, e.g. one pasted as the model name
+  return clean.includes(KEY_PREFIX) ? clean.replace(KEYS_IN_TEXT_RE, '[REDACTED:ptui_key]') : clean;
 }
+
+const KEYS_IN_TEXT_RE = new RegExp(KEY_IN_TEXT_RE.source, 'g');
 
 function clip(s: string | null | undefined, max: number): string | null {
   if (s == null) return null;
@@ -103,7 +108,8 @@ export function usageRowFromContext(ctx: Context, status: 'success' | 'error'): 
     attempts: ctx.attempts,
     // The provider's count whenever there is one; a request ptui counted itself says 'estimated'.
     usage_source: u ? (ctx.usageSource ?? 'upstream') : null,
-    key_alias: null,
+    // the alias, never the key
+    key_alias: ctx.apiKey?.alias ?? null,
   };
 }
 

@@ -10,6 +10,7 @@ import type { Routing } from '../routing/routing.js';
 import { GatewayError, unauthorized } from '../errors.js';
 import { modelIdIn, pathOf } from '../router.js';
 import type { GatewayMetrics } from '../metrics.js';
+import { refuseKeyInUrl, type KeyLookup } from '../auth.js';
 import type { Snapshot } from '../snapshot.js';
 import { describeUpstreamError } from '../upstream.js';
 import type { UsageLog } from '../../usage/log.js';
@@ -37,6 +38,8 @@ export interface AdminState {
   readonly shared: SharedSource | null;
   /** the secret of this instance's record in the runtime dir; null when none was made */
   readonly instanceSecret: string | null;
+  /** why the virtual keys in force may be stale (keys.db missing, locked, newer) */
+  readonly keys: { readonly problem: string | null };
 }
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -57,20 +60,22 @@ export function sendUnauthorized(res: http.ServerResponse): void {
 /** An operator route refused: without a master key only loopback clients reach them. */
 export function sendOperatorDenied(res: http.ServerResponse, snap: Snapshot): void {
   if (snap.config.gateway.master_key) return sendUnauthorized(res);
-  sendError(res, new GatewayError(401, 'invalid_api_key', 'operator endpoints answer loopback clients only while no master key is set'));
+  sendError(res, unauthorized('operator endpoints answer loopback clients only while no master key is set'));
 }
 
 export function health(state: AdminState, req: http.IncomingMessage, res: http.ServerResponse): void {
   const usageError = state.usage.degradedReason;
   const shared = state.shared?.health();
+  const keysError = state.keys.problem;
   const body: Record<string, unknown> = {
-    status: state.configError || usageError || shared?.reason ? 'degraded' : 'ok',
+    status: state.configError || usageError || shared?.reason || keysError ? 'degraded' : 'ok',
     version: state.version,
     uptime_s: Math.floor((Date.now() - state.startedAt) / 1000),
   };
   if (state.configError) body.config_error = state.configError;
   if (usageError) body.usage_log_error = usageError;
   if (shared) body.shared = shared;
+  if (keysError) body.keys_error = keysError;
   const text = JSON.stringify(body);
   const challenge = req.headers[INSTANCE_CHALLENGE_HEADER];
   if (state.instanceSecret && typeof challenge === 'string' && INSTANCE_CHALLENGE_RE.test(challenge)) {
@@ -93,8 +98,20 @@ export async function metrics(state: AdminState, res: http.ServerResponse): Prom
   }
 }
 
-export function models(snap: Snapshot, res: http.ServerResponse): void {
-  sendText(res, 200, JSON_TYPE, snap.modelsJson);
+/** The logical models; a virtual key with a model list sees only those. */
+export function models(snap: Snapshot, keys: KeyLookup, req: http.IncomingMessage, res: http.ServerResponse): void {
+  let who;
+  try {
+    refuseKeyInUrl(req.url);
+    who = snap.authenticator.identify(req.headers.authorization, keys, Date.now());
+  } catch (err) {
+    return sendError(res, err as GatewayError);
+  }
+  const allowed = who.kind === 'key' ? who.key.limits.models : undefined;
+  if (!allowed) return sendText(res, 200, JSON_TYPE, snap.modelsJson);
+  const list = JSON.parse(snap.modelsJson) as { object: string; data: Array<{ id: string }> };
+  list.data = list.data.filter((m) => allowed.includes(m.id));
+  sendText(res, 200, JSON_TYPE, JSON.stringify(list));
 }
 
 /** GET /v1/models/{id}: one logical model in OpenAI's shape, or 404 model_not_found. */

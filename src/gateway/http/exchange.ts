@@ -1,5 +1,5 @@
 // One LLM request from its context to the last callback, as a short list of stages:
-//   1. authorize         the bearer key
+//   1. authorize         the bearer key (master or virtual), never one in the URL
 //   2. accept the body   read under max_body_bytes, parse, check fields, resolve the model
 //   3. onRequest         the callbacks, which may rewrite, reject or short-circuit
 //   4. answer            a cache hit replayed, or the targets tried (fallback loop)
@@ -9,7 +9,8 @@
 import type http from 'node:http';
 import { acceptBody, parseJsonBody, readBody } from '../body.js';
 import type { Context, ShortCircuitResponse } from '../context.js';
-import { GatewayError, unauthorized } from '../errors.js';
+import { checkModelAllowed, refuseKeyInUrl, type KeyLookup } from '../auth.js';
+import { GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { CallbackManager } from '../pipeline.js';
@@ -31,6 +32,7 @@ export class Exchange {
     private readonly manager: CallbackManager,
     private readonly log: Logger,
     private readonly snap: Snapshot,
+    private readonly keys: KeyLookup,
     private readonly ctx: Context,
     private readonly req: http.IncomingMessage,
     res: http.ServerResponse,
@@ -44,8 +46,16 @@ export class Exchange {
   async run(): Promise<void> {
     const { ctx, snap } = this;
     try {
-      if (!snap.auth(this.req.headers.authorization)) throw unauthorized();
-      acceptBody(ctx, parseJsonBody(await readBody(this.req, snap.maxBodyBytes)));
+      refuseKeyInUrl(this.req.url);
+      const who = snap.authenticator.identify(this.req.headers.authorization, this.keys, ctx.startedAt);
+      if (who.kind === 'key') ctx.apiKey = who.key;
+      const body = parseJsonBody(await readBody(this.req, snap.maxBodyBytes));
+      if (ctx.apiKey) {
+        // the row names the model a key was refused (client text: the usage log sanitises it)
+        if (typeof body.model === 'string') ctx.logicalModel = body.model;
+        checkModelAllowed(ctx.apiKey, body.model);
+      }
+      acceptBody(ctx, body);
       await this.manager.runRequest(ctx);
       if (this.reply.clientGone) throw clientClosed();
       if (ctx.shortCircuit) this.replay(ctx.shortCircuit);

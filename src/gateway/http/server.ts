@@ -14,6 +14,7 @@ import type { GatewayMetrics } from '../metrics.js';
 import type { CallbackManager } from '../pipeline.js';
 import { isLlmRoute, route } from '../router.js';
 import { Snapshot } from '../snapshot.js';
+import type { KeyRing } from '../keys/ring.js';
 import type { Upstreams } from '../upstream.js';
 import { operatorAllowed } from '../operator.js';
 import type { Routing } from '../routing/routing.js';
@@ -30,6 +31,8 @@ export interface GatewayServerOptions {
   metrics: GatewayMetrics;
   upstreams: Upstreams;
   routing: Routing;
+  /** the virtual keys in force */
+  keys: KeyRing;
   log: Logger;
   version: string;
   /** shared mode: its state shows in /health and /budgets */
@@ -61,6 +64,7 @@ export class GatewayServer implements admin.AdminState {
   readonly budgets: admin.BudgetSource | null;
   readonly shared: admin.SharedSource | null;
   readonly instanceSecret: string | null;
+  readonly keys: KeyRing;
 
   constructor(
     private readonly opts: GatewayServerOptions,
@@ -72,6 +76,7 @@ export class GatewayServer implements admin.AdminState {
     this.budgets = opts.budgets;
     this.shared = opts.shared ?? null;
     this.instanceSecret = opts.instanceSecret ?? null;
+    this.keys = opts.keys;
     this.snapshot = new Snapshot(config, opts.upstreams.update(config.providers));
     this.http = http.createServer(
       {
@@ -160,8 +165,7 @@ export class GatewayServer implements admin.AdminState {
         void admin.healthTargets(snap, res, this.opts.routing);
         return;
       case 'models':
-        if (!snap.auth(req.headers.authorization)) return admin.sendUnauthorized(res);
-        return admin.models(snap, res);
+        return admin.models(snap, this.keys, req, res);
       case 'model':
         if (!snap.auth(req.headers.authorization)) return admin.sendUnauthorized(res);
         return admin.model(snap, req, res);
@@ -192,7 +196,7 @@ export class GatewayServer implements admin.AdminState {
     const ctx = new Context(requestId, endpoint, req.headers, snap.config, startMono);
     this.inflight++;
     try {
-      await new Exchange(this.opts.manager, this.opts.log, snap, ctx, req, res, this.opts.routing, this.opts.metrics.inFlight).run();
+      await new Exchange(this.opts.manager, this.opts.log, snap, this.keys, ctx, req, res, this.opts.routing, this.opts.metrics.inFlight).run();
     } catch (err) {
       this.opts.log.error('request_failed', { request_id: requestId, error: String(err) });
     } finally {

@@ -16,6 +16,7 @@ export class KeyRing {
   private byHash = new Map<string, KeyRecord>();
   private version: string | null = null;
   private everLoaded = false;
+  private everCreated = false;
   private problemText: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
@@ -45,9 +46,9 @@ export class KeyRing {
     this.listeners.push(fn);
   }
 
-  /** Keys exist: every /v1 request must then carry one (or the master key). */
+  /** Keys exist, or did: every /v1 request must then carry one (or the master key). */
   get required(): boolean {
-    return this.byHash.size > 0;
+    return this.everCreated || this.byHash.size > 0;
   }
 
   get size(): number {
@@ -74,8 +75,9 @@ export class KeyRing {
     try {
       const v = await this.store.version();
       if (v === this.version) return this.clearProblem();
-      const keys = await this.store.unrevoked();
-      this.apply(keys);
+      const set = await this.store.load();
+      this.everCreated ||= set.everCreated;
+      this.apply(set.unrevoked);
       this.version = v;
       this.clearProblem();
     } catch (err) {

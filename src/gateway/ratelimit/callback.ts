@@ -1,0 +1,167 @@
+// Requests and tokens per minute, per virtual key (`ptui keys create --rpm/--tpm`) and per
+// logical model (`rate_limits:` in model-mappings.yaml). Checked before anything else in the
+// pipeline, O(1) per request: a request must fit every limit it falls under, and is then counted
+// in all of them at once (single-threaded, so 50 concurrent requests against rpm 10 admit 10).
+// Tokens are reserved by estimate (prompt characters / 4 plus the completion allowed) and
+// settled by what the upstream reported. A refusal is 429 `rate_limit_exceeded` with OpenAI's
+// type (`requests` or `tokens`) and a `retry-after` the SDKs honour; every answer under a limit
+// carries OpenAI's x-ratelimit-* headers for the tightest limit of each kind.
+import type { ResolvedConfig } from '../../config/load.js';
+import { estimateTokens } from '../budget/estimate.js';
+import type { Context } from '../context.js';
+import { GatewayError } from '../errors.js';
+import { Callback, type CallbackDeps } from '../pipeline.js';
+import { MinuteCounter } from './minute.js';
+
+interface Subject {
+  /** `key:<alias>` or `model:<name>`: one counter each */
+  id: string;
+  /** for messages: `key "team-a"` */
+  label: string;
+  rpm: number | undefined;
+  tpm: number | undefined;
+  counter: MinuteCounter;
+}
+
+interface RateState {
+  subjects: Subject[];
+  estimate: number;
+  settled: boolean;
+}
+
+type Kind = 'requests' | 'tokens';
+
+/** OpenAI's duration style for x-ratelimit-reset-*: `20ms`, `1.5s`, `1m0s`. */
+export function formatReset(ms: number): string {
+  const n = Math.max(0, Math.ceil(ms));
+  if (n < 1000) return `${n}ms`;
+  if (n < 60_000) return `${Number((n / 1000).toFixed(3))}s`;
+  return `${Math.floor(n / 60_000)}m${Number(((n % 60_000) / 1000).toFixed(3))}s`;
+}
+
+export class RateLimitsCallback extends Callback {
+  readonly name = 'rate-limits';
+  private readonly counters = new Map<string, MinuteCounter>();
+
+  constructor(deps: CallbackDeps) {
+    super(deps);
+    deps.keys?.onChange((keys) => this.prune(new Set(keys.filter((k) => k.limits.rpm || k.limits.tpm).map((k) => k.alias))));
+  }
+
+  override onConfig(config: ResolvedConfig): void {
+    // counters of models that no longer exist or lost their limits go; keys are pruned by prune()
+    for (const id of this.counters.keys()) {
+      if (id.startsWith('model:') && !config.models[id.slice(6)]?.rate_limits) this.counters.delete(id);
+    }
+  }
+
+  /** Drops the counters of keys not in `aliases` (revoked, or no longer limited). */
+  prune(limitedAliases: ReadonlySet<string>): void {
+    for (const id of this.counters.keys()) if (id.startsWith('key:') && !limitedAliases.has(id.slice(4))) this.counters.delete(id);
+  }
+
+  private counter(id: string, nowMs: number): MinuteCounter {
+    let c = this.counters.get(id);
+    if (!c) this.counters.set(id, (c = new MinuteCounter(nowMs)));
+    return c;
+  }
+
+  private subjects(ctx: Context, nowMs: number): Subject[] | null {
+    let out: Subject[] | null = null;
+    const key = ctx.apiKey;
+    if (key && (key.limits.rpm || key.limits.tpm)) {
+      const id = `key:${key.alias}`;
+      (out ??= []).push({ id, label: `key "${key.alias}"`, rpm: key.limits.rpm, tpm: key.limits.tpm, counter: this.counter(id, nowMs) });
+    }
+    const limits = ctx.model?.rate_limits;
+    if (limits && (limits.rpm || limits.tpm)) {
+      const id = `model:${ctx.model!.name}`;
+      (out ??= []).push({ id, label: `model "${ctx.model!.name}"`, rpm: limits.rpm, tpm: limits.tpm, counter: this.counter(id, nowMs) });
+    }
+    return out;
+  }
+
+  override onRequest(ctx: Context): void {
+    const now = Date.now();
+    const subjects = this.subjects(ctx, now);
+    if (!subjects) return;
+    let estimate = 0;
+    if (subjects.some((s) => s.tpm)) {
+      const t = estimateTokens(ctx.body, ctx.endpoint);
+      estimate = t.prompt_tokens + t.completion_tokens;
+    }
+    for (const s of subjects) {
+      if (s.rpm) {
+        const used = s.counter.requests(now);
+        if (used + 1 > s.rpm) this.refuse(ctx, subjects, now, s, 'requests', s.counter.msUntilFreed('requests', used + 1 - s.rpm, now));
+      }
+      if (s.tpm) {
+        if (estimate > s.tpm) {
+          this.refuse(ctx, subjects, now, s, 'tokens', s.counter.msUntilEmpty('tokens', now), `this request may use about ${estimate} tokens, more than the ${s.tpm} per minute of ${s.label}; lower max_tokens`);
+        }
+        const used = s.counter.tokens(now);
+        if (used + estimate > s.tpm) this.refuse(ctx, subjects, now, s, 'tokens', s.counter.msUntilFreed('tokens', used + estimate - s.tpm, now));
+      }
+    }
+    for (const s of subjects) {
+      if (s.rpm) s.counter.addRequest(now);
+      if (s.tpm) s.counter.inFlightTokens += estimate;
+    }
+    ctx.state[this.name] = { subjects, estimate, settled: false } satisfies RateState;
+    this.setHeaders(ctx, subjects, now);
+  }
+
+  override onSuccess(ctx: Context): void {
+    this.settle(ctx);
+  }
+
+  override onError(ctx: Context): void {
+    this.settle(ctx);
+  }
+
+  private settle(ctx: Context): void {
+    const state = ctx.state[this.name] as RateState | undefined;
+    if (!state || state.settled) return;
+    state.settled = true;
+    const used = ctx.cacheHit ? 0 : (ctx.usage?.total_tokens ?? 0);
+    const now = Date.now();
+    for (const s of state.subjects) if (s.tpm) s.counter.settleTokens(state.estimate, Number.isFinite(used) ? used : 0, now);
+  }
+
+  private refuse(ctx: Context, subjects: Subject[], now: number, s: Subject, kind: Kind, waitMs: number, why?: string): never {
+    this.setHeaders(ctx, subjects, now);
+    const wait = Math.max(1, Math.ceil(waitMs));
+    ctx.responseHeaders['retry-after'] = String(Math.ceil(wait / 1000));
+    ctx.responseHeaders['retry-after-ms'] = String(wait);
+    const limit = kind === 'requests' ? `${s.rpm} requests` : `${s.tpm} tokens`;
+    this.deps.metrics.rateLimited.inc({ kind, scope: s.id.startsWith('key:') ? 'key' : 'model' });
+    throw new GatewayError(429, 'rate_limit_exceeded', why ?? `rate limit of ${s.label} reached: ${limit} per minute; retry in ${formatReset(wait)}`, null, { type: kind });
+  }
+
+  /** x-ratelimit-* for the tightest limit of each kind among those this request falls under. */
+  private setHeaders(ctx: Context, subjects: Subject[], now: number): void {
+    const h = ctx.responseHeaders;
+    let req: { limit: number; remaining: number; s: Subject } | null = null;
+    let tok: { limit: number; remaining: number; s: Subject } | null = null;
+    for (const s of subjects) {
+      if (s.rpm) {
+        const remaining = Math.max(0, s.rpm - s.counter.requests(now));
+        if (!req || remaining < req.remaining) req = { limit: s.rpm, remaining, s };
+      }
+      if (s.tpm) {
+        const remaining = Math.max(0, Math.floor(s.tpm - s.counter.tokens(now)));
+        if (!tok || remaining < tok.remaining) tok = { limit: s.tpm, remaining, s };
+      }
+    }
+    if (req) {
+      h['x-ratelimit-limit-requests'] = String(req.limit);
+      h['x-ratelimit-remaining-requests'] = String(req.remaining);
+      h['x-ratelimit-reset-requests'] = formatReset(req.s.counter.msUntilEmpty('requests', now));
+    }
+    if (tok) {
+      h['x-ratelimit-limit-tokens'] = String(tok.limit);
+      h['x-ratelimit-remaining-tokens'] = String(tok.remaining);
+      h['x-ratelimit-reset-tokens'] = formatReset(tok.s.counter.msUntilEmpty('tokens', now));
+    }
+  }
+}
