@@ -5,9 +5,9 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from './config/paths.js';
-import { windowSeconds } from './config/schema.js';
+import { windowSeconds } from './config/window.js';
 import { closest } from './config/suggest.js';
-import { ALIAS_RE } from './keys/schema.js';
+import { ALIAS_RE } from './keys/key.js';
 
 const VERSION: string = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
 

@@ -3,27 +3,9 @@
 // capability) are checked in validate.ts, because zod sees one file at a time.
 import { z } from 'zod';
 
-/** `^[0-9]+(s|m|h|d|w|mo)$`, m = minutes, mo = 30 days; zero is not a window. */
-export const BUDGET_WINDOW_RE = /^([0-9]+)(s|m|h|d|w|mo)$/;
-
-const WINDOW_UNIT_SECONDS: Record<string, number> = {
-  s: 1,
-  m: 60,
-  h: 3600,
-  d: 86400,
-  w: 7 * 86400,
-  mo: 30 * 86400,
-};
-
-/** Seconds in a budget window such as `12h`; NaN for anything the grammar rejects. */
-/** Ten years: anything longer is a typo, and would overflow date arithmetic downstream. */
-const MAX_WINDOW_SECONDS = 10 * 365 * 86400;
-
-export function windowSeconds(window: string): number {
-  const m = BUDGET_WINDOW_RE.exec(window);
-  if (!m) return Number.NaN;
-  return Number(m[1]) * WINDOW_UNIT_SECONDS[m[2]];
-}
+// The window grammar lives in window.ts (no zod there: the command line parses flags with it).
+export { BUDGET_WINDOW_RE, MAX_WINDOW_SECONDS, windowSeconds } from './window.js';
+import { BUDGET_WINDOW_RE, MAX_WINDOW_SECONDS, windowSeconds } from './window.js';
 
 // systemd unit names: a plain name with a known suffix, no path, no shell metacharacters, no
 // backslash escapes, and no leading '-' (systemctl would read `-x.service` as an option).

@@ -10,6 +10,9 @@ export const KEY_RE = /^ptk_[0-9A-Za-z]{40}$/;
 /** A virtual key inside other text (a query string, a log line). */
 export const KEY_IN_TEXT_RE = /ptk_[0-9A-Za-z]{40}/;
 
+/** Aliases end up in metrics labels, headers, log lines and the console: a plain name only. */
+export const ALIAS_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 // 248 = 4 × 62: bytes at or above it are discarded, so `byte % 62` is uniform over the
 // alphabet (plain `% 62` over 0..255 would favour the first 8 characters).
 const UNBIASED_LIMIT = 248;

@@ -4,8 +4,8 @@
 import { z } from 'zod';
 import { budgetSchema, windowSeconds, type BudgetEntry } from '../config/schema.js';
 
-/** Aliases end up in metrics labels, headers, log lines and the console: a plain name only. */
-export const ALIAS_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export { ALIAS_RE } from './key.js';
+import { ALIAS_RE } from './key.js';
 /** Far above any real limit, far below where integer arithmetic gets doubtful. */
 export const MAX_RPM = 1_000_000_000;
 export const MAX_TPM = 1_000_000_000_000;

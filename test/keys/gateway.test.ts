@@ -130,6 +130,8 @@ describe('virtual keys through the gateway', () => {
     expect(unknown.status).toBe(403);
     const models = await client.models.list();
     expect(models.data.map((m) => m.id)).toEqual(['chat']);
+    expect((await client.models.retrieve('chat')).id).toBe('chat');
+    expect((await client.models.retrieve('other').catch((e) => e)).status).toBe(403);
   });
 
   it('keys.db missing, locked or of a newer schema: a clear message, and the keys loaded last stay in force', async () => {

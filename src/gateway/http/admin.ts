@@ -10,7 +10,7 @@ import type { Routing } from '../routing/routing.js';
 import { GatewayError, unauthorized } from '../errors.js';
 import { modelIdIn, pathOf } from '../router.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { refuseKeyInUrl, type KeyLookup } from '../auth.js';
+import { checkModelAllowed, refuseKeyInUrl, type Identity, type KeyLookup } from '../auth.js';
 import type { Snapshot } from '../snapshot.js';
 import { describeUpstreamError } from '../upstream.js';
 import type { UsageLog } from '../../usage/log.js';
@@ -98,15 +98,21 @@ export async function metrics(state: AdminState, res: http.ServerResponse): Prom
   }
 }
 
-/** The logical models; a virtual key with a model list sees only those. */
-export function models(snap: Snapshot, keys: KeyLookup, req: http.IncomingMessage, res: http.ServerResponse): void {
-  let who;
+/** The /v1 identity of a model lookup (master or virtual key), or null once the refusal is sent. */
+function identify(snap: Snapshot, keys: KeyLookup, req: http.IncomingMessage, res: http.ServerResponse): Identity | null {
   try {
     refuseKeyInUrl(req.url);
-    who = snap.authenticator.identify(req.headers.authorization, keys, Date.now());
+    return snap.authenticator.identify(req.headers.authorization, keys, Date.now());
   } catch (err) {
-    return sendError(res, err as GatewayError);
+    sendError(res, err as GatewayError);
+    return null;
   }
+}
+
+/** The logical models; a virtual key with a model list sees only those. */
+export function models(snap: Snapshot, keys: KeyLookup, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const who = identify(snap, keys, req, res);
+  if (who === null) return;
   const allowed = who.kind === 'key' ? who.key.limits.models : undefined;
   if (!allowed) return sendText(res, 200, JSON_TYPE, snap.modelsJson);
   const list = JSON.parse(snap.modelsJson) as { object: string; data: Array<{ id: string }> };
@@ -115,9 +121,12 @@ export function models(snap: Snapshot, keys: KeyLookup, req: http.IncomingMessag
 }
 
 /** GET /v1/models/{id}: one logical model in OpenAI's shape, or 404 model_not_found. */
-export function model(snap: Snapshot, req: http.IncomingMessage, res: http.ServerResponse): void {
+export function model(snap: Snapshot, keys: KeyLookup, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const who = identify(snap, keys, req, res);
+  if (who === null) return;
   const id = modelIdIn(pathOf(req.url ?? '/'))!;
   try {
+    checkModelAllowed(who.kind === 'key' ? who.key : null, id);
     resolveModel(snap.config, id);
   } catch (err) {
     return sendError(res, err as GatewayError);

@@ -167,8 +167,7 @@ export class GatewayServer implements admin.AdminState {
       case 'models':
         return admin.models(snap, this.keys, req, res);
       case 'model':
-        if (!snap.auth(req.headers.authorization)) return admin.sendUnauthorized(res);
-        return admin.model(snap, req, res);
+        return admin.model(snap, this.keys, req, res);
       case 'budgets':
         if (!snap.auth(req.headers.authorization)) return admin.sendUnauthorized(res);
         return admin.budgets(this, res);
