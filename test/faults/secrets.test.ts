@@ -367,6 +367,8 @@ describe(`secrets in every field, block mode (${MODE})`, () => {
     const cached = filesUnder(path.join(home2.home, '.litellm_cache')).map((f) => fs.readFileSync(f, 'latin1')).join('\n');
     expect(cached).not.toContain(POSITIVE.openai[1]!);
     expect(cached).not.toContain(POSITIVE.github[0]!);
+  });
+});
 
 // Virtual keys are secrets too: the key is shown once by `ptui keys create` and after that only
 // its hash exists. Used well and badly (revoked, in the URL, as the model name, inside broken
