@@ -23,6 +23,7 @@ import { readKeySpendBuckets } from '../../usage/key-spend.js';
 import { readSpendSeed, type SpendSeed } from '../../usage/spend.js';
 import { BudgetTracker, seedQueryFor, type TrackedBudget } from '../budget/tracker.js';
 import { estimateTokens } from '../budget/estimate.js';
+import { retryAfterSeconds } from '../budget/retry-after.js';
 import type { Context, TokenUsage } from '../context.js';
 import { costUsd } from '../cost.js';
 import { GatewayError } from '../errors.js';
@@ -202,7 +203,6 @@ export class BudgetsCallback extends Callback {
   }
 
   private reject(ctx: Context, blocked: TrackedBudget[], now: number): never {
-    const t = this.tracker;
     for (const b of blocked) this.deps.metrics.budgetExceeded.inc(b.labels);
     const reasons = blocked.map((b) => describe(b, this.spendOf(b, now)));
     this.deps.log.warn('budget_blocked', {
@@ -212,16 +212,8 @@ export class BudgetsCallback extends Callback {
     // Retrying cannot help until spend leaves the window: clients (the official SDKs among them)
     // are told not to, and when, if every blocking budget's spend will fall back under its limit.
     const headers: Record<string, string> = { 'x-should-retry': 'false' };
-    let waitMs: number | null = 0;
-    for (const b of blocked) {
-      const ms = b.window.msUntilBelow(b.entry.max_budget_usd - t.reservedFor(b), now);
-      if (ms === null) {
-        waitMs = null;
-        break;
-      }
-      waitMs = Math.max(waitMs, ms);
-    }
-    if (waitMs !== null && Number.isFinite(waitMs)) headers['retry-after'] = String(Math.max(1, Math.ceil(waitMs / 1000)));
+    const retryAfter = retryAfterSeconds(this.tracker, blocked, now);
+    if (retryAfter !== null) headers['retry-after'] = String(retryAfter);
     throw new GatewayError(429, 'budget_exceeded', `budget exceeded: ${reasons.join('; ')}`, null, { headers });
   }
 
