@@ -13,11 +13,17 @@ export interface ConfigProblem {
   col?: number;
 }
 
+// A problem may quote what the file holds (a key, a value): control characters, invisible
+// format ones (zero-width, bidi) and line separators are printed escaped, so a terminal shows
+// exactly where they are and none of them acts on it.
+const UNPRINTABLE_RE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+const printable = (s: string) => s.replace(UNPRINTABLE_RE, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+
 export function formatProblem(p: ConfigProblem): string {
   let where = p.file;
   if (p.line !== undefined) where += `:${p.line}:${p.col ?? 1}`;
   if (p.path) where += `: ${p.path}`;
-  return `${where}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`;
+  return printable(`${where}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`);
 }
 
 const PLAIN_KEY_RE = /^[A-Za-z0-9_-]+$/;

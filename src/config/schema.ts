@@ -11,6 +11,33 @@ import { BUDGET_WINDOW_RE, MAX_WINDOW_SECONDS, windowSeconds } from './window.js
 // backslash escapes, and no leading '-' (systemctl would read `-x.service` as an option).
 export const UNIT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9:_.@-]*\.(service|socket|target|timer|mount|path|scope|slice)$/;
 
+// A name the operator gives (provider, model, capability, a target's model) reaches log lines,
+// metric labels, the console and HTTP headers: no control or invisible format characters
+// (escape sequences, zero-width and bidi marks, line separators), and a length a table can show.
+const INVISIBLE_OR_CONTROL = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+const MAX_NAME = 256;
+function nameProblem(s: string): string | null {
+  if (s.length > MAX_NAME) return `must be at most ${MAX_NAME} characters`;
+  if (INVISIBLE_OR_CONTROL.test(s)) return 'must not contain control or invisible characters';
+  return null;
+}
+const configName = z
+  .string()
+  .min(1)
+  .superRefine((s, ctx) => {
+    const why = nameProblem(s);
+    if (why) ctx.addIssue({ code: 'custom', message: why });
+  });
+/** A mapping whose keys are such names (checked here: zod reports a bad record key without its reason). */
+function namedRecord<T extends z.ZodType>(value: T) {
+  return z.record(z.string().min(1), value).superRefine((rec, ctx) => {
+    for (const key of Object.keys(rec)) {
+      const why = nameProblem(key);
+      if (why) ctx.addIssue({ code: 'custom', path: [key], message: `name ${why}` });
+    }
+  });
+}
+
 const httpUrl = z.string().refine(
   (s) => {
     try {
@@ -84,7 +111,7 @@ export type Provider = z.infer<typeof providerSchema>;
 export const responsesMode = (p: Provider): 'native' | 'translate' => p.responses ?? (p.type === 'ollama' ? 'translate' : 'native');
 
 export const providersFileSchema = z.strictObject({
-  providers: z.record(z.string().min(1), providerSchema).refine((p) => Object.keys(p).length > 0, {
+  providers: namedRecord(providerSchema).refine((p) => Object.keys(p).length > 0, {
     message: 'at least one provider is required',
   }),
   services: z
@@ -100,8 +127,8 @@ export const pricingSchema = z.strictObject({
 export type Pricing = z.infer<typeof pricingSchema>;
 
 export const targetSchema = z.strictObject({
-  provider: z.string().min(1),
-  model: z.string().min(1),
+  provider: configName,
+  model: configName,
   pricing: pricingSchema.optional(),
 });
 export type Target = z.infer<typeof targetSchema>;
@@ -119,7 +146,7 @@ export const rateLimitsSchema = z
 export type RateLimits = z.infer<typeof rateLimitsSchema>;
 
 export const modelSchema = z.strictObject({
-  capability: z.string().min(1),
+  capability: configName,
   budget: budgetSchema.optional(),
   rate_limits: rateLimitsSchema.optional(),
   targets: z.array(targetSchema).min(1, { message: 'a model needs at least one target' }),
@@ -131,8 +158,8 @@ export const modelSchema = z.strictObject({
 export type LogicalModel = z.infer<typeof modelSchema>;
 
 export const mappingsFileSchema = z.strictObject({
-  capabilities: z.record(z.string().min(1), capabilitySchema),
-  models: z.record(z.string().min(1), modelSchema).refine((m) => Object.keys(m).length > 0, {
+  capabilities: namedRecord(capabilitySchema),
+  models: namedRecord(modelSchema).refine((m) => Object.keys(m).length > 0, {
     message: 'at least one model is required',
   }),
 });

@@ -194,6 +194,41 @@ describe('loadConfig problems', () => {
   });
 });
 
+describe('names the operator gives', () => {
+  // They reach log lines, metric labels, the console and headers: an escape sequence or an
+  // invisible character in one is refused at load, naming where it is.
+  it.each([
+    ['an escape sequence', 'llama\u001b[2J'],
+    ['a zero-width space', 'lla\u200bma'],
+    ['a bidi override', 'llama\u202e'],
+    ['a line separator', 'llama\u2028x'],
+  ])('a model, provider, capability or target model name with %s is refused', (_what, name) => {
+    const p = sampleConfig('providers');
+    p.providers[name] = p.providers.vllm;
+    const m = sampleConfig('mappings');
+    m.capabilities[name] = {};
+    m.models[name] = { capability: 'chat', targets: [{ provider: 'vllm', model: name }] };
+    const h = home({ providers: p, mappings: m });
+    const { config, problems } = loadConfig({ home: h.home, env: {} });
+    expect(config).toBeUndefined();
+    const text = problems.filter((x) => x.severity === 'error').map(formatProblem);
+    expect(text.filter((t) => t.includes('must not contain control or invisible characters')).length).toBeGreaterThanOrEqual(4);
+    expect(text.some((t) => t.startsWith('providers.yaml:'))).toBe(true);
+    expect(text.some((t) => t.includes('.targets[0].model'))).toBe(true);
+    // The problem names the key with the character escaped, never printed raw to a terminal.
+    for (const t of text) expect(t).not.toMatch(/[\p{Cc}\p{Cf}\u2028\u2029]/u);
+  });
+
+  it('a name over 256 characters is refused; ordinary names with dots, colons and slashes load', () => {
+    const m = sampleConfig('mappings');
+    m.models['x'.repeat(257)] = { capability: 'chat', targets: [{ provider: 'vllm', model: 'meta-llama/Llama-3.1-8B:q4.gguf' }] };
+    expect(loadConfig({ home: home({ mappings: m }).home, env: {} }).problems.map(formatProblem).join('\n')).toMatch(/at most 256 characters/);
+    const ok = sampleConfig('mappings');
+    ok.models['team-a/llama-3.1:8b'] = { capability: 'chat', targets: [{ provider: 'vllm', model: 'meta-llama/Llama-3.1-8B:q4.gguf' }] };
+    expect(loadConfig({ home: home({ mappings: ok }).home, env: {} }).config).toBeDefined();
+  });
+});
+
 describe('formatProblem', () => {
   it('file: key.path: message, warnings marked, positions like a compiler', () => {
     expect(formatProblem({ file: 'a.yaml', path: 'x.y', message: 'bad', severity: 'error' })).toBe('a.yaml: x.y: bad');
