@@ -2,13 +2,8 @@
 // complete (never the whole stream); only `data:` lines are looked at, and only a line that
 // mentions "usage" is JSON-parsed. The usage-only chunk we asked for is dropped unless the client
 // asked for it too.
-import type { TokenUsage } from './context.js';
 import { readUsage } from './cost.js';
-
-export interface ByteSink {
-  /** false = the client is slow; wait for drain */
-  write(chunk: Buffer): boolean;
-}
+import { RelayProgress, type ByteSink } from './relay-progress.js';
 
 const LF = 10;
 const CR = 13;
@@ -29,18 +24,8 @@ export class SseEventTooLarge extends Error {
   }
 }
 
-export class SseRelay {
-  usage: TokenUsage | null = null;
-  sawDone = false;
-  /** a data event other than [DONE] and the usage-only chunk has been seen (first token) */
-  sawContent = false;
-  /** bytes written to the client so far: after the first one there is no fallback */
-  bytesOut = 0;
-  /** data events seen (comments are not events), and performance.now() of the last one */
-  dataEvents = 0;
-  lastDataAt = 0;
-  /** content events that carried text: ptui's count of completion tokens, for a stream without usage */
-  completionTokens = 0;
+/** The chat and completions relay: sawContent means a data event other than [DONE] and the usage-only chunk. */
+export class SseRelay extends RelayProgress {
   /** data payloads in order (without [DONE]) when capturing for the cache */
   readonly events: string[] | null;
   /** the bytes of an event not complete yet, in the chunks they came in (joined once, when it completes) */
@@ -49,14 +34,14 @@ export class SseRelay {
   /** the last two bytes held in `pending` (an event's end may straddle two chunks) */
   private last1 = -1;
   private last2 = -1;
-  private writable = true;
 
   constructor(
-    private readonly sink: ByteSink,
+    sink: ByteSink,
     private readonly keepUsageChunk: boolean,
     capture: boolean,
     private readonly maxEventBytes: number,
   ) {
+    super(sink);
     this.events = capture ? [] : null;
   }
 
@@ -114,7 +99,7 @@ export class SseRelay {
         // A data event the relay drops, or (before any data) a comment: a keep-alive is not an answer.
         const drop = dataStart >= 0 ? !this.onData(buf, dataStart, dataEnd) : this.dataEvents === 0;
         if (drop) {
-          if (eventStart > emitFrom) this.emit(buf.subarray(emitFrom, eventStart));
+          if (eventStart > emitFrom) this.send(buf.subarray(emitFrom, eventStart));
           emitFrom = nl + 1;
         }
         eventStart = nl + 1;
@@ -126,19 +111,13 @@ export class SseRelay {
       }
       lineStart = nl + 1;
     }
-    if (eventStart > emitFrom) this.emit(buf.subarray(emitFrom, eventStart));
+    if (eventStart > emitFrom) this.send(buf.subarray(emitFrom, eventStart));
     if (eventStart < buf.length) this.hold(buf.subarray(eventStart));
-  }
-
-  private emit(b: Buffer): void {
-    this.bytesOut += b.length;
-    if (!this.sink.write(b)) this.writable = false;
   }
 
   /** Looks at one event's data; false = drop the event. */
   private onData(buf: Buffer, s: number, e: number): boolean {
-    this.dataEvents++;
-    this.lastDataAt = performance.now();
+    this.noteDataEvent();
     if (e - s === 6 && buf.compare(DONE, 0, 6, s, e) === 0) {
       // Held back: the gateway sends [DONE] itself once the usage row is written.
       this.sawDone = true;

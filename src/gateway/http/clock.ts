@@ -3,13 +3,11 @@
 // within timeout_s; a stream must send its first content event within first_token_timeout_s and
 // then never fall silent for idle_timeout_s. The relay tells what came and when (comments are not
 // events), so one timer suffices: it wakes when the limit could first be reached, and re-arms.
+import type { RelayProgress } from '../relay-progress.js';
 import type { ProviderClient } from '../upstream.js';
 
 /** What the clock reads of a stream relay. */
-export interface ClockedRelay {
-  readonly sawContent: boolean;
-  readonly lastDataAt: number;
-}
+export type ClockedRelay = Pick<RelayProgress, 'sawContent' | 'lastDataAt'>;
 
 const seconds = (ms: number) => `${Math.round(ms) / 1000} s`;
 

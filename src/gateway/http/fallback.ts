@@ -24,6 +24,7 @@ import type { GatewayMetrics } from '../metrics.js';
 import { errorFrame, planResponses, responsesJson, responsesRelay, type ResponsesPlan } from '../responses/attempt.js';
 import type { Routing } from '../routing/routing.js';
 import type { Snapshot } from '../snapshot.js';
+import type { RelayProgress } from '../relay-progress.js';
 import { SseEventTooLarge, SseRelay } from '../sse.js';
 import { classifyUpstreamError, describeUpstreamError, type FailureKind, type ProviderClient } from '../upstream.js';
 import { AttemptClock } from './clock.js';
@@ -31,18 +32,7 @@ import { BodyTooLarge, readBounded, upstreamPayload } from './wire.js';
 import { clientClosed, JSON_TYPE, SSE_DONE, type Reply } from './reply.js';
 
 /** What the pump needs of a stream relay (the chat one, or a Responses one). */
-interface StreamRelay {
-  feed(chunk: Buffer): boolean;
-  end(): boolean;
-  readonly sawContent: boolean;
-  readonly bytesOut: number;
-  /** events seen (comments are not events), and performance.now() of the last one */
-  readonly dataEvents: number;
-  lastDataAt: number;
-  /** usage reported in the stream so far, and ptui's own count of completion tokens */
-  readonly usage: TokenUsage | null;
-  readonly completionTokens: number;
-}
+type StreamRelay = RelayProgress;
 
 interface Failure {
   kind: FailureKind | 'status';

@@ -5,7 +5,7 @@
 import type http from 'node:http';
 import type { Context } from '../context.js';
 import { GatewayError } from '../errors.js';
-import type { ByteSink } from '../sse.js';
+import type { ByteSink } from '../relay-progress.js';
 
 export const JSON_TYPE = 'application/json';
 export const SSE_DONE = 'data: [DONE]\n\n';

@@ -5,7 +5,7 @@
 import { responsesMode, type Provider } from '../../config/schema.js';
 import type { TokenUsage } from '../context.js';
 import type { GatewayError } from '../errors.js';
-import type { ByteSink } from '../sse.js';
+import type { ByteSink } from '../relay-progress.js';
 import { readResponsesUsage, sseFrame } from './builder.js';
 import { chatToResponse, ChatStreamToResponses } from './from-chat.js';
 import { NativeResponsesRelay } from './native-relay.js';

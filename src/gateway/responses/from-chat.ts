@@ -2,11 +2,11 @@
 // body at once, or the chat stream translated chunk by chunk into the Responses event sequence
 // (see builder.ts). Text and function-call deltas go out as they arrive; the terminal event is
 // held back, like a chat stream's [DONE], until the usage row is written.
-import { createParser, type EventSourceParser } from 'eventsource-parser';
 import type { TokenUsage } from '../context.js';
 import { readUsage } from '../cost.js';
-import type { ByteSink } from '../sse.js';
+import type { ByteSink } from '../relay-progress.js';
 import { newId, ResponseBuilder, sseFrame, type ResponsesEvent } from './builder.js';
+import { ResponsesRelayBase } from './relay-base.js';
 
 type Obj = Record<string, any>;
 
@@ -31,38 +31,20 @@ export function chatToResponse(chat: Obj, request: Obj, model: string): { respon
 
 /**
  * Reads a chat-completions SSE stream and writes the Responses events for it. Same surface as
- * the chat relay (feed / end / bytesOut / sawContent), plus the held-back terminal frame.
+ * the chat relay (its progress, feed and end), plus the held-back terminal frame.
  */
-export class ChatStreamToResponses {
-  usage: TokenUsage | null = null;
-  /** upstream's [DONE] arrived: the answer is complete */
-  sawDone = false;
-  sawContent = false;
-  bytesOut = 0;
-  /** upstream events seen and when the last came (the gateway's idle clock), content deltas counted (an early end's charge) */
-  dataEvents = 0;
-  lastDataAt = 0;
-  completionTokens = 0;
-  /** the response.completed (or .incomplete) frame, sent by the gateway after the row is written */
-  terminalFrame: string | null = null;
-  /** the final Response object, for the cache */
-  finalResponse: Obj | null = null;
-  /** upstream sent an event that is not a chat chunk: the answer stops there (and fails) */
-  invalidEvent = false;
-  readonly upstreamFailure: string | null = null;
+export class ChatStreamToResponses extends ResponsesRelayBase {
   private builder: ResponseBuilder | null = null;
-  private readonly parser: EventSourceParser;
-  private writable = true;
   private finishReason: string | null = null;
   /** chat tool-call index -> whether its item is the open one */
   private callIndex = -1;
 
   constructor(
-    private readonly sink: ByteSink,
+    sink: ByteSink,
     private readonly request: Obj,
     private readonly model: string,
   ) {
-    this.parser = createParser({ onEvent: (e) => this.onData(e.data) });
+    super(sink);
   }
 
   /** The sequence number an `error` event after the last written one carries. */
@@ -70,28 +52,14 @@ export class ChatStreamToResponses {
     return this.builder?.nextSequence ?? 0;
   }
 
-
-  feed(chunk: Buffer): boolean {
-    this.writable = true;
-    this.parser.feed(chunk.toString('utf8'));
-    return this.writable;
-  }
-
-  end(): boolean {
-    this.parser.feed('\n\n');
-    return this.writable;
-  }
-
   private write(events: ResponsesEvent[]): void {
     if (events.length === 0) return;
-    const text = events.map(sseFrame).join('');
-    this.bytesOut += Buffer.byteLength(text);
-    if (!this.sink.write(Buffer.from(text))) this.writable = false;
+    this.sendText(events.map(sseFrame).join(''));
   }
 
-  private onData(data: string): void {
-    this.dataEvents++;
-    this.lastDataAt = performance.now();
+  /** Chat streams carry no event names: each data payload is one chunk (or [DONE]). */
+  protected onEvent(_name: string | undefined, data: string): void {
+    this.noteDataEvent();
     if (this.sawDone || this.invalidEvent) return;
     if (data === '[DONE]') {
       this.sawDone = true;
