@@ -71,6 +71,12 @@ function firstLine(text: string | undefined): string | null {
   return line ? line.trim() : null;
 }
 
+/** What a command printed, whole but bounded: at most 200 lines of at most 2,000 characters. */
+function outputLines(...texts: Array<string | undefined>): string[] {
+  const lines = texts.flatMap((t) => (t ?? '').split('\n')).filter((l) => l.trim() !== '');
+  return lines.slice(0, 200).map((l) => (l.length > 2000 ? `${l.slice(0, 2000)}…` : l.trimEnd()));
+}
+
 function emptyState(spec: ServiceSpec): ServiceState {
   return {
     provider: spec.provider,
@@ -187,7 +193,7 @@ export class ServicesMonitor extends EventEmitter implements Store<ServicesState
     await this.refresh();
     const state = this.states[index];
     const after = state?.activeState ? ` (now ${state.activeState}${state.subState ? `/${state.subState}` : ''})` : '';
-    return { ok, unit, verb, argv, message: ok ? message + after : message };
+    return { ok, unit, verb, argv, message: ok ? message + after : message, output: outputLines(r.stderr, r.stdout) };
   }
 
   async readJournal(unit: string, scope: SystemctlScope = this.scope): Promise<JournalResult> {

@@ -104,7 +104,10 @@ export interface ServiceActionResult {
   verb: ServiceVerb;
   /** the argv that ran, for the status line and tests */
   argv: string[];
+  /** one line: what the status line says */
   message: string;
+  /** everything systemctl printed (stderr, then stdout), line by line, bounded */
+  output?: string[];
 }
 
 /** What the journal view shows: `journalctl -u <unit> -n 200 --no-pager -o short-iso`. */

@@ -1,7 +1,7 @@
 // The dashboard: the panels laid out for the terminal size, the full-screen views, and the
 // keyboard (every binding comes from keys/bindings.ts). Data arrives through the session's
 // stores; the panels only draw their props.
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useMemo } from 'react';
 import { Box } from 'ink';
 import os from 'node:os';
 import { hasErrors, formatProblem } from '../config/problems.js';
@@ -12,9 +12,12 @@ import { PANEL_IDS, type PanelId } from './panels/catalog.js';
 import { computeLayout } from './presentation/layout.js';
 import { clampPosition, type ListShape } from './presentation/listCursor.js';
 import { clock } from './presentation/format.js';
-import { statusLine, type Confirm, type StatusMessage } from './presentation/statusLine.js';
-import { gatewayLogLines, helpLines, journalLines, routingLines, trafficByTarget, wrapLines } from './presentation/views.js';
-import { budgetDetail, requestDetail, serviceDetail, type Detail } from './presentation/detail.js';
+import { statusLine, type Confirm } from './presentation/statusLine.js';
+import { gatewayLogLines, journalLines } from './presentation/views.js';
+import type { Detail, DetailExtra, ServiceActionRecord } from './presentation/detail.js';
+import { selectionDetail, type Selection } from './presentation/selectionDetail.js';
+import { viewLines, viewTitle, type View } from './presentation/viewContent.js';
+import { filterSummary, shownLists } from './presentation/listFilter.js';
 import { useSources } from './contexts/SourcesContext.js';
 import { cleanText } from './data/cleanText.js';
 import { useGpuOwners } from './hooks/useGpuOwners.js';
@@ -24,33 +27,16 @@ import { useCurrentValue, useFrame } from './hooks/useStore.js';
 import { useKeyPresses } from './hooks/useKeyPresses.js';
 import { useLatestState } from './hooks/useLatestState.js';
 import { useListCursors, type ListId } from './hooks/useListCursors.js';
-import { TextView, type ViewLine } from './panels/TextView.js';
+import { useListFilters } from './hooks/useListFilters.js';
+import { useFollowNewRows } from './hooks/useFollowNewRows.js';
+import { FLASH_MS, useStatusMessages } from './hooks/useStatusMessages.js';
+import type { ViewLine } from './panels/TextView.js';
+import { TextView } from './panels/TextView.js';
 import { PanelGrid } from './panels/PanelGrid.js';
 import { StatusBar, TitleBar, TooSmall } from './panels/Bars.js';
 
-/** A full-screen view: help and routing are drawn from live data; text (journal, log) is
- *  loaded when it opens; a detail is the selected row as the console saw it then. */
-type View =
-  | { kind: 'help' }
-  | { kind: 'routing' }
-  | { kind: 'text'; title: string; lines: ViewLine[] | null; error: string | null }
-  | { kind: 'detail'; detail: Detail };
-
-interface Flash extends StatusMessage {
-  at: number;
-}
-
-const FLASH_MS = 10_000;
-const ROUTING_WINDOW_S = 300;
-
 /** The panels that are lists; the others have nothing to move in. */
 const LIST_OF_PANEL: Partial<Record<PanelId, ListId>> = { services: 'services', budgets: 'budgets', requests: 'requests' };
-
-function viewTitle(view: View): string {
-  if (view.kind === 'help') return 'Help';
-  if (view.kind === 'routing') return 'Routing and config';
-  return view.kind === 'text' ? view.title : view.detail.title;
-}
 
 export function App() {
   const sources = useSources();
@@ -70,25 +56,34 @@ export function App() {
   const view = useLatestState<View | null>(null);
   const confirm = useLatestState<(Confirm & { run: () => void }) | null>(null);
   const busyUnit = useLatestState<string | null>(null);
+  const lastActions = useLatestState<ReadonlyMap<string, ServiceActionRecord>>(new Map());
   const cursors = useListCursors();
-  const [flash, setFlash] = useState<Flash | null>(null);
+  const messages = useStatusMessages();
+  const { say } = messages;
+  const onFilter = useCallback(
+    (list: ListId, text: string) => {
+      cursors.reset(list);
+      if (list === 'requests') actions.filterRequests(text);
+    },
+    [cursors, actions],
+  );
+  const filters = useListFilters(onFilter);
 
-  const say = useCallback((text: string, tone: StatusMessage['tone'] = null) => setFlash({ text, tone, at: Date.now() }), []);
+  const { shown, notes } = useMemo(() => shownLists(services.services, budgets.rows, usage, filters.values), [services.services, budgets.rows, usage, filters.values]);
+  useFollowNewRows(shown.requests, cursors);
+  // the panels are memoised: the same rows make the same objects
+  const shownData = useMemo(
+    () => ({
+      services: { ...services, services: shown.services as typeof services.services },
+      usage: { ...usage, rows: shown.requests },
+      budgets: { ...budgets, rows: shown.budgets },
+    }),
+    [services, usage, budgets, shown],
+  );
 
-  const serviceCount = services.services.length;
+  const serviceCount = shown.services.length;
   const selectedIndex = clampPosition(cursors.positions.services, { kind: 'select', count: serviceCount, room: 1 });
-  const selectedService = services.services[selectedIndex] ?? null;
-
-  // Scrolled back in Requests: stay on the same rows while new ones arrive on top.
-  const topId = useRef<number | null>(null);
-  useEffect(() => {
-    const newest = usage.rows[0]?.id ?? null;
-    if (topId.current !== null && newest !== null && newest !== topId.current && cursors.current().requests > 0) {
-      const added = usage.rows.findIndex((r) => r.id === topId.current);
-      if (added > 0) cursors.shift('requests', added);
-    }
-    topId.current = newest;
-  }, [usage.rows, cursors]);
+  const selectedService = shown.services[selectedIndex] ?? null;
 
   const layout = computeLayout({
     columns,
@@ -96,31 +91,40 @@ export function App() {
     gpuLines: (gpu.notice || gpu.gpus.length === 0 ? 1 : 0) + gpu.gpus.length + gpu.processes.length,
     // + the column names, on their own line when the panel is narrow
     serviceLines: 1 + (services.notice ? 1 : 0) + Math.max(1, serviceCount) + (selectedService?.error ? 1 : 0),
-    budgetLines: (budgets.notice ? 1 : 0) + Math.max(1, budgets.rows.length),
+    budgetLines: (budgets.notice ? 1 : 0) + Math.max(1, shown.budgets.length),
   });
 
   const shownView = view.value;
-  const viewLines = useMemo((): ViewLine[] => {
-    if (!shownView) return [];
-    if (shownView.kind === 'help') return helpLines();
-    if (shownView.kind === 'routing') {
-      return routingLines(config.config, config.problems, trafficByTarget(usage.rows, Date.now() - ROUTING_WINDOW_S * 1000), ROUTING_WINDOW_S);
-    }
-    if (shownView.kind === 'detail') return wrapLines(shownView.detail.lines, columns - 1);
-    if (shownView.error) return [{ text: shownView.error, tone: 'bad' }];
-    return wrapLines(shownView.lines ?? [{ text: 'reading…', tone: 'dim' }], columns - 1);
-  }, [shownView, config, usage.rows, columns]);
+  const viewText = useMemo(
+    (): ViewLine[] =>
+      viewLines(shownView, {
+        config: config.config,
+        lastGood: config.lastGood,
+        problems: config.problems,
+        rows: usage.rows,
+        nowMs: Date.now(),
+        width: columns,
+        search: filters.values.view,
+      }),
+    [shownView, config, usage.rows, columns, filters.values.view],
+  );
 
   const lists: Record<ListId, ListShape> = {
     services: { kind: 'select', count: serviceCount, room: layout.middleHeight - 1 },
-    budgets: { kind: 'select', count: budgets.rows.length, room: layout.budgetsHeight - 1 },
-    requests: { kind: 'select', count: usage.rows.length, room: layout.requestsHeight - 2 },
-    view: { kind: 'scroll', count: viewLines.length, room: layout.viewHeight - 1 },
+    budgets: { kind: 'select', count: shown.budgets.length, room: layout.budgetsHeight - 1 },
+    requests: { kind: 'select', count: shown.requests.length, room: layout.requestsHeight - 2 },
+    view: { kind: 'scroll', count: viewText.length, room: layout.viewHeight - 1 },
+  };
+
+  const openView = (next: View) => {
+    view.set(next);
+    cursors.reset('view');
+    filters.clear('view');
   };
 
   const openText = (title: string, load: () => Promise<{ lines: ViewLine[]; error: string | null }>) => {
     const opened: View = { kind: 'text', title, lines: null, error: null };
-    view.set(opened);
+    openView(opened);
     void load().then(
       ({ lines, error }) => {
         // still the view that asked (not closed or replaced meanwhile)
@@ -133,14 +137,29 @@ export function App() {
     );
   };
 
+  /** A detail now, and again with what it reads afterwards (if it is still the view open). */
+  const openDetail = (build: (extra?: DetailExtra) => Detail, load?: () => Promise<DetailExtra>) => {
+    const opened: View = { kind: 'detail', build };
+    openView(opened);
+    void load?.().then(
+      (extra) => view.get() === opened && view.set({ ...opened, extra }),
+      (e: Error) => view.get() === opened && view.set({ ...opened, extra: { error: e.message } }),
+    );
+  };
+
   const runService = (unit: string, verb: ServiceVerb) => {
     busyUnit.set(unit);
     say(`${verb} ${unit}…`, 'dim');
+    const record = (ok: boolean, message: string, output: readonly string[]) => {
+      lastActions.set((m) => new Map(m).set(unit, { verb, ok, atMs: Date.now(), message, output }));
+      if (ok) say(message, 'ok');
+      else messages.raise({ title: `${verb} ${unit} failed`, message: `${verb} ${unit}: ${message}`, lines: output.length > 0 ? output : [message] });
+    };
     void actions
       .serviceAction(unit, verb)
       .then(
-        (r) => say(r.message, r.ok ? 'ok' : 'bad'),
-        (e: Error) => say(`${verb} ${unit}: ${e.message}`, 'bad'),
+        (r) => record(r.ok, r.message, r.output ?? []),
+        (e: Error) => record(false, e.message, []),
       )
       .finally(() => busyUnit.set(null));
   };
@@ -151,31 +170,33 @@ export function App() {
     say('restarting the gateway…', 'dim');
     void actions.restartGateway().then(
       (m) => say(m, 'ok'),
-      (e: Error) => say(`gateway restart: ${e.message}`, 'bad'),
+      (e: Error) => messages.raise({ title: 'gateway restart failed', message: `gateway restart: ${e.message}`, lines: [e.message] }),
     );
   };
 
-  const openDetail = () => {
+  const detailOfSelection = () => {
+    const alert = messages.currentAlert();
+    if (alert) {
+      // the status line's error, whole; reading it dismisses it
+      messages.dismiss();
+      openDetail(() => ({ title: alert.title, lines: alert.lines.map((text) => ({ text, tone: 'bad' as const })) }));
+      return;
+    }
     const list = LIST_OF_PANEL[focus.get()];
     const at = list ? clampPosition(cursors.current()[list], lists[list]) : 0;
-    const detail =
-      list === 'services' && services.services[at]
-        ? serviceDetail(services.services[at], gpu.processes, owners)
-        : list === 'requests' && usage.rows[at]
-          ? requestDetail(usage.rows[at])
-          : list === 'budgets' && budgets.rows[at]
-            ? budgetDetail(budgets.rows[at])
-            : null;
-    if (!detail) say(list ? 'nothing selected: the list is empty' : 'Enter opens a row of Services, Budgets or Requests', 'warn');
-    else {
-      view.set({ kind: 'detail', detail });
-      cursors.reset('view');
-    }
-  };
-
-  const toggleView = (kind: 'help' | 'routing') => {
-    view.set((v) => (v?.kind === kind ? null : { kind }));
-    cursors.reset('view');
+    const s = list === 'services' ? shown.services[at] : undefined;
+    const r = list === 'requests' ? shown.requests[at] : undefined;
+    const b = list === 'budgets' ? shown.budgets[at] : undefined;
+    const sel: Selection | null = s ? { service: s } : r ? { request: r } : b ? { budget: b } : null;
+    if (!sel) return say(list ? 'nothing selected: the list is empty' : 'Enter opens a row of Services, Budgets or Requests', 'warn');
+    const plan = selectionDetail(sel, {
+      seen: { services: services.services, gpus: gpu.gpus, processes: gpu.processes, owners },
+      config: config.config ?? config.lastGood,
+      lastAction: (unit) => lastActions.get().get(unit) ?? null,
+      actions,
+      nowMs: Date.now(),
+    });
+    openDetail(plan.build, plan.load);
   };
 
   const dispatch = (cmd: Command) => {
@@ -184,7 +205,8 @@ export function App() {
       if (list) cursors.move(list, cmd.motion, lists[list]);
       return;
     }
-    const selected = services.services[clampPosition(cursors.current().services, lists.services)] ?? null;
+    if (cmd.type.startsWith('input')) return filters.edit(cmd);
+    const selected = shown.services[clampPosition(cursors.current().services, lists.services)] ?? null;
     switch (cmd.type) {
       case 'quit':
         actions.quit();
@@ -198,6 +220,18 @@ export function App() {
       case 'focus':
         focus.set(cmd.panel);
         return;
+      case 'filter': {
+        const list = view.get() ? 'view' : LIST_OF_PANEL[focus.get()];
+        if (list) filters.open(list);
+        else say('/ filters a list: focus Services (3), Budgets (5) or Requests (6) first', 'warn');
+        return;
+      }
+      case 'dismiss': {
+        const list = LIST_OF_PANEL[focus.get()];
+        if (messages.currentAlert()) messages.dismiss();
+        else if (list && filters.current()[list]) filters.clear(list);
+        return;
+      }
       case 'service': {
         if (!selected) say('no service configured: add `service:` to a provider in providers.yaml', 'warn');
         else if (!services.systemdAvailable) say(services.notice ?? 'systemd unavailable: service actions disabled', 'warn');
@@ -229,7 +263,7 @@ export function App() {
         ask({ question: 'restart the gateway? clients see it gone for a moment', refused: 'gateway restart: cancelled' }, restartGateway);
         return;
       case 'detail':
-        openDetail();
+        detailOfSelection();
         return;
       case 'journal':
         if (!selected) say('no service configured: nothing to show a journal for', 'warn');
@@ -240,20 +274,23 @@ export function App() {
         return;
       case 'routing':
       case 'help':
-        toggleView(cmd.type);
+        if (view.get()?.kind === cmd.type) view.set(null);
+        else openView({ kind: cmd.type });
         return;
     }
   };
 
   useKeyPresses((key: KeyPress) => {
-    const mode: KeyMode = confirm.get() ? 'confirm' : view.get() ? 'view' : 'main';
+    const mode: KeyMode = confirm.get() ? 'confirm' : filters.isEditing() ? 'input' : view.get() ? 'view' : 'main';
     const cmd = resolveKey(key, mode);
     if (cmd) dispatch(cmd);
   });
 
   const status = statusLine({
     confirm: confirm.value,
-    flash: flash && now - flash.at < FLASH_MS ? flash : null,
+    prompt: filters.editing ? filters.values[filters.editing] : null,
+    flash: messages.flash && now - messages.flash.at < FLASH_MS ? messages.flash : null,
+    alert: messages.alert?.message ?? null,
     configErrors: config.problems.filter((p) => p.severity === 'error').map(formatProblem),
     configInvalid: !config.config || hasErrors(config.problems),
     usageNotice: usage.dbState === 'absent' ? null : usage.notice,
@@ -269,7 +306,6 @@ export function App() {
   }
 
   const gatewayAddr = `${gateway.host}:${gateway.port}`;
-  const focused = focus.value;
   const title = (
     <TitleBar width={layout.width} left={` ${sources.title} · ${cleanText(os.hostname())} · gateway ${gatewayAddr}`} right={`? help · q quit  ${clock(now)} `} />
   );
@@ -278,13 +314,21 @@ export function App() {
     <Box flexDirection="column" width={layout.width} height={layout.height}>
       {title}
       {shownView ? (
-        <TextView title={viewTitle(shownView)} lines={viewLines} offset={cursors.positions.view} width={layout.width} height={layout.viewHeight} />
+        <TextView
+          title={viewTitle(shownView)}
+          lines={viewText}
+          offset={cursors.positions.view}
+          width={layout.width}
+          height={layout.viewHeight}
+          footer={filterSummary(filters.values.view, viewText.length, viewText.length) ?? undefined}
+        />
       ) : (
         <PanelGrid
           layout={layout}
-          focused={focused}
+          focused={focus.value}
           nowMs={now}
-          data={{ gpu, owners, host, services, gateway, usage, budgets }}
+          data={{ gpu, owners, host, gateway, ...shownData }}
+          notes={notes}
           positions={{ ...cursors.positions, services: selectedIndex }}
           busyUnit={busyUnit.value}
           rateWindowS={sources.rateWindowS}

@@ -19,7 +19,7 @@ import { cleanedAction, mirrorInto } from './data/boundary.js';
 import type { Collectors, PanelStores } from './data/collectors.js';
 import { INITIAL_BUDGETS, INITIAL_GPU, INITIAL_SERVICES, INITIAL_USAGE } from './data/initialState.js';
 import { GatewaySupervisor } from './gatewayChild/supervisor.js';
-import { logLines } from './gatewayChild/logTail.js';
+import { failedAttempts, logLines } from './gatewayChild/logTail.js';
 import { TerminalSession, installExitHandlers, type ExitReason } from './terminal.js';
 
 export interface DashboardOptions {
@@ -156,6 +156,9 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
         }
       }),
       restartGateway: cleanedAction(() => supervisor.restart()),
+      filterRequests: (text) => void collectorsReady.then((c) => c.filterRequests(text), () => {}),
+      usageSeries: cleanedAction(async (scope, target, sinceMs) => (await collectorsReady).usageSeries(scope, target, sinceMs)),
+      requestAttempts: cleanedAction(async (requestId) => failedAttempts(logFile, requestId)),
       quit: () => resolveQuit(0),
     },
   };

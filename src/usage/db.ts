@@ -137,6 +137,12 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE llm_usage ADD COLUMN key_alias TEXT;
    CREATE INDEX IF NOT EXISTS idx_llm_usage_key_ts ON llm_usage(key_alias, timestamp, cost_usd)
      WHERE key_alias IS NOT NULL;`,
+  // v5: the console's `/` filter finds rows by status, error type and request id through indexes
+  // (usage/search.ts): the status pairs and error types are few and walked one by one, each read
+  // newest first; request ids are found by prefix. Error types index only the rows that have one.
+  `CREATE INDEX IF NOT EXISTS idx_llm_usage_status_ts ON llm_usage(status, http_status, timestamp);
+   CREATE INDEX IF NOT EXISTS idx_llm_usage_error_type_ts ON llm_usage(error_type, timestamp) WHERE error_type IS NOT NULL;
+   CREATE INDEX IF NOT EXISTS idx_llm_usage_request_id ON llm_usage(request_id);`,
 ];
 
 /** Every migration in order (entry i takes the schema from version i to i+1); tests build old files from it. */

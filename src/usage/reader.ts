@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { openReaderDb, type Db } from './db.js';
 import type { StoredUsageRow } from './schema.js';
+import type { BudgetScope } from '../config/schema.js';
 
 export interface TrafficStats {
   requests: number;
@@ -68,6 +69,13 @@ export const READER_SQL = {
               FROM llm_usage_minute WHERE minute >= ? GROUP BY minute ORDER BY minute`,
   perModel: `SELECT logical_model, sum(requests) AS requests, sum(cost_usd) AS costUsd, sum(total_tokens) AS tokens
              FROM llm_usage_minute WHERE minute >= ? GROUP BY logical_model ORDER BY requests DESC, logical_model`,
+  // one budget scope's target per minute: the rollup holds provider, model and capability; keys
+  // are read through their own index (the minute key compares below every timestamp in it)
+  perMinuteProvider: `SELECT minute, sum(requests) AS requests, sum(errors) AS errors, sum(cost_usd) AS costUsd FROM llm_usage_minute WHERE minute >= ? AND provider = ? GROUP BY minute ORDER BY minute`,
+  perMinuteModel: `SELECT minute, sum(requests) AS requests, sum(errors) AS errors, sum(cost_usd) AS costUsd FROM llm_usage_minute WHERE minute >= ? AND logical_model = ? GROUP BY minute ORDER BY minute`,
+  perMinuteCapability: `SELECT minute, sum(requests) AS requests, sum(errors) AS errors, sum(cost_usd) AS costUsd FROM llm_usage_minute WHERE minute >= ? AND capability = ? GROUP BY minute ORDER BY minute`,
+  perMinuteKey: `SELECT substr(timestamp, 1, 16) AS minute, count(*) AS requests, coalesce(sum(status = 'error'), 0) AS errors,
+                 coalesce(sum(cost_usd), 0) AS costUsd FROM llm_usage WHERE timestamp >= ? AND key_alias = ? GROUP BY 1 ORDER BY 1`,
 } as const;
 
 export class UsageReader {
@@ -78,6 +86,7 @@ export class UsageReader {
   private readonly qLatencies: Database.Statement;
   private readonly qPerMinute: Database.Statement;
   private readonly qPerModel: Database.Statement;
+  private readonly qPerMinuteOf: Record<BudgetScope, Database.Statement>;
   private readonly maxSamples: number;
 
   private constructor(
@@ -92,6 +101,12 @@ export class UsageReader {
     this.qLatencies = db.prepare(READER_SQL.latencies).pluck();
     this.qPerMinute = db.prepare(READER_SQL.perMinute);
     this.qPerModel = db.prepare(READER_SQL.perModel);
+    this.qPerMinuteOf = {
+      provider: db.prepare(READER_SQL.perMinuteProvider),
+      model: db.prepare(READER_SQL.perMinuteModel),
+      capability: db.prepare(READER_SQL.perMinuteCapability),
+      key: db.prepare(READER_SQL.perMinuteKey),
+    };
   }
 
   /**
@@ -151,9 +166,18 @@ export class UsageReader {
    * first, minutes without traffic as zeros (ready for a sparkline).
    */
   perMinute(sinceMs: number, nowMs: number = Date.now()): MinuteStats[] {
+    return this.fillMinutes(sinceMs, nowMs, (first) => this.qPerMinute.all(first));
+  }
+
+  /** perMinute for one budget scope's target: a provider, a logical model, a capability or a key alias. */
+  perMinuteOf(scope: BudgetScope, target: string, sinceMs: number, nowMs: number = Date.now()): MinuteStats[] {
+    return this.fillMinutes(sinceMs, nowMs, (first) => this.qPerMinuteOf[scope].all(first, target));
+  }
+
+  private fillMinutes(sinceMs: number, nowMs: number, read: (firstKey: string) => unknown[]): MinuteStats[] {
     const first = Math.floor(sinceMs / MINUTE_MS) * MINUTE_MS;
     const last = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;
-    const found = this.qPerMinute.all(minuteKey(first)) as Array<{ minute: string; requests: number; errors: number; costUsd: number }>;
+    const found = read(minuteKey(first)) as Array<{ minute: string; requests: number; errors: number; costUsd: number }>;
     const out: MinuteStats[] = [];
     let i = 0;
     for (let m = first; m <= last; m += MINUTE_MS) {

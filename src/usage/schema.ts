@@ -44,5 +44,6 @@ export interface StoredUsageRow extends UsageRow {
  * v1: llm_usage and its time-range indexes. v2: llm_usage_minute, a per-minute rollup by
  * provider, logical model and capability kept exact by triggers (what dashboard aggregates read).
  * v3: a partial index of rows with a negative or missing cost. v4: usage_source and key_alias.
+ * v5: indexes for finding rows by status, error type and request id (the console's filter).
  */
-export const USAGE_SCHEMA_VERSION = 4;
+export const USAGE_SCHEMA_VERSION = 5;

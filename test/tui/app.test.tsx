@@ -1,130 +1,14 @@
 // The whole App in a sized in-memory terminal, fed by stores holding fixed data: the layout at
 // 80×24, the too-small notice and recovery, the help overlay, the y/n confirmation, and an
 // invalid config shown rather than fatal.
-import React from 'react';
-import { EventEmitter } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
-import { render } from 'ink';
-import { App } from '../../src/tui/App.js';
-import { ThemeProvider, makeTheme } from '../../src/tui/contexts/ThemeContext.js';
-import { SourcesProvider, type DashboardSources } from '../../src/tui/contexts/SourcesContext.js';
-import { ValueStore } from '../../src/system/store.js';
-import { FrameClock } from '../../src/tui/data/frameClock.js';
-import { resolvePaths } from '../../src/config/paths.js';
-import { loadConfig } from '../../src/config/load.js';
+import { describe, expect, it } from 'vitest';
+import type { ValueStore } from '../../src/system/store.js';
 import { helpRows } from '../../src/tui/keys/bindings.js';
-import type { ServiceVerb } from '../../src/system/types.js';
-import { makeHome } from '../helpers/config.js';
 import { waitFor } from '../helpers/gateway.js';
+import { mountApp, sampleSources } from './appHarness.js';
 
-class Terminal extends EventEmitter {
-  frames: string[] = [];
-  constructor(
-    public columns: number,
-    public rows: number,
-  ) {
-    super();
-  }
-  write = (frame: string) => {
-    this.frames.push(frame);
-    return true;
-  };
-  resize(columns: number, rows: number) {
-    this.columns = columns;
-    this.rows = rows;
-    this.emit('resize');
-  }
-  last = () => this.frames[this.frames.length - 1] ?? '';
-}
-
-class Keyboard extends EventEmitter {
-  isTTY = true;
-  private data: string | null = null;
-  press = (data: string) => {
-    this.data = data;
-    this.emit('readable');
-  };
-  read = () => {
-    const d = this.data;
-    this.data = null;
-    return d;
-  };
-  setEncoding() {}
-  setRawMode() {}
-  resume() {}
-  pause() {}
-  ref() {}
-  unref() {}
-}
-
-const unmounts: Array<() => void> = [];
-afterEach(() => unmounts.splice(0).forEach((u) => u()));
-
-function sources(opts: { configInvalid?: boolean } = {}) {
-  const home = makeHome(opts.configInvalid ? { mappings: 'models: [\n' } : {});
-  unmounts.push(home.cleanup);
-  const loaded = loadConfig({ home: home.home, env: {} });
-  const calls: Array<[string, ServiceVerb]> = [];
-  const s: DashboardSources = {
-    gpu: new ValueStore({ available: false, notice: 'nvidia-smi not found: no GPU panel', gpus: [], processes: [], updatedAt: null }),
-    host: new ValueStore({
-      cpuPct: 12, cores: 8, memUsedBytes: 2 ** 33, memTotalBytes: 2 ** 35, diskPath: '/', diskUsedBytes: 2 ** 38,
-      diskTotalBytes: 2 ** 40, load1: 0.5, load5: 0.4, load15: 0.3, updatedAt: 1,
-    }),
-    services: new ValueStore({
-      systemdAvailable: true,
-      notice: null,
-      services: ['vllm.service', 'ollama.service'].map((unit) => ({
-        provider: unit.split('.')[0], unit, loadState: 'loaded', activeState: 'active', subState: 'running', mainPid: 100,
-        since: null, health: 'ok' as const, healthDetail: null, gpuMemMiB: null, error: null,
-      })),
-    }),
-    usage: new ValueStore({ rows: [], dbState: 'absent' as const, notice: null, stats: null }),
-    budgets: new ValueStore({ rows: [], source: null, notice: null }),
-    gateway: new ValueStore({
-      mode: 'disabled' as const, host: '127.0.0.1', port: 4000, pid: null, startedAt: null, restarts: 0, nextRestartAt: null,
-      lastExit: null, message: null, health: null, version: null,
-    }),
-    config: new ValueStore({ ...loaded, paths: loaded.paths ?? resolvePaths({ home: home.home }), generation: 0 }),
-    frame: new FrameClock(10, 1000),
-    actions: {
-      serviceAction: async (unit, verb) => {
-        calls.push([unit, verb]);
-        return { ok: true, unit, verb, argv: [], message: `${verb} ${unit}: done` };
-      },
-      journal: async (unit) => ({ unit, argv: [], lines: [], error: null }),
-      gatewayLog: async () => ({ lines: ['{"ts":"2026-12-01T10:00:00.000Z","level":"info","event":"listening","port":4000}'], error: null }),
-      exportConfig: async () => ({ ok: true, message: 'exported' }),
-      restartGateway: async () => 'restarted',
-      quit: () => {},
-    },
-    refreshMs: 1000,
-    rateWindowS: 10,
-    statsWindowS: 60,
-    title: 'ptui',
-  };
-  return { s, calls };
-}
-
-function mount(columns: number, rows: number, s: DashboardSources) {
-  const term = new Terminal(columns, rows);
-  const keys = new Keyboard();
-  const ink = render(
-    <ThemeProvider theme={makeTheme(false)}>
-      <SourcesProvider sources={s}>
-        <App />
-      </SourcesProvider>
-    </ThemeProvider>,
-    { stdout: term as never, stdin: keys as never, debug: true, exitOnCtrlC: false, patchConsole: false },
-  );
-  unmounts.push(() => ink.unmount());
-  const frame = (what: string | RegExp) =>
-    waitFor(() => {
-      const f = term.last();
-      return (typeof what === 'string' ? f.includes(what) : what.test(f)) && f;
-    }, String(what), 5000);
-  return { term, keys, frame };
-}
+const sources = sampleSources;
+const mount = mountApp;
 
 const TITLES = ['1 GPUs', '2 Host', '3 Services', '4 Gateway', '5 Budgets', '6 Requests'];
 
@@ -152,7 +36,10 @@ describe('App', () => {
     const { keys, frame } = mount(120, 40, sources().s);
     await frame('6 Requests');
     keys.press('?');
-    const help = await frame('Keys');
+    // the help scrolls: read it page by page to its end
+    const top = await frame('Keys');
+    keys.press('G');
+    const help = top + (await frame('quit, from anywhere'));
     for (const r of helpRows()) expect(help).toContain(`${r.label}`);
     keys.press('\x1b');
     await frame('6 Requests');

@@ -139,4 +139,38 @@ describe('UsageFeed', () => {
     feed.poll();
     expect(feed.getSnapshot().rows.map((r) => r.logical_model)).toEqual(['new']);
   });
+
+  it('filters on the whole log, beyond the rows it holds, and keeps the matches up to date', () => {
+    const log = UsageLog.open(dbPath);
+    log.insert(sampleRow({ logical_model: 'old', status: 'error', http_status: 429, error_type: 'rate_limit_exceeded', timestamp: new Date(now() - 60_000).toISOString() }));
+    for (let i = 0; i < 8; i++) log.insert(row(`m${i}`, 1000));
+    feed.poll();
+    expect(feed.getSnapshot().rows.map((r) => r.logical_model)).not.toContain('old'); // keep is 5
+    feed.setFilter(' 429 ');
+    expect(feed.getSnapshot().filter).toMatchObject({ text: '429', matches: 1, capped: false, total: 9 });
+    expect(feed.getSnapshot().filter!.rows.map((r) => r.logical_model)).toEqual(['old']);
+    log.insert(sampleRow({ logical_model: 'new', status: 'error', http_status: 429, timestamp: new Date(now()).toISOString() }));
+    log.insert(row('ok-again'));
+    feed.poll();
+    expect(feed.getSnapshot().filter).toMatchObject({ matches: 2, total: 11 });
+    expect(feed.getSnapshot().filter!.rows.map((r) => r.logical_model)).toEqual(['new', 'old']);
+    feed.setFilter('no such thing');
+    expect(feed.getSnapshot().filter).toMatchObject({ rows: [], matches: 0, total: 11 });
+    feed.setFilter('');
+    expect(feed.getSnapshot().filter).toBeNull();
+    expect(feed.getSnapshot().rows).toHaveLength(5);
+    log.close();
+  });
+
+  it('reads one scope per minute for a detail, zeros where there was no traffic', () => {
+    const log = UsageLog.open(dbPath);
+    log.insert(sampleRow({ provider: 'vllm', cost_usd: 0.5, timestamp: new Date(now() - 120_000).toISOString() }));
+    log.insert(sampleRow({ provider: 'other', cost_usd: 9, timestamp: new Date(now()).toISOString() }));
+    feed.poll();
+    const series = feed.series('provider', 'vllm', now() - 4 * 60_000);
+    expect(series).toHaveLength(5);
+    expect(series.map((m) => m.requests)).toEqual([0, 0, 1, 0, 0]);
+    expect(series.reduce((n, m) => n + m.costUsd, 0)).toBe(0.5);
+    log.close();
+  });
 });

@@ -194,6 +194,10 @@ describe('UsageReader: aggregates', () => {
       latencies: [[since, 5], /^SEARCH llm_usage USING COVERING INDEX idx_llm_usage_ts \(timestamp>\?\)$/],
       perMinute: [[minute], /^SEARCH llm_usage_minute USING PRIMARY KEY \(minute>\?\)$/],
       perModel: [[minute], /^SEARCH llm_usage_minute USING PRIMARY KEY \(minute>\?\)/],
+      perMinuteProvider: [[minute, 'vllm'], /^SEARCH llm_usage_minute USING PRIMARY KEY \(minute>\?\)$/],
+      perMinuteModel: [[minute, 'gpt-4'], /^SEARCH llm_usage_minute USING PRIMARY KEY \(minute>\?\)$/],
+      perMinuteCapability: [[minute, 'chat'], /^SEARCH llm_usage_minute USING PRIMARY KEY \(minute>\?\)$/],
+      perMinuteKey: [[minute, 'team'], /^SEARCH llm_usage USING INDEX idx_llm_usage_key_ts \(key_alias=\? AND timestamp>\?\)$/],
     };
     for (const [name, [args, re]] of Object.entries(expected)) {
       expect(plan(READER_SQL[name as keyof typeof READER_SQL], ...args), name).toMatch(re);

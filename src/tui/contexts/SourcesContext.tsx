@@ -2,6 +2,8 @@
 // Components never see this: they get plain data as props.
 import { createContext, useContext, type ReactNode } from 'react';
 import type { GpuState, HostState, JournalResult, ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
+import type { BudgetScope } from '../../config/schema.js';
+import type { MinuteStats } from '../../usage/reader.js';
 import type { Store } from '../../system/store.js';
 import type { UsageFeedState } from '../data/usageFeed.js';
 import type { BudgetFeedState } from '../data/budgetFeed.js';
@@ -17,6 +19,12 @@ export interface DashboardActions {
   /** config export; resolves with the line for the status bar */
   exportConfig(): Promise<{ ok: boolean; message: string }>;
   restartGateway(): Promise<string>;
+  /** the Requests filter: the whole usage log is searched for it ('' shows the newest rows again) */
+  filterRequests(text: string): void;
+  /** requests, errors and cost per minute of one budget scope's target since `sinceMs`, oldest first */
+  usageSeries(scope: BudgetScope, target: string, sinceMs: number): Promise<MinuteStats[]>;
+  /** a request's failed attempts, as the end of the gateway's log holds them */
+  requestAttempts(requestId: string): Promise<string[]>;
   quit(): void;
 }
 

@@ -6,6 +6,8 @@ import type { ResolvedConfig } from '../../config/load.js';
 import { GpuMonitor } from '../../system/gpu.js';
 import { HostMonitor } from '../../system/host.js';
 import type { GpuState, HostState, JournalResult, ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
+import type { BudgetScope } from '../../config/schema.js';
+import type { MinuteStats } from '../../usage/reader.js';
 import type { Store, ValueStore } from '../../system/store.js';
 import { UsageFeed, type UsageFeedState } from './usageFeed.js';
 import { BudgetFeed, type BudgetFeedState } from './budgetFeed.js';
@@ -35,6 +37,8 @@ export interface CollectorOptions {
 export interface Collectors {
   runServiceAction(unit: string, verb: ServiceVerb): Promise<ServiceActionResult>;
   readJournal(unit: string): Promise<JournalResult>;
+  filterRequests(text: string): void;
+  usageSeries(scope: BudgetScope, target: string, sinceMs: number): MinuteStats[];
   setConfig(config: ResolvedConfig | undefined): void;
   stop(): void;
 }
@@ -76,6 +80,8 @@ export function startCollectors(stores: PanelStores, o: CollectorOptions): Colle
   return {
     runServiceAction: (unit, verb) => services.runServiceAction(unit, verb),
     readJournal: (unit) => services.readJournal(unit),
+    filterRequests: (text) => usage.setFilter(text),
+    usageSeries: (scope, target, sinceMs) => usage.series(scope, target, sinceMs),
     setConfig: (config) => services.setConfig(config),
     stop() {
       offs.forEach((off) => off());

@@ -1,12 +1,14 @@
 // The config the dashboard runs on, reloaded when config/ changes (as the gateway does), so
 // an invalid config at start opens the dashboard with its errors and a fix shows up live.
 import type { FSWatcher } from 'chokidar';
-import { loadConfig, type LoadOptions, type LoadResult } from '../../config/load.js';
+import { loadConfig, type LoadOptions, type LoadResult, type ResolvedConfig } from '../../config/load.js';
 import { ValueStore } from '../../system/store.js';
 
 export interface ConfigState extends LoadResult {
   /** bumped on every reload, so consumers can tell a reload from a re-render */
   generation: number;
+  /** while the files have errors: the last config that loaded without any (what the gateway keeps running) */
+  lastGood?: ResolvedConfig;
 }
 
 export class ConfigStore extends ValueStore<ConfigState> {
@@ -19,7 +21,9 @@ export class ConfigStore extends ValueStore<ConfigState> {
   }
 
   reload(): void {
-    this.set({ ...loadConfig(this.opts), generation: this.getSnapshot().generation + 1 });
+    const prev = this.getSnapshot();
+    const next = loadConfig(this.opts);
+    this.set({ ...next, generation: prev.generation + 1, lastGood: next.config ? undefined : (prev.config ?? prev.lastGood) });
   }
 
   /** Watch the config dir; bursts of events (an editor's save) become one reload. */

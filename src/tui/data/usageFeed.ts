@@ -1,15 +1,32 @@
 // The Requests panel's feed: the usage log read incrementally by id (a cheap max(id) poll,
-// never a scan per refresh), the gateway's recent traffic figures, and a clear notice when the
-// log is absent (an empty panel that fills once the gateway creates it), locked (the last rows
-// stay), or written by a newer ptui.
+// never a scan per refresh), the gateway's recent traffic figures, the rows of the whole log
+// that match the panel's `/` filter (found through indexes, then kept up to date from the new
+// rows), and a clear notice when the log is absent (an empty panel that fills once the gateway
+// creates it), locked (the last rows stay), or written by a newer ptui.
 import fs from 'node:fs';
 import { UsageReader } from '../../usage/reader.js';
 import { UsageDbMissingError, UsageSchemaTooNewError, type Db } from '../../usage/db.js';
 import type { StoredUsageRow } from '../../usage/schema.js';
+import type { BudgetScope } from '../../config/schema.js';
+import type { MinuteStats } from '../../usage/reader.js';
+import { UsageSearch, byStartDesc as startOrder, normalizeFilter, rowMatches } from '../../usage/search.js';
 import type { TrafficStats } from '../gatewayChild/state.js';
 import { ValueStore, sameData } from '../../system/store.js';
 
 export type UsageDbState = 'absent' | 'open' | 'locked' | 'too-new' | 'error';
+
+/** The rows of the whole log that match the Requests filter. */
+export interface RequestFilterState {
+  /** the filter as matched (normalizeFilter) */
+  text: string;
+  /** newest start first, at most `keep` */
+  rows: readonly StoredUsageRow[];
+  /** matching rows in the log (at least this many when `capped`) */
+  matches: number;
+  capped: boolean;
+  /** rows in the log */
+  total: number;
+}
 
 export interface UsageFeedState {
   /** newest first, at most `keep` */
@@ -17,6 +34,8 @@ export interface UsageFeedState {
   dbState: UsageDbState;
   notice: string | null;
   stats: TrafficStats | null;
+  /** null without a filter, or before its first search */
+  filter?: RequestFilterState | null;
 }
 
 export interface UsageFeedOptions {
@@ -46,6 +65,9 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
   readonly rateWindowMs: number;
   private readonly keep: number;
   private reader: UsageReader | null = null;
+  private search: UsageSearch | null = null;
+  /** the Requests filter as matched; '' for none */
+  private filterText = '';
   private lastId = 0;
   private lastStatsAt = 0;
   private pollTimer: NodeJS.Timeout | null = null;
@@ -53,7 +75,10 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
   private nextOpenAt = 0;
 
   constructor(private readonly opts: UsageFeedOptions) {
-    super(INITIAL, (a, b) => a.rows === b.rows && a.dbState === b.dbState && a.notice === b.notice && sameData(a.stats, b.stats));
+    super(
+      INITIAL,
+      (a, b) => a.rows === b.rows && a.filter === b.filter && a.dbState === b.dbState && a.notice === b.notice && sameData(a.stats, b.stats),
+    );
     this.statsWindowMs = opts.statsWindowMs ?? 60_000;
     this.rateWindowMs = opts.rateWindowMs ?? 10_000;
     this.keep = opts.keep ?? 500;
@@ -72,6 +97,20 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
     this.closeReader();
   }
 
+  /** The rows of the whole log matching `text` from now on ('' for all rows again), searched at once. */
+  setFilter(text: string): void {
+    const next = normalizeFilter(text);
+    if (next === this.filterText) return;
+    this.filterText = next;
+    this.poll();
+  }
+
+  /** Requests, errors and cost per minute of one budget scope's target since `sinceMs`, oldest first. */
+  series(scope: BudgetScope, target: string, sinceMs: number, nowMs = Date.now()): MinuteStats[] {
+    if (!this.reader) throw new Error(this.getSnapshot().notice ?? 'the usage log is not open');
+    return this.reader.perMinuteOf(scope, target, sinceMs, nowMs);
+  }
+
   /** The open read-only connection, for budget figures computed from the same log. */
   db(): Db | null {
     return this.reader?.db ?? null;
@@ -85,22 +124,28 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
     try {
       const maxId = reader.maxId();
       let rows = prev.rows;
+      let filter = this.filterText === '' ? null : (prev.filter ?? null);
+      if (filter && filter.text !== this.filterText) filter = null;
       if (maxId < this.lastId) {
         // The file was replaced or truncated: start over from its newest rows.
         rows = byStartDesc(reader.latest(this.keep));
         this.lastId = maxId;
+        filter = null;
       } else if (maxId > this.lastId) {
         const fresh = reader.rowsAfter(this.lastId, this.keep);
         rows = byStartDesc([...fresh, ...rows]).slice(0, this.keep);
         this.lastId = fresh.length > 0 ? Math.max(...fresh.map((r) => r.id)) : maxId;
+        if (filter) filter = this.withFresh(filter, fresh);
       }
+      // a new filter searches the whole log once; new rows are matched as they come
+      if (this.filterText !== '' && !filter) filter = { text: this.filterText, ...this.search!.search(this.filterText, this.keep) };
       let stats = prev.stats;
       if (now - this.lastStatsAt >= this.opts.statsMs || rows !== prev.rows) {
         const recent = reader.stats(now - this.rateWindowMs, now);
         stats = { ...reader.stats(now - this.statsWindowMs, now), rps: recent.rps };
         this.lastStatsAt = now;
       }
-      this.set({ rows, dbState: 'open', notice: null, stats });
+      this.set({ rows, dbState: 'open', notice: null, stats, filter });
     } catch (e) {
       if (isLockError(e)) {
         this.set({ ...prev, dbState: 'locked', notice: 'usage log locked by another program: showing the last rows read' });
@@ -112,6 +157,12 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
     }
   }
 
+  private withFresh(filter: RequestFilterState, fresh: readonly StoredUsageRow[]): RequestFilterState {
+    const found = fresh.filter((r) => rowMatches(r, filter.text));
+    const rows = found.length > 0 ? byStartDesc([...found, ...filter.rows]).slice(0, this.keep) : filter.rows;
+    return { ...filter, rows, matches: filter.matches + found.length, total: filter.total + fresh.length };
+  }
+
   private open(now: number): boolean {
     if (now < this.nextOpenAt) return false;
     if (!fs.existsSync(this.opts.dbPath)) {
@@ -120,6 +171,7 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
     }
     try {
       this.reader = UsageReader.open(this.opts.dbPath, { busyTimeoutMs: this.opts.busyTimeoutMs ?? 50 });
+      this.search = new UsageSearch(this.reader.db);
       this.lastId = 0;
       const rows = byStartDesc(this.reader.latest(this.keep));
       this.lastId = rows.reduce((m, r) => Math.max(m, r.id), 0);
@@ -158,6 +210,7 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
       // already closed
     }
     this.reader = null;
+    this.search = null;
   }
 }
 
@@ -166,5 +219,5 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
  * so id order is completion order); the same start: the later id first.
  */
 function byStartDesc(rows: readonly StoredUsageRow[]): StoredUsageRow[] {
-  return [...rows].sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : b.id - a.id));
+  return [...rows].sort(startOrder);
 }

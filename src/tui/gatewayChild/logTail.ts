@@ -20,6 +20,27 @@ export function readTail(file: string, maxBytes: number): string | null {
   }
 }
 
+/**
+ * A request's failed upstream attempts, as the gateway logged them (`upstream_attempt_failed`),
+ * oldest first, from the end of the log: "provider/model: kind detail".
+ */
+export function failedAttempts(file: string, requestId: string, maxBytes = 2 * 1024 * 1024): string[] {
+  const text = readTail(file, maxBytes);
+  if (text === null || !text.includes(requestId)) return [];
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.includes(requestId)) continue;
+    try {
+      const o = JSON.parse(line) as Record<string, unknown>;
+      if (o?.event !== 'upstream_attempt_failed' || o.request_id !== requestId) continue;
+      out.push(`${String(o.provider)}/${String(o.model)}: ${String(o.kind ?? 'failed')} ${String(o.detail ?? '')}`.trim());
+    } catch {
+      // not one of the gateway's JSON lines
+    }
+  }
+  return out;
+}
+
 /** The log's last lines, for the log view. */
 export function logLines(file: string, maxLines = 1000, maxBytes = 512 * 1024): { lines: string[]; error: string | null } {
   const text = readTail(file, maxBytes);

@@ -22,15 +22,27 @@ export type Command =
   | { type: 'help' }
   | { type: 'close' }
   | { type: 'confirm' }
-  | { type: 'cancel' };
+  | { type: 'cancel' }
+  | { type: 'filter' }
+  | { type: 'dismiss' }
+  | { type: 'inputChar'; char: string }
+  | { type: 'inputBackspace' }
+  | { type: 'inputClear' }
+  | { type: 'inputAccept' }
+  | { type: 'inputCancel' };
 
 export type CommandType = Command['type'];
 
 /**
  * What the keyboard is talking to. `confirm`: a y/n question is open and takes every key.
+ * `input`: a one-line prompt (the `/` filter) is open and every character is typed into it
+ * (presentation/textInput.ts says what each key does to the text).
  * `view`: a full-screen view (routing, journal, log, detail, help) is open over the panels.
  */
-export type KeyMode = 'main' | 'view' | 'confirm';
+export type KeyMode = 'main' | 'view' | 'confirm' | 'input';
+
+/** A KeySpec name that matches any one printable character (no key press is named so). */
+export const ANY_CHARACTER = 'any character';
 
 /** A printable character as itself ('G' is not 'g'), or a named key with its modifiers. */
 export interface KeySpec {
@@ -48,6 +60,7 @@ export interface KeyBinding {
 
 const MAIN: readonly KeyMode[] = ['main'];
 const MAIN_AND_VIEW: readonly KeyMode[] = ['main', 'view'];
+const INPUT: readonly KeyMode[] = ['input'];
 
 const k = (...names: string[]): KeySpec[] => names.map((name) => ({ name }));
 const move = (motion: Motion): Command => ({ type: 'move', motion });
@@ -64,7 +77,9 @@ export const KEY_BINDINGS: readonly KeyBinding[] = [
   { keys: k('G', 'end'), description: 'last row', modes: MAIN_AND_VIEW, command: move('bottom') },
   { keys: k('pagedown'), description: 'a page down', modes: MAIN_AND_VIEW, command: move('pageDown') },
   { keys: k('pageup'), description: 'a page up', modes: MAIN_AND_VIEW, command: move('pageUp') },
-  { keys: k('return'), description: 'detail of the selected row', modes: MAIN, command: { type: 'detail' } },
+  { keys: k('return'), description: 'detail of the selected row (or, with an error on the status line, the whole error)', modes: MAIN, command: { type: 'detail' } },
+  { keys: k('/'), description: 'filter the focused list (Requests: the whole usage log), or search the view; literal text', modes: MAIN_AND_VIEW, command: { type: 'filter' } },
+  { keys: k('escape'), description: "dismiss the status line's error, else clear the focused list's filter", modes: MAIN, command: { type: 'dismiss' } },
   { keys: k('s'), description: 'start the selected service', modes: MAIN, command: { type: 'service', verb: 'start' } },
   { keys: k('x'), description: 'stop the selected service (asks y/n)', modes: MAIN, command: { type: 'service', verb: 'stop' } },
   { keys: k('r'), description: 'restart the selected service (asks y/n)', modes: MAIN, command: { type: 'service', verb: 'restart' } },
@@ -77,19 +92,26 @@ export const KEY_BINDINGS: readonly KeyBinding[] = [
   { keys: k('y', 'Y'), description: 'answer yes', modes: ['confirm'], command: { type: 'confirm' } },
   { keys: k('n', 'N', 'q', 'escape'), description: 'answer no', modes: ['confirm'], command: { type: 'cancel' } },
   { keys: k('q', 'escape'), description: 'close the view', modes: ['view'], command: { type: 'close' } },
+  { keys: k(ANY_CHARACTER), description: 'type into the prompt (every character as itself)', modes: INPUT, command: { type: 'inputChar', char: '' } },
+  { keys: k('backspace'), description: 'delete the last character', modes: INPUT, command: { type: 'inputBackspace' } },
+  { keys: [{ name: 'u', ctrl: true }], description: 'clear the prompt', modes: INPUT, command: { type: 'inputClear' } },
+  { keys: k('return'), description: 'keep the filter, close the prompt', modes: INPUT, command: { type: 'inputAccept' } },
+  { keys: k('escape'), description: 'clear the filter, close the prompt', modes: INPUT, command: { type: 'inputCancel' } },
   { keys: k('q'), description: 'quit (the gateway keeps serving)', modes: MAIN, command: { type: 'quit' } },
-  { keys: [{ name: 'c', ctrl: true }], description: 'quit, from anywhere', modes: ['main', 'view', 'confirm'], command: { type: 'quit' } },
+  { keys: [{ name: 'c', ctrl: true }], description: 'quit, from anywhere', modes: ['main', 'view', 'confirm', 'input'], command: { type: 'quit' } },
 ];
 
 /** Alt combinations bind nothing; Shift counts for named keys (a letter carries its case). */
 export function keyMatches(spec: KeySpec, key: KeyPress): boolean {
+  if (spec.name === ANY_CHARACTER) return !key.meta && !key.ctrl && [...key.name].length === 1;
   if (key.meta || spec.name !== key.name || Boolean(spec.ctrl) !== key.ctrl) return false;
   return [...spec.name].length === 1 || Boolean(spec.shift) === key.shift;
 }
 
 export function resolveKey(key: KeyPress, mode: KeyMode): Command | null {
   for (const b of KEY_BINDINGS) {
-    if (b.modes.includes(mode) && b.keys.some((s) => keyMatches(s, key))) return b.command;
+    if (!b.modes.includes(mode) || !b.keys.some((s) => keyMatches(s, key))) continue;
+    return b.command.type === 'inputChar' ? { type: 'inputChar', char: key.name } : b.command;
   }
   return null;
 }
@@ -119,6 +141,7 @@ const FOOTER: ReadonlyArray<{ text: string; short: string; commands: readonly Co
   { text: 'focus', short: 'focus', commands: ['focusNext', 'focus'] },
   { text: 'select', short: 'move', commands: ['move'] },
   { text: 'detail', short: 'open', commands: ['detail'], spare: 5 },
+  { text: 'filter', short: 'filter', commands: ['filter'], spare: 7 },
   { text: 'start/stop/restart', short: 'unit', commands: ['service'], spare: 6 },
   { text: 'journal/log', short: 'logs', commands: ['journal', 'gatewayLog'], spare: 4 },
   { text: 'routing', short: 'route', commands: ['routing'], spare: 3 },

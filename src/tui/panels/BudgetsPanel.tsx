@@ -19,6 +19,8 @@ export interface BudgetsPanelProps {
   width: number;
   height: number;
   focused: boolean;
+  /** the filter, as the title says it */
+  filterNote?: string | null;
 }
 
 const SCOPE_SHORT = { provider: 'prov', model: 'model', capability: 'cap', key: 'key' } as const;
@@ -48,13 +50,13 @@ function BudgetLine({ row, width, moneyW, selected }: { row: BudgetRow; width: n
   );
 }
 
-export const BudgetsPanel = memo(function BudgetsPanel({ rows, source, notice, offset, width, height, focused }: BudgetsPanelProps) {
+export const BudgetsPanel = memo(function BudgetsPanel({ rows, source, notice, offset, width, height, focused, filterNote }: BudgetsPanelProps) {
   const body = Math.max(0, height - 1);
   const lines: React.ReactNode[] = noticeLines(notice);
   if (rows.length === 0 && !notice) {
     lines.push(
       <Line key="none" tone="dim">
-        no budgets configured
+        {filterNote ? 'no budget matches the filter (Esc clears it)' : 'no budgets configured'}
       </Line>,
     );
   }
@@ -75,7 +77,7 @@ export const BudgetsPanel = memo(function BudgetsPanel({ rows, source, notice, o
     width >= 100 ? "forecast at last hour's rate" : null,
   ].filter(Boolean);
   return (
-    <PanelFrame heading="budgets" focused={focused} width={width} height={height} summary={parts.join(' · ') || undefined}>
+    <PanelFrame heading="budgets" focused={focused} width={width} height={height} summary={parts.join(' · ') || undefined} note={filterNote}>
       {lines}
     </PanelFrame>
   );

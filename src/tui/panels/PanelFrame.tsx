@@ -3,7 +3,7 @@
 import { memo, type ReactNode } from 'react';
 import { Box, Text } from 'ink';
 import { useTheme } from '../contexts/ThemeContext.js';
-import { displayWidth } from '../presentation/format.js';
+import { cut, displayWidth } from '../presentation/format.js';
 import { panelNumber, panelTitle, type PanelId } from './catalog.js';
 
 export interface PanelFrameProps {
@@ -13,15 +13,18 @@ export interface PanelFrameProps {
   width: number;
   height: number;
   summary?: string;
+  /** after the title, e.g. the list's filter: `filter: 429 · 12 of 3,400` (wins over the summary) */
+  note?: string | null;
   children?: ReactNode;
 }
 
-export const PanelFrame = memo(function PanelFrame({ heading, focused, width, height, summary, children }: PanelFrameProps) {
+export const PanelFrame = memo(function PanelFrame({ heading, focused, width, height, summary, note, children }: PanelFrameProps) {
   const theme = useTheme();
   const label = typeof heading === 'string' ? ` ${panelNumber(heading)} ${panelTitle(heading)} ` : ` ${heading.title} `;
+  const noteText = note ? cut(` ${note} `, Math.max(0, width - 1 - displayWidth(label))) : '';
   const right = summary ? ` ${summary}` : '';
-  const rightShown = displayWidth(label) + displayWidth(right) + 1 <= width ? right : '';
-  const fill = Math.max(0, width - 1 - displayWidth(label) - displayWidth(rightShown));
+  const rightShown = displayWidth(label) + displayWidth(noteText) + displayWidth(right) + 1 <= width ? right : '';
+  const fill = Math.max(0, width - 1 - displayWidth(label) - displayWidth(noteText) - displayWidth(rightShown));
   return (
     // No overflow clipping: every panel cuts its lines to its size itself, and a clipped box
     // makes Ink re-slice each of its lines on every frame (a third of a frame's cost).
@@ -31,6 +34,7 @@ export const PanelFrame = memo(function PanelFrame({ heading, focused, width, he
         <Text bold inverse={focused} color={focused ? theme.tone('focus') : undefined}>
           {label}
         </Text>
+        {noteText ? <Text color={theme.tone('accent')}>{noteText}</Text> : null}
         <Text dimColor>{'─'.repeat(fill)}</Text>
         <Text dimColor>{rightShown}</Text>
       </Text>

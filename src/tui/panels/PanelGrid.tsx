@@ -29,12 +29,14 @@ export interface PanelGridProps {
     budgets: BudgetFeedState;
   };
   positions: Positions;
+  /** what each list's title says about its filter */
+  notes: Partial<Record<'services' | 'budgets' | 'requests', string | null>>;
   busyUnit: string | null;
   rateWindowS: number;
   statsWindowS: number;
 }
 
-export function PanelGrid({ layout, focused, nowMs, data, positions, busyUnit, rateWindowS, statsWindowS }: PanelGridProps) {
+export function PanelGrid({ layout, focused, nowMs, data, positions, notes, busyUnit, rateWindowS, statsWindowS }: PanelGridProps) {
   return (
     <>
       <Box flexDirection="row" height={layout.topHeight}>
@@ -50,6 +52,7 @@ export function PanelGrid({ layout, focused, nowMs, data, positions, busyUnit, r
           width={layout.leftWidth}
           height={layout.middleHeight}
           focused={focused === 'services'}
+          filterNote={notes.services ?? null}
           nowMs={nowMs}
         />
         <Box width={1} />
@@ -72,6 +75,7 @@ export function PanelGrid({ layout, focused, nowMs, data, positions, busyUnit, r
         width={layout.width}
         height={layout.budgetsHeight}
         focused={focused === 'budgets'}
+        filterNote={notes.budgets ?? null}
       />
       <RequestsPanel
         rows={data.usage.rows}
@@ -80,6 +84,7 @@ export function PanelGrid({ layout, focused, nowMs, data, positions, busyUnit, r
         width={layout.width}
         height={layout.requestsHeight}
         focused={focused === 'requests'}
+        filterNote={notes.requests ?? null}
       />
     </>
   );

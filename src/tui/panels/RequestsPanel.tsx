@@ -17,6 +17,8 @@ export interface RequestsPanelProps {
   width: number;
   height: number;
   focused: boolean;
+  /** the filter, as the title says it */
+  filterNote?: string | null;
 }
 
 function latency(ms: number | null): string {
@@ -77,7 +79,7 @@ const RequestLine = memo(function RequestLine({ row, l, selected }: { row: Store
     <Text wrap="truncate" inverse={selected}>
       <Text dimColor>{fit(clock(row.timestamp), l.time)}</Text> {fit(row.logical_model ?? NA, l.model)}{' '}
       {fit(row.provider ?? NA, l.provider)}{' '}
-      <Text color={theme.tone(ok ? 'ok' : 'bad')}>{fit(`${ok ? 'ok' : 'err'} ${row.http_status}`, l.status)}</Text>{' '}
+      <Text color={theme.tone(ok ? 'ok' : 'bad')}>{fit(`${ok ? 'ok' : 'err'} ${row.http_status ?? NA}`, l.status)}</Text>{' '}
       {fit(latency(row.latency_ms), l.latency, 'right')}
       {column(tokens(row), l.tokens, 'right')} {fit(usd(row.cost_usd), l.cost, 'right')}
       {l.note > 0 ? <Text color={theme.tone(ok ? 'dim' : 'bad')}>{column(note(row), l.note)}</Text> : null}
@@ -85,7 +87,7 @@ const RequestLine = memo(function RequestLine({ row, l, selected }: { row: Store
   );
 });
 
-export const RequestsPanel = memo(function RequestsPanel({ rows, offset, notice, width, height, focused }: RequestsPanelProps) {
+export const RequestsPanel = memo(function RequestsPanel({ rows, offset, notice, width, height, focused, filterNote }: RequestsPanelProps) {
   const l = layout(width);
   const body = Math.max(0, height - 1);
   const lines: React.ReactNode[] = noticeLines(notice);
@@ -100,13 +102,13 @@ export const RequestsPanel = memo(function RequestsPanel({ rows, offset, notice,
   if (rows.length === 0 && !notice && room > 0) {
     lines.push(
       <Line key="empty" tone="dim">
-        no requests yet
+        {filterNote ? 'no request matches the filter (Esc clears it)' : 'no requests yet'}
       </Line>,
     );
   }
-  const summary = window.selected ? `row ${window.selected + 1}/${rows.length} · g to follow` : rows.length > 0 ? 'following' : undefined;
+  const summary = window.selected ? `row ${window.selected + 1}/${rows.length} · paused · g follows` : rows.length > 0 ? 'following new rows' : undefined;
   return (
-    <PanelFrame heading="requests" focused={focused} width={width} height={height} summary={summary}>
+    <PanelFrame heading="requests" focused={focused} width={width} height={height} summary={summary} note={filterNote}>
       {lines.slice(0, body)}
     </PanelFrame>
   );

@@ -19,6 +19,8 @@ export interface ServicesPanelProps {
   width: number;
   height: number;
   focused: boolean;
+  /** the filter, as the title says it */
+  filterNote?: string | null;
   nowMs: number;
 }
 
@@ -53,7 +55,7 @@ function sinceSeconds(since: string | null, nowMs: number): number | null {
 }
 
 export const ServicesPanel = memo(function ServicesPanel(props: ServicesPanelProps) {
-  const { state, selected, busyUnit, width, height, focused, nowMs } = props;
+  const { state, selected, busyUnit, width, height, focused, filterNote, nowMs } = props;
   const theme = useTheme();
   const wide = width >= 64;
   const stateW = wide ? 17 : 10;
@@ -82,7 +84,7 @@ export const ServicesPanel = memo(function ServicesPanel(props: ServicesPanelPro
   if (state.services.length === 0 && state.notice !== READING_UNITS) {
     lines.push(
       <Line key="none" tone="dim">
-        no services configured (providers.*.service)
+        {filterNote ? 'no service matches the filter (Esc clears it)' : 'no services configured (providers.*.service)'}
       </Line>,
     );
   }
@@ -112,9 +114,9 @@ export const ServicesPanel = memo(function ServicesPanel(props: ServicesPanelPro
       );
     }
   });
-  const summary = wide ? columns : undefined;
+  const summary = wide && !filterNote ? columns : undefined;
   return (
-    <PanelFrame heading="services" focused={focused} width={width} height={height} summary={summary}>
+    <PanelFrame heading="services" focused={focused} width={width} height={height} summary={summary} note={filterNote}>
       {lines.slice(0, Math.max(0, height - 1))}
     </PanelFrame>
   );

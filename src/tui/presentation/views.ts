@@ -23,6 +23,9 @@ export function helpLines(): ViewLine[] {
 export interface TargetTraffic {
   requests: number;
   errors: number;
+  /** streams only: completion tokens and the seconds spent generating them (latency less TTFT) */
+  genTokens: number;
+  genSeconds: number;
 }
 
 export function targetKey(model: string | null, provider: string | null, concrete: string | null): string {
@@ -35,9 +38,14 @@ export function trafficByTarget(rows: readonly StoredUsageRow[], sinceMs: number
   for (const r of rows) {
     if (Date.parse(r.timestamp) < sinceMs) break; // rows are newest first
     const key = targetKey(r.logical_model, r.provider, r.concrete_model);
-    const t = out.get(key) ?? { requests: 0, errors: 0 };
+    const t = out.get(key) ?? { requests: 0, errors: 0, genTokens: 0, genSeconds: 0 };
     t.requests++;
     if (r.status === 'error') t.errors++;
+    const gen = r.stream && r.ttft_ms !== null && r.latency_ms !== null ? r.latency_ms - r.ttft_ms : 0;
+    if (r.completion_tokens && gen > 0) {
+      t.genTokens += r.completion_tokens;
+      t.genSeconds += gen / 1000;
+    }
     out.set(key, t);
   }
   return out;
@@ -52,6 +60,8 @@ export function routingLines(
   problems: readonly ConfigProblem[],
   traffic: ReadonlyMap<string, TargetTraffic>,
   trafficWindowS: number,
+  /** the config shown is the last good one: the files on disk now have errors */
+  lastGood = false,
 ): ViewLine[] {
   const lines: ViewLine[] = [];
   const errors = problems.filter((p) => p.severity === 'error');
@@ -69,22 +79,26 @@ export function routingLines(
     lines.push({ text: 'No valid configuration loaded.', tone: 'dim' });
     return lines;
   }
-  lines.push({ text: `Routing: logical model → targets in order (later ones are fallbacks) · traffic over the last ${trafficWindowS}s`, bold: true });
+  if (lastGood) lines.push({ text: 'What the gateway still runs: the last config that loaded without errors', tone: 'warn', bold: true });
+  lines.push({ text: `Routing: logical model → targets (ordered: in turn; balanced: sharing the load), then fallbacks · traffic over the last ${trafficWindowS}s`, bold: true });
   const modelW = Math.max(8, ...Object.keys(config.models).map(displayWidth)) + 2;
   for (const m of Object.values(config.models)) {
-    lines.push({ text: `  ${fit(m.name, modelW)}${fit(m.capability, 12)} ${budgetText(m.budget)}`.trimEnd(), bold: true });
-    const served = m.targets.map((t) => traffic.get(targetKey(m.name, t.provider, t.model)));
-    m.targets.forEach((t, i) => {
+    const route = [...m.targets.map((t) => ({ t, fallback: false })), ...(m.fallbacks ?? []).map((t) => ({ t, fallback: true }))];
+    const served = route.map(({ t }) => traffic.get(targetKey(m.name, t.provider, t.model)));
+    const gen = served.reduce((a, x) => ({ tokens: a.tokens + (x?.genTokens ?? 0), seconds: a.seconds + (x?.genSeconds ?? 0) }), { tokens: 0, seconds: 0 });
+    const tps = gen.seconds > 0 ? `${(gen.tokens / gen.seconds).toFixed(1)} tok/s` : '';
+    lines.push({ text: `  ${fit(m.name, modelW)}${fit(m.capability, 12)} ${fit(m.routing, 9)}${[budgetText(m.budget), tps].filter(Boolean).join('  ')}`.trimEnd(), bold: true });
+    route.forEach(({ t, fallback }, i) => {
       const tr = served[i];
-      // requests answered by a later target went past this one: it failed or was skipped
+      // requests answered by a later entry went past this one: it failed or was passed over
       const passed = served.slice(i + 1).reduce((n, x) => n + (x?.requests ?? 0), 0);
       const price = t.pricing ? `$${t.pricing.input_usd_per_1m}/$${t.pricing.output_usd_per_1m} per 1M` : 'free (local)';
-      const live = [tr ? `${tr.requests} req${tr.errors ? `, ${tr.errors} err` : ''}` : '', passed ? `${passed} fell back` : '']
+      const live = [tr ? `${tr.requests} req${tr.errors ? `, ${tr.errors} err` : ''}` : '', passed && m.routing === 'ordered' ? `${passed} fell back` : '']
         .filter(Boolean)
         .join(', ');
       lines.push({
-        text: `    ${i + 1}. ${fit(t.provider, 10)} ${fit(t.model, 36)} ${fit(price, 22)} ${live || '–'}`,
-        tone: passed > 0 || (tr && tr.errors > 0) ? 'warn' : tr ? 'ok' : null,
+        text: `    ${i + 1}. ${fit(t.provider, 10)} ${fit(t.model, 36)} ${fit(price, 22)} ${live || '–'}${fallback ? '  (fallback)' : ''}`,
+        tone: (passed > 0 && m.routing === 'ordered') || (tr && tr.errors > 0) ? 'warn' : tr ? 'ok' : null,
       });
     });
   }
@@ -122,8 +136,9 @@ export function wrapLines(lines: readonly ViewLine[], width: number): ViewLine[]
       out.push(l);
       continue;
     }
-    const indent = /^ */.exec(l.text)![0];
-    wordWrap(l.text, width, Number.MAX_SAFE_INTEGER).forEach((text, i) => out.push({ ...l, text: i === 0 ? text : indent + text }));
+    // every piece keeps the line's indent (wordWrap trims it off)
+    const indent = /^ */.exec(l.text)![0].slice(0, Math.floor(width / 2));
+    wordWrap(l.text, Math.max(1, width - indent.length), Number.MAX_SAFE_INTEGER).forEach((text) => out.push({ ...l, text: indent + text }));
   }
   return out;
 }
