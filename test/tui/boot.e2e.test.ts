@@ -62,7 +62,10 @@ describe.skipIf(!tmuxAvailable())('dashboard without GPU and systemd', () => {
 
   it('shows the help overlay with every key and closes it with Esc', async () => {
     t.sendKeys('?');
-    const help = await t.waitForText('Keys');
+    // the help scrolls: its first page, then its last
+    const top = await t.waitForText('Keys');
+    t.sendKeys('G');
+    const help = top + (await t.waitForText('quit, from anywhere'));
     for (const key of ['Tab', 'Shift-Tab', 'j / ↓', 'k / ↑', 'g / Home', 'G / End', 'Enter', 's ', 'x ', 'r ', 'l ', 'L ', 'c ', 'e ', 'R ', 'q / Esc', 'Ctrl-C']) {
       expect(help).toContain(`  ${key}`);
     }
