@@ -137,7 +137,14 @@ export function mountApp(columns: number, rows: number, s: DashboardSources) {
     </ThemeProvider>,
     { stdout: term as never, stdin: keys as never, debug: true, exitOnCtrlC: false, patchConsole: false },
   );
-  unmounts.push(() => ink.unmount());
+  // redraw when a store changes, as the session's frame clock does
+  const unfollow = s.frame.follow([s.gpu, s.host, s.services, s.usage, s.budgets, s.gateway, s.config]);
+  s.frame.start();
+  unmounts.push(() => {
+    ink.unmount();
+    unfollow();
+    s.frame.stop();
+  });
   const frame = (what: string | RegExp) =>
     waitFor(() => {
       const f = term.last();

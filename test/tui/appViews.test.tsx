@@ -122,4 +122,50 @@ describe('App views', () => {
     expect(f).toMatch(/gpt-4\s+chat\s+(ordered|balanced)/);
     expect(home).toBeTruthy();
   });
+
+  it('Requests follow new rows until moved, and the title says which', async () => {
+    const { s } = sampleSources();
+    const rows = (n: number) => Array.from({ length: n }, (_, i) => usageRow(n - i, { logical_model: `model-${n - i}` }));
+    set(s.usage, { rows: rows(3), dbState: 'open', notice: null, stats: null });
+    const { keys, frame } = mountApp(120, 40, s);
+    await frame('following new rows');
+    keys.press('6j');
+    await frame('row 2/3 · paused · g follows');
+    set(s.usage, { rows: rows(5), dbState: 'open', notice: null, stats: null });
+    // two rows arrived on top: the selection stays on model-2, now the fourth row
+    await frame('row 4/5 · paused · g follows');
+    keys.press('g');
+    await frame('following new rows');
+  });
+
+  it('opens a service with its unit, the last action whole, and the traffic the gateway sent it', async () => {
+    const { s, series } = sampleSources({ failAction: ['Job for vllm.service failed.', 'See the journal for details.'] });
+    const { keys, frame } = mountApp(120, 40, s);
+    await frame('6 Requests');
+    keys.press('s');
+    await frame('Enter reads all');
+    keys.press('\x1b'); // dismissed: Enter opens the selected row again
+    await frame(/Tab\/1-6 focus/);
+    keys.press('\r');
+    const f = await frame(/requests: \d+ in all/);
+    expect(f).toMatch(/MainPID\s+100/);
+    expect(f).toMatch(/Last action: start at \d\d:\d\d:\d\d — failed/);
+    expect(f).toContain('See the journal for details.');
+    expect(f).toMatch(/Traffic the gateway sent to vllm over the last 60 min/);
+    expect(f).toMatch(/[▁▂▃▄▅▆▇█]{20}/);
+    expect(series).toEqual([['provider', 'vllm']]);
+  });
+
+  it('opens a request with its route and the service as the console saw it', async () => {
+    const { s } = sampleSources();
+    set(s.usage, { rows: [usageRow(1, { concrete_model: 'gpt-4o', provider: 'openai', stream: 1, latency_ms: 1100, ttft_ms: 100, completion_tokens: 50 })], dbState: 'open', notice: null, stats: null });
+    const { keys, frame } = mountApp(120, 60, s);
+    await frame('6 Requests');
+    keys.press('6\r');
+    const f = await frame('When the console opened this');
+    expect(f).toMatch(/tokens\/s\s+50\.0 \(after the first token\)/); // 50 tokens in 1100 - 100 ms
+    expect(f).toMatch(/routing ordered/);
+    expect(f).toMatch(/2\. openai\/gpt-4o\s+← answered/);
+    expect(f).toContain('no service configured for openai');
+  });
 });

@@ -82,16 +82,32 @@ describe('UsageSearch', () => {
   it('reads every row through an index', () => {
     const plan = (sql: string, ...args: unknown[]) =>
       (reader.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]).map((p) => p.detail).join(' | ');
-    for (const c of ['logical_model', 'provider', 'error_type', 'key_alias']) {
+    for (const c of ['error_type', 'key_alias']) {
       expect(plan(SEARCH_SQL.nextValue(c), ''), c).toMatch(/USING (COVERING )?INDEX/);
-      expect(plan(SEARCH_SQL.rowsOf(c), 'x', 10), c).toMatch(/USING INDEX/);
+      expect(plan(SEARCH_SQL.rowsOf(c), 'x', 10), c).toMatch(/USING COVERING INDEX/); // ids and times from the index alone
     }
-    expect(plan(SEARCH_SQL.nextStatus, '', 0)).toMatch(/USING COVERING INDEX idx_llm_usage_status_ts/);
-    expect(plan(SEARCH_SQL.rowsOfStatus, 'error', 429, 10)).toMatch(/USING INDEX idx_llm_usage_status_ts/);
+    expect(plan(SEARCH_SQL.nextStatus, '')).toMatch(/USING COVERING INDEX idx_llm_usage_status_ts \(status>\?\)/);
+    expect(plan(SEARCH_SQL.nextHttpStatus, 'error', 0)).toMatch(/USING COVERING INDEX idx_llm_usage_status_ts \(status=\? AND http_status>\?\)/);
+    expect(plan(SEARCH_SQL.rowsOfStatus, 'error', 429, 10)).toMatch(/USING COVERING INDEX idx_llm_usage_status_ts/);
+    expect(plan(SEARCH_SQL.rowsById, '[1]')).toMatch(/USING INTEGER PRIMARY KEY/);
     expect(plan(SEARCH_SQL.rowsOfRequestId, 'a', 'b', 10)).toMatch(/USING INDEX idx_llm_usage_request_id/);
+    // providers and models: the rollup (its primary key), then llm_usage by time range
+    expect(plan(SEARCH_SQL.minutesOf, '[]', '[]')).toMatch(/llm_usage_minute/);
+    expect(plan(SEARCH_SQL.rowsInMinute, 'a', 'b', '[]', '[]')).toMatch(/SEARCH llm_usage USING INDEX \w+ \(/);
     for (const sql of Object.values(SEARCH_SQL)) {
       const text = typeof sql === 'function' ? sql('provider') : sql;
       expect(plan(text, ...Array(text.split('?').length - 1).fill('x'))).not.toMatch(/SCAN llm_usage\b(?! USING)/);
     }
+  });
+
+  it('needs no index on provider or model: those come from the per-minute rollup', () => {
+    log.db.exec('DROP INDEX IF EXISTS idx_llm_usage_provider_ts; DROP INDEX IF EXISTS idx_llm_usage_model_ts; DROP INDEX IF EXISTS idx_llm_usage_capability_ts;');
+    const bare = new UsageSearch(reader.db);
+    expect(bare.search('openai', 100).rows.map((r) => r.request_id)).toEqual(['bb-2']);
+    expect(bare.search('a.*b', 100)).toMatchObject({ matches: 1, total: 5 });
+    expect(bare.search('vllm', 100).rows.map((r) => r.request_id)).toEqual(['dd-4', 'cc-3', 'aa-1']);
+    const plan = (sql: string, ...args: unknown[]) =>
+      (reader.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]).map((p) => p.detail).join(' | ');
+    expect(plan(SEARCH_SQL.rowsInMinute, 'a', 'b', '[]', '[]')).toMatch(/SEARCH llm_usage USING INDEX idx_llm_usage_ts \(timestamp>\? AND timestamp<\?\)/);
   });
 });
