@@ -106,21 +106,46 @@ export function parseComputeApps(output: string): GpuProcess[] {
 /**
  * Reassembles lines from a byte stream: a chunk may end in the middle of a line, and the
  * rest arrives with the next chunk. `\r` is dropped (nvidia-smi on some setups prints CRLF).
+ * A line longer than `maxLineChars` is cut to that (the rest of it is dropped and `cutLines`
+ * counts it), so a stream that never sends a newline cannot grow memory without bound.
  */
 export class LineSplitter {
   private partial = '';
+  private cutting = false;
+  cutLines = 0;
+
+  constructor(private readonly maxLineChars = Number.MAX_SAFE_INTEGER) {}
 
   push(chunk: string): string[] {
-    const text = this.partial + chunk;
-    const lines = text.split('\n');
-    this.partial = lines.pop() ?? '';
-    return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+    const out: string[] = [];
+    let from = 0;
+    for (let nl = chunk.indexOf('\n'); nl !== -1; nl = chunk.indexOf('\n', from)) {
+      this.append(chunk.slice(from, nl));
+      out.push(this.partial.endsWith('\r') ? this.partial.slice(0, -1) : this.partial);
+      this.partial = '';
+      this.cutting = false;
+      from = nl + 1;
+    }
+    this.append(chunk.slice(from));
+    return out;
   }
 
   /** The unterminated rest, when the stream ends. */
   flush(): string[] {
     const rest = this.partial;
     this.partial = '';
+    this.cutting = false;
     return rest === '' ? [] : [rest];
+  }
+
+  private append(piece: string): void {
+    const room = this.maxLineChars - this.partial.length;
+    if (piece.length <= room) {
+      this.partial += piece;
+      return;
+    }
+    this.partial += piece.slice(0, room);
+    if (!this.cutting) this.cutLines++;
+    this.cutting = true;
   }
 }

@@ -9,7 +9,7 @@ import { ParentCache } from './proctree.js';
 import {
   SERVICE_VERBS,
   actionArgs,
-  journalArgs,
+  journalFollowArgs,
   parseShowOutput,
   showArgs,
   unitProperties,
@@ -18,7 +18,6 @@ import {
 import type {
   GpuProcess,
   HealthResult,
-  JournalResult,
   ServiceActionResult,
   ServiceState,
   ServicesState,
@@ -196,21 +195,10 @@ export class ServicesMonitor extends EventEmitter implements Store<ServicesState
     return { ok, unit, verb, argv, message: ok ? message + after : message, output: outputLines(r.stderr, r.stdout) };
   }
 
-  async readJournal(unit: string, scope: SystemctlScope = this.scope): Promise<JournalResult> {
-    const argv = ['journalctl', ...journalArgs(unit, scope)];
-    if (!this.isConfigured(unit)) return { unit, argv: [], lines: [], error: `${unit} is not a configured service: refused` };
-    const r = await execa(argv[0], argv.slice(1), {
-      env: this.env,
-      extendEnv: false,
-      reject: false,
-      timeout: 10_000,
-      stdin: 'ignore',
-      maxBuffer: 4 * 1024 * 1024,
-    });
-    if (r.failed && (r as { code?: string }).code === 'ENOENT') return { unit, argv, lines: [], error: 'journalctl not found' };
-    const lines = (r.stdout ?? '').split('\n').filter((l) => l !== '');
-    const error = r.exitCode === 0 ? null : (firstLine(r.stderr) ?? `journalctl exited with code ${r.exitCode ?? r.signal}`);
-    return { unit, argv, lines, error };
+  /** What follows a configured unit's journal (the journal view runs it while open), or why not. */
+  journalFollowCommand(unit: string, scope: SystemctlScope = this.scope): { argv: string[]; env: NodeJS.ProcessEnv } | { error: string } {
+    if (!this.isConfigured(unit)) return { error: `${unit} is not a configured service: refused` };
+    return { argv: ['journalctl', ...journalFollowArgs(unit, scope)], env: this.env };
   }
 
   private async collect(): Promise<void> {

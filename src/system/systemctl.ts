@@ -24,8 +24,9 @@ export function actionArgs(verb: ServiceVerb, unit: string, scope: SystemctlScop
   return ['--no-ask-password', ...scopeArgs(scope), verb, unit];
 }
 
-export function journalArgs(unit: string, scope: SystemctlScope): string[] {
-  return [...scopeArgs(scope), '-u', unit, '-n', String(JOURNAL_LINES), '--no-pager', '-o', 'short-iso'];
+/** The journal view: the last lines, then each new one as it comes, as JSON (PRIORITY, bytes intact). */
+export function journalFollowArgs(unit: string, scope: SystemctlScope): string[] {
+  return [...scopeArgs(scope), '-u', unit, '-n', String(JOURNAL_LINES), '-f', '-o', 'json', '--no-pager'];
 }
 
 export interface UnitProperties {

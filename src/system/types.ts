@@ -110,11 +110,3 @@ export interface ServiceActionResult {
   output?: string[];
 }
 
-/** What the journal view shows: `journalctl -u <unit> -n 200 --no-pager -o short-iso`. */
-export interface JournalResult {
-  unit: string;
-  argv: string[];
-  lines: string[];
-  /** why there are no lines (journalctl missing, refused, not a configured unit), else null */
-  error: string | null;
-}

@@ -13,10 +13,9 @@ import { computeLayout } from './presentation/layout.js';
 import { clampPosition, type ListShape } from './presentation/listCursor.js';
 import { clock } from './presentation/format.js';
 import { statusLine, type Confirm } from './presentation/statusLine.js';
-import { gatewayLogLines, journalLines } from './presentation/views.js';
 import type { Detail, DetailExtra, ServiceActionRecord } from './presentation/detail.js';
 import { selectionDetail, type Selection } from './presentation/selectionDetail.js';
-import { viewLines, viewTitle, type View } from './presentation/viewContent.js';
+import { followKeyOf as followKey, viewLines, viewTitle, type View } from './presentation/viewContent.js';
 import { filterSummary, shownLists } from './presentation/listFilter.js';
 import { useSources } from './contexts/SourcesContext.js';
 import { cleanText } from './data/cleanText.js';
@@ -29,6 +28,7 @@ import { useLatestState } from './hooks/useLatestState.js';
 import { useListCursors, type ListId } from './hooks/useListCursors.js';
 import { useListFilters } from './hooks/useListFilters.js';
 import { useFollowNewRows } from './hooks/useFollowNewRows.js';
+import { useFollowView } from './hooks/useFollowView.js';
 import { FLASH_MS, useStatusMessages } from './hooks/useStatusMessages.js';
 import type { ViewLine } from './panels/TextView.js';
 import { TextView } from './panels/TextView.js';
@@ -108,6 +108,7 @@ export function App() {
       }),
     [shownView, config, usage.rows, columns, filters.values.view],
   );
+  const follow = useFollowView(shownView?.kind === 'follow' ? shownView.target : null, filters.values.view, layout.width, layout.viewHeight - 1);
 
   const lists: Record<ListId, ListShape> = {
     services: { kind: 'select', count: serviceCount, room: layout.middleHeight - 1 },
@@ -120,21 +121,6 @@ export function App() {
     view.set(next);
     cursors.reset('view');
     filters.clear('view');
-  };
-
-  const openText = (title: string, load: () => Promise<{ lines: ViewLine[]; error: string | null }>) => {
-    const opened: View = { kind: 'text', title, lines: null, error: null };
-    openView(opened);
-    void load().then(
-      ({ lines, error }) => {
-        // still the view that asked (not closed or replaced meanwhile)
-        if (view.get() !== opened) return;
-        view.set({ ...opened, lines, error });
-        // the newest entries are at the bottom: start there
-        cursors.move('view', 'bottom', { kind: 'scroll', count: lines.length, room: layout.viewHeight - 1 });
-      },
-      (e: Error) => view.get() === opened && view.set({ ...opened, error: e.message }),
-    );
   };
 
   /** A detail now, and again with what it reads afterwards (if it is still the view open). */
@@ -201,6 +187,7 @@ export function App() {
 
   const dispatch = (cmd: Command) => {
     if (cmd.type === 'move') {
+      if (view.get()?.kind === 'follow') return follow.move(cmd.motion);
       const list = view.get() ? 'view' : LIST_OF_PANEL[focus.get()];
       if (list) cursors.move(list, cmd.motion, lists[list]);
       return;
@@ -267,10 +254,10 @@ export function App() {
         return;
       case 'journal':
         if (!selected) say('no service configured: nothing to show a journal for', 'warn');
-        else openText(`Journal: ${selected.unit}`, () => actions.journal(selected.unit).then((r) => ({ lines: journalLines(r.lines), error: r.error })));
+        else if (followKey(view.get()) !== `journal:${selected.unit}`) openView({ kind: 'follow', title: `Journal: ${selected.unit}`, target: { kind: 'journal', unit: selected.unit } });
         return;
       case 'gatewayLog':
-        openText('Gateway log', () => actions.gatewayLog().then((r) => ({ lines: gatewayLogLines(r.lines), error: r.error })));
+        if (followKey(view.get()) !== 'gatewayLog') openView({ kind: 'follow', title: 'Gateway log', target: { kind: 'gatewayLog' } });
         return;
       case 'routing':
       case 'help':
@@ -313,7 +300,9 @@ export function App() {
   return (
     <Box flexDirection="column" width={layout.width} height={layout.height}>
       {title}
-      {shownView ? (
+      {shownView?.kind === 'follow' ? (
+        <TextView title={viewTitle(shownView)} lines={follow.rows} offset={0} width={layout.width} height={layout.viewHeight} footer={`${follow.summary} · Esc close`} />
+      ) : shownView ? (
         <TextView
           title={viewTitle(shownView)}
           lines={viewText}

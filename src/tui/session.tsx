@@ -19,7 +19,11 @@ import { cleanedAction, mirrorInto } from './data/boundary.js';
 import type { Collectors, PanelStores } from './data/collectors.js';
 import { INITIAL_BUDGETS, INITIAL_GPU, INITIAL_SERVICES, INITIAL_USAGE } from './data/initialState.js';
 import { GatewaySupervisor } from './gatewayChild/supervisor.js';
-import { failedAttempts, logLines } from './gatewayChild/logTail.js';
+import { failedAttempts } from './gatewayChild/logTail.js';
+import { FileFollower } from './data/fileFollower.js';
+import { JournalFollower } from './data/journalFollower.js';
+import { tracked, type Follower } from './data/lineFollower.js';
+import { gatewayLogLine, journalLine } from './presentation/logLines.js';
 import { TerminalSession, installExitHandlers, type ExitReason } from './terminal.js';
 
 export interface DashboardOptions {
@@ -127,6 +131,9 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
   const frame = new FrameClock(Math.min(200, refreshMs / 4), 1000);
   const unfollow = frame.follow([stores.gpu, stores.host, stores.services, stores.usage, stores.budgets, shown.gateway, shown.config]);
 
+  // The followed logs open now (the journal view's journalctl child): ended on the way out.
+  const openFollowers = new Set<Follower>();
+
   let resolveQuit: (code: number) => void = () => {};
   const quitRequested = new Promise<number>((resolve) => (resolveQuit = resolve));
 
@@ -140,8 +147,14 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
     title: opts.title ?? 'ptui',
     actions: {
       serviceAction: cleanedAction(async (unit, verb) => (await collectorsReady).runServiceAction(unit, verb)),
-      journal: cleanedAction(async (unit) => (await collectorsReady).readJournal(unit)),
-      gatewayLog: cleanedAction(async () => logLines(logFile)),
+      // followers clean each line as they read it (lineFollower.ts)
+      follow: async (target) =>
+        tracked(
+          openFollowers,
+          target.kind === 'journal'
+            ? new JournalFollower((await collectorsReady).journalFollowCommand(target.unit), (e) => journalLine(e, target.unit))
+            : new FileFollower({ file: logFile, format: gatewayLogLine, missingNote: `no ${logFile} yet: the gateway writes it once the console starts it` }),
+        ),
       exportConfig: cleanedAction(async () => {
         const { exportConfig } = await import('../config/export.js');
         // Export what is on disk now, not what was loaded at start.
@@ -172,6 +185,7 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
     // A crash: the terminal first (synchronously), then the child, then the reason.
     terminal.restore();
     supervisor.killNow();
+    for (const f of openFollowers) f.killNow();
     const err = reason.error;
     stderr.write(`ptui: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
@@ -204,6 +218,7 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
   ink.unmount();
   ink.cleanup();
   (await collectorsReady.catch(() => null))?.stop();
+  await Promise.all([...openFollowers].map((f) => f.stop()));
   offConfig();
   offShown.forEach((off) => off());
   unfollow();

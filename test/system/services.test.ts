@@ -174,9 +174,10 @@ describe('ServicesMonitor against the fake systemctl', () => {
     expect(m.getSnapshot().services[0].activeState).toBe('active');
     expect(readUnit(sb, 'vllm.service').ActiveState).toBe('inactive'); // the system manager's unit is untouched
     expect(readLog(sb.log)[0].argv.slice(0, 2)).toEqual(['--user', 'show']);
-    const j = await m.readJournal('vllm.service');
-    expect(j.argv).toEqual(['journalctl', '--user', '-u', 'vllm.service', '-n', '200', '--no-pager', '-o', 'short-iso']);
-    expect(readLog(sb.journalLog).map((c) => c.argv)).toEqual([j.argv.slice(1)]);
+    expect(m.journalFollowCommand('vllm.service')).toMatchObject({
+      argv: ['journalctl', '--user', '-u', 'vllm.service', '-n', '200', '-f', '-o', 'json', '--no-pager'],
+      env: { LC_ALL: 'C' },
+    });
   });
 
   it('surfaces Access denied (exit 4) in the result and on the service until its state moves', async () => {
@@ -221,23 +222,9 @@ describe('ServicesMonitor against the fake systemctl', () => {
     const bad = await m.runServiceAction('vllm.service', 'kill' as 'stop');
     expect(bad.ok).toBe(false);
     expect(bad.message).toBe('unknown action "kill"');
-    const j = await m.readJournal('sshd.service');
-    expect(j).toMatchObject({ lines: [], error: 'sshd.service is not a configured service: refused' });
+    expect(m.journalFollowCommand('sshd.service')).toEqual({ error: 'sshd.service is not a configured service: refused' });
     expect(readLog(sb.log).length).toBe(before);
     expect(readLog(sb.journalLog)).toEqual([]);
-  });
-
-  it('reads the journal as short-iso lines', async () => {
-    const m = monitor(sb, SERVICES);
-    const j = await m.readJournal('vllm.service');
-    expect(j.error).toBeNull();
-    expect(j.argv).toEqual(['journalctl', '-u', 'vllm.service', '-n', '200', '--no-pager', '-o', 'short-iso']);
-    expect(j.lines.length).toBe(5);
-    expect(j.lines.every((l) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:?\d{2} \S+ \S+: /.test(l))).toBe(true);
-    fs.writeFileSync(path.join(sb.state, 'vllm.service.journal'), Array.from({ length: 300 }, (_, i) => `line ${i}`).join('\n'));
-    const long = await m.readJournal('vllm.service');
-    expect(long.lines).toHaveLength(200);
-    expect(long.lines[199]).toBe('line 299');
   });
 
   it('probes health_url: ok on 2xx, fail with the status or the connection error', async () => {

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   actionArgs,
-  journalArgs,
+  journalFollowArgs,
   parseShowOutput,
   parseSystemdTimestamp,
   showArgs,
@@ -52,7 +52,7 @@ describe('systemctl show parsing', () => {
     expect(showArgs(['a.service'], 'user')[0]).toBe('--user');
     expect(actionArgs('restart', 'vllm.service', 'system')).toEqual(['--no-ask-password', 'restart', 'vllm.service']);
     expect(actionArgs('stop', 'vllm.service', 'user')).toEqual(['--no-ask-password', '--user', 'stop', 'vllm.service']);
-    expect(journalArgs('vllm.service', 'user')).toEqual(['--user', '-u', 'vllm.service', '-n', '200', '--no-pager', '-o', 'short-iso']);
+    expect(journalFollowArgs('vllm.service', 'user')).toEqual(['--user', '-u', 'vllm.service', '-n', '200', '-f', '-o', 'json', '--no-pager']);
   });
 });
 

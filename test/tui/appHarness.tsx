@@ -10,6 +10,8 @@ import { ThemeProvider, makeTheme } from '../../src/tui/contexts/ThemeContext.js
 import { SourcesProvider, type DashboardSources } from '../../src/tui/contexts/SourcesContext.js';
 import { ValueStore } from '../../src/system/store.js';
 import { FrameClock } from '../../src/tui/data/frameClock.js';
+import { FileFollower } from '../../src/tui/data/fileFollower.js';
+import { gatewayLogLine } from '../../src/tui/presentation/logLines.js';
 import { resolvePaths } from '../../src/config/paths.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { ServiceVerb } from '../../src/system/types.js';
@@ -105,8 +107,8 @@ export function sampleSources(opts: { configInvalid?: boolean; failAction?: stri
         if (opts.failAction) return { ok: false, unit, verb, argv: [], message: opts.failAction[0], output: opts.failAction };
         return { ok: true, unit, verb, argv: [], message: `${verb} ${unit}: done`, output: [] };
       },
-      journal: async (unit) => ({ unit, argv: [], lines: [], error: null }),
-      gatewayLog: async () => ({ lines: ['{"ts":"2026-12-01T10:00:00.000Z","level":"info","event":"listening","port":4000}'], error: null }),
+      // the real follower, on a log that does not exist
+      follow: async () => new FileFollower({ file: '/nonexistent/gateway.log', format: gatewayLogLine, missingNote: 'no log here' }),
       exportConfig: async () => ({ ok: true, message: 'exported' }),
       restartGateway: async () => 'restarted',
       filterRequests: (text) => filtered.push(text),

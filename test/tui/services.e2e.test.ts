@@ -161,7 +161,7 @@ describe.skipIf(!tmuxAvailable())('dashboard with fake GPUs and systemd', () => 
     t.sendKeys('l');
     await t.waitForText(/Journal: tgi\.service[^]*Started tgi\.service/);
     expect(
-      readLog(files('journalctl.log')).some((e) => sameArgv(e.argv, ['-u', 'tgi.service', '-n', '200', '--no-pager', '-o', 'short-iso'])),
+      readLog(files('journalctl.log')).some((e) => sameArgv(e.argv, ['-u', 'tgi.service', '-n', '200', '-f', '-o', 'json', '--no-pager'])),
     ).toBe(true);
     t.sendKeys('Escape');
     await t.waitForText('6 Requests');

@@ -1,6 +1,7 @@
 // The Requests feed on real SQLite files: absent (empty, then fills once the log appears),
 // read incrementally, locked by another program (last rows kept, a notice), newer schema.
 import Database from 'better-sqlite3';
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageLog } from '../../src/usage/log.js';
@@ -172,5 +173,26 @@ describe('UsageFeed', () => {
     expect(series.map((m) => m.requests)).toEqual([0, 0, 1, 0, 0]);
     expect(series.reduce((n, m) => n + m.costUsd, 0)).toBe(0.5);
     log.close();
+  });
+
+  it('keeps reading a log that was deleted and created again (a new file at the same path)', () => {
+    const log = UsageLog.open(dbPath);
+    for (let i = 0; i < 3; i++) log.insert(row(`old${i}`));
+    log.close();
+    feed.poll();
+    expect(feed.getSnapshot().rows.map((r) => r.logical_model)).toEqual(['old2', 'old1', 'old0']);
+    // the feed's connection stays open on the deleted file: only the path says it is gone
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(dbPath + suffix, { force: true });
+    feed.poll();
+    const fresh = UsageLog.open(dbPath);
+    for (let i = 0; i < 5; i++) fresh.insert(row(`new${i}`)); // more rows than before: ids pass the old ones
+    feed.poll();
+    expect(feed.getSnapshot()).toMatchObject({ dbState: 'open', notice: null });
+    expect(feed.getSnapshot().rows.map((r) => r.logical_model)).toEqual(['new4', 'new3', 'new2', 'new1', 'new0']);
+    fresh.insert(row('newest'));
+    feed.poll();
+    expect(feed.getSnapshot().rows[0].logical_model).toBe('newest');
+    expect(feed.db()!.open).toBe(true);
+    fresh.close();
   });
 });

@@ -1,7 +1,7 @@
 // The live data sources of one dashboard session, created by main.tsx and read by the hooks.
 // Components never see this: they get plain data as props.
 import { createContext, useContext, type ReactNode } from 'react';
-import type { GpuState, HostState, JournalResult, ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
+import type { GpuState, HostState, ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
 import type { BudgetScope } from '../../config/schema.js';
 import type { MinuteStats } from '../../usage/reader.js';
 import type { Store } from '../../system/store.js';
@@ -10,12 +10,12 @@ import type { BudgetFeedState } from '../data/budgetFeed.js';
 import type { ConfigState } from '../data/configStore.js';
 import type { GatewayChildState } from '../gatewayChild/state.js';
 import type { FrameClock } from '../data/frameClock.js';
+import type { Follower, FollowTarget } from '../data/lineFollower.js';
 
 export interface DashboardActions {
   serviceAction(unit: string, verb: ServiceVerb): Promise<ServiceActionResult>;
-  journal(unit: string): Promise<JournalResult>;
-  /** the gateway's log (runtime/logs/gateway.log), its last lines */
-  gatewayLog(): Promise<{ lines: string[]; error: string | null }>;
+  /** a source of lines for a following view (a unit's journal, runtime/logs/gateway.log), not started yet */
+  follow(target: FollowTarget): Promise<Follower>;
   /** config export; resolves with the line for the status bar */
   exportConfig(): Promise<{ ok: boolean; message: string }>;
   restartGateway(): Promise<string>;

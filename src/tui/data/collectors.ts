@@ -5,9 +5,10 @@ import type { Paths } from '../../config/paths.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { GpuMonitor } from '../../system/gpu.js';
 import { HostMonitor } from '../../system/host.js';
-import type { GpuState, HostState, JournalResult, ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
+import type { GpuState, HostState, ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
 import type { BudgetScope } from '../../config/schema.js';
 import type { MinuteStats } from '../../usage/reader.js';
+import type { JournalCommand } from './journalFollower.js';
 import type { Store, ValueStore } from '../../system/store.js';
 import { UsageFeed, type UsageFeedState } from './usageFeed.js';
 import { BudgetFeed, type BudgetFeedState } from './budgetFeed.js';
@@ -36,7 +37,7 @@ export interface CollectorOptions {
 
 export interface Collectors {
   runServiceAction(unit: string, verb: ServiceVerb): Promise<ServiceActionResult>;
-  readJournal(unit: string): Promise<JournalResult>;
+  journalFollowCommand(unit: string): JournalCommand;
   filterRequests(text: string): void;
   usageSeries(scope: BudgetScope, target: string, sinceMs: number): MinuteStats[];
   setConfig(config: ResolvedConfig | undefined): void;
@@ -79,7 +80,7 @@ export function startCollectors(stores: PanelStores, o: CollectorOptions): Colle
   budgets.start();
   return {
     runServiceAction: (unit, verb) => services.runServiceAction(unit, verb),
-    readJournal: (unit) => services.readJournal(unit),
+    journalFollowCommand: (unit) => services.journalFollowCommand(unit),
     filterRequests: (text) => usage.setFilter(text),
     usageSeries: (scope, target, sinceMs) => usage.series(scope, target, sinceMs),
     setConfig: (config) => services.setConfig(config),

@@ -2,7 +2,7 @@
 // config names now, replaced when a reload changes the list of units or the scope.
 import type { ResolvedConfig } from '../../config/load.js';
 import { ServicesMonitor, servicesFromConfig, type ServicesMonitorOptions } from '../../system/services.js';
-import type { JournalResult, ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
+import type { ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
 import { ValueStore, sameData } from '../../system/store.js';
 
 type MonitorOptions = Omit<ServicesMonitorOptions, 'services' | 'scope'>;
@@ -57,7 +57,7 @@ export class ServicesSource extends ValueStore<ServicesState> {
     return this.monitor.runServiceAction(unit, verb);
   }
 
-  readJournal(unit: string): Promise<JournalResult> {
-    return this.monitor.readJournal(unit);
+  journalFollowCommand(unit: string): ReturnType<ServicesMonitor['journalFollowCommand']> {
+    return this.monitor.journalFollowCommand(unit);
   }
 }

@@ -73,6 +73,8 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
   private pollTimer: NodeJS.Timeout | null = null;
   /** the too-new check is retried rarely: the file will not change version by itself */
   private nextOpenAt = 0;
+  /** the file the reader has open: a log deleted and created again is another file at the same path */
+  private openedFile: { dev: number; ino: number } | null = null;
 
   constructor(private readonly opts: UsageFeedOptions) {
     super(
@@ -118,6 +120,8 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
 
   /** One round: open if needed, append new rows, refresh the figures when due. */
   poll(now = Date.now()): void {
+    // A connection keeps reading a deleted file; only the path tells that a new one replaced it.
+    if (this.reader && !this.isOpenFile()) this.closeReader();
     if (!this.reader && !this.open(now)) return;
     const reader = this.reader!;
     const prev = this.getSnapshot();
@@ -170,8 +174,10 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
       return false;
     }
     try {
+      const st = fs.statSync(this.opts.dbPath);
       this.reader = UsageReader.open(this.opts.dbPath, { busyTimeoutMs: this.opts.busyTimeoutMs ?? 50 });
       this.search = new UsageSearch(this.reader.db);
+      this.openedFile = { dev: st.dev, ino: st.ino };
       this.lastId = 0;
       const rows = byStartDesc(this.reader.latest(this.keep));
       this.lastId = rows.reduce((m, r) => Math.max(m, r.id), 0);
@@ -199,6 +205,15 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
       }
       // Created but not initialised yet, or unreadable: say why and retry next round.
       this.set({ ...this.getSnapshot(), dbState: 'error', notice: (e as Error).message });
+      return false;
+    }
+  }
+
+  private isOpenFile(): boolean {
+    try {
+      const st = fs.statSync(this.opts.dbPath);
+      return st.ino === this.openedFile?.ino && st.dev === this.openedFile.dev;
+    } catch {
       return false;
     }
   }

@@ -1,4 +1,5 @@
-// The end of the gateway's log file: why a child died, and what the log view (L) shows.
+// The end of the gateway's log file: why a child died, and a request's failed attempts (the
+// log view follows the file itself: data/fileFollower.ts).
 import fs from 'node:fs';
 
 /** The last `maxBytes` of a file as text (a first, partial line dropped), or null if unreadable. */
@@ -41,9 +42,3 @@ export function failedAttempts(file: string, requestId: string, maxBytes = 2 * 1
   return out;
 }
 
-/** The log's last lines, for the log view. */
-export function logLines(file: string, maxLines = 1000, maxBytes = 512 * 1024): { lines: string[]; error: string | null } {
-  const text = readTail(file, maxBytes);
-  if (text === null) return { lines: [], error: `cannot read ${file} (the gateway writes it once started by the console)` };
-  return { lines: text.split('\n').filter((l) => l.trim() !== '').slice(-maxLines), error: null };
-}

@@ -1,5 +1,6 @@
 // The full-screen views over the panels and the lines each one shows: help and routing drawn
-// from live data, text (journal, log) loaded when it opens, a detail built from the selected row
+// from live data, a followed log (journal, gateway log: its lines come from useFollowView, which
+// draws only those that fit), a detail built from the selected row
 // as the console saw it (and again once what it reads afterwards arrives). Every line is wrapped
 // to the view's width, so a long message is read whole, never cut at a column.
 import type { ConfigProblem, ResolvedConfig } from '../../config/load.js';
@@ -7,12 +8,13 @@ import type { StoredUsageRow } from '../../usage/schema.js';
 import type { ViewLine } from '../panels/TextView.js';
 import type { Detail, DetailExtra } from './detail.js';
 import { normalizeFilter } from '../../usage/search.js';
+import { followKey, type FollowTarget } from '../data/lineFollower.js';
 import { helpLines, routingLines, trafficByTarget, wrapLines } from './views.js';
 
 export type View =
   | { kind: 'help' }
   | { kind: 'routing' }
-  | { kind: 'text'; title: string; lines: ViewLine[] | null; error: string | null }
+  | { kind: 'follow'; title: string; target: FollowTarget }
   | { kind: 'detail'; build: (extra?: DetailExtra) => Detail; extra?: DetailExtra };
 
 export const ROUTING_WINDOW_S = 300;
@@ -20,7 +22,12 @@ export const ROUTING_WINDOW_S = 300;
 export function viewTitle(view: View): string {
   if (view.kind === 'help') return 'Help';
   if (view.kind === 'routing') return 'Routing and config';
-  return view.kind === 'text' ? view.title : view.build(view.extra).title;
+  return view.kind === 'follow' ? view.title : view.build(view.extra).title;
+}
+
+/** Which log a view follows (null: it follows none), so asking for the one already open keeps it. */
+export function followKeyOf(view: View | null): string | null {
+  return view?.kind === 'follow' ? followKey(view.target) : null;
 }
 
 export interface ViewData {
@@ -44,8 +51,7 @@ export function viewLines(view: View | null, d: ViewData): ViewLine[] {
     const traffic = trafficByTarget(d.rows, d.nowMs - ROUTING_WINDOW_S * 1000);
     lines = routingLines(d.config ?? d.lastGood, d.problems, traffic, ROUTING_WINDOW_S, d.config === undefined && d.lastGood !== undefined);
   } else if (view.kind === 'detail') lines = view.build(view.extra).lines;
-  else if (view.error) lines = [{ text: view.error, tone: 'bad' }];
-  else lines = view.lines ?? [{ text: 'reading…', tone: 'dim' }];
+  else return []; // a followed log: useFollowView draws only the lines that fit
   const needle = normalizeFilter(d.search);
   if (needle !== '') lines = lines.filter((l) => l.text.toLowerCase().includes(needle));
   return wrapLines(lines, d.width - 1);

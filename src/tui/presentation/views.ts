@@ -1,4 +1,4 @@
-// The lines of the full-screen views (help, routing/config, journal), built from data so they
+// The lines of the full-screen views (help, routing/config, details), built from data so they
 // can be tested without a terminal.
 import type { ConfigProblem, ResolvedConfig } from '../../config/load.js';
 import { formatProblem } from '../../config/load.js';
@@ -6,7 +6,7 @@ import type { StoredUsageRow } from '../../usage/schema.js';
 import type { ViewLine } from '../panels/TextView.js';
 import { helpRows } from '../keys/bindings.js';
 import { panelList } from '../panels/catalog.js';
-import { clock, displayWidth, fit, usd, wordWrap } from './format.js';
+import { displayWidth, fit, usd, wordWrap } from './format.js';
 
 export function helpLines(): ViewLine[] {
   const rows = helpRows();
@@ -123,11 +123,6 @@ export function routingLines(
   return lines;
 }
 
-/** journalctl output, with lines that report a failure in red. */
-export function journalLines(lines: readonly string[]): ViewLine[] {
-  return lines.map((l) => ({ text: l, tone: /\b(error|failed|fatal|panic)\b/i.test(l) ? 'bad' : null }));
-}
-
 /** Long lines broken at spaces to the view's width, so a whole message can be read. */
 export function wrapLines(lines: readonly ViewLine[], width: number): ViewLine[] {
   const out: ViewLine[] = [];
@@ -141,23 +136,4 @@ export function wrapLines(lines: readonly ViewLine[], width: number): ViewLine[]
     wordWrap(l.text, Math.max(1, width - indent.length), Number.MAX_SAFE_INTEGER).forEach((text) => out.push({ ...l, text: indent + text }));
   }
   return out;
-}
-
-const LEVEL_TONE: Record<string, ViewLine['tone']> = { error: 'bad', fatal: 'bad', warn: 'warn', warning: 'warn' };
-
-/** The gateway's JSON log lines as "time level event key=value …"; other lines as they are. */
-export function gatewayLogLines(lines: readonly string[]): ViewLine[] {
-  return lines.map((line) => {
-    let o: Record<string, unknown>;
-    try {
-      o = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return { text: line, tone: /\b(error|fatal)\b/i.test(line) ? 'bad' : null };
-    }
-    if (!o || typeof o !== 'object') return { text: line };
-    const { ts, level, event, ...rest } = o;
-    const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-    const text = [typeof ts === 'string' ? clock(ts) : '', String(level ?? ''), String(event ?? ''), ...fields].filter(Boolean).join(' ');
-    return { text, tone: LEVEL_TONE[String(level)] ?? null };
-  });
 }
