@@ -113,7 +113,7 @@ describe('ptui config export', () => {
 
   it('lists the model and capability budgets LiteLLM cannot express in a comment block', () => {
     const m = sampleConfig('mappings');
-    m.models['odd\nname'] = { capability: 'chat', budget: { max_budget_usd: 1, budget_window: '1h', action: 'block' }, targets: [{ provider: 'vllm', model: 'x' }] };
+    m.models['odd name'] = { capability: 'chat', budget: { max_budget_usd: 1, budget_window: '1h', action: 'block' }, targets: [{ provider: 'vllm', model: 'x' }] };
     const h = home({ mappings: m });
     const { r, litellmPath } = exportIn(h, SECRETS);
     expect(r.status).toBe(0);
@@ -121,7 +121,7 @@ describe('ptui config export', () => {
     expect(comments.slice(2)).toEqual([
       "# Budgets LiteLLM's config cannot express (ptui enforces them; they are in budget_config.json):",
       '#   model gpt-4: max_budget_usd 5 per 12h, action warn',
-      '#   model "odd\\nname": max_budget_usd 1 per 1h, action block',
+      '#   model "odd name": max_budget_usd 1 per 1h, action block',
       '#   capability code: max_budget_usd 10 per 1d, action warn',
     ]);
     // The provider budgets are real settings, not comments.
