@@ -79,7 +79,10 @@ export class BudgetsCallback extends Callback {
     this.shared = deps.shared ?? null;
     this.use(this.build(deps.getConfig()));
     this.shared?.budgets.attach(localSpendOf(() => this.tracker));
-    deps.keys?.onChange(() => this.use(this.build(deps.getConfig())));
+    deps.keys?.onChange(() => {
+      this.use(this.build(deps.getConfig()));
+      void this.shared?.converge();
+    });
     this.gaugeTimer = setInterval(() => this.refreshGauges(), GAUGE_REFRESH_MS);
     this.gaugeTimer.unref();
   }

@@ -11,7 +11,7 @@ import { toBudgetStatus } from '../../usage/spend.js';
 export const RESERVATION_MARGIN_MS = 30_000;
 
 /**
- * Every budget the request falls under (its model, capability and the providers of its targets),
+ * Every budget the request falls under (its model, capability, virtual key and the providers of its targets),
  * and of those the `block` ones with what this request holds on each locally (0: only checked).
  */
 export function touchedBlockBudgets(t: BudgetTracker, ctx: Context, held: ReadonlyMap<string, number>): { touched: number; block: ReserveItem[] } {
@@ -26,6 +26,8 @@ export function touchedBlockBudgets(t: BudgetTracker, ctx: Context, held: Readon
   };
   add(t.get('model', ctx.logicalModel));
   add(t.get('capability', ctx.capability));
+  // a key budget is shared by alias: the same alias on every gateway is one budget
+  add(t.get('key', ctx.apiKey?.alias));
   for (const target of ctx.targets) add(t.get('provider', target.provider));
   return { touched, block };
 }
