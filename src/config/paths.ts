@@ -23,6 +23,8 @@ export interface Paths {
   litellmConfigYaml: string;
   /** virtual keys (hashes and limits), written by `ptui keys`, read by the gateway */
   keysDb: string;
+  /** shared mode: this gateway's copy of the keys it last read from Redis (hashes only) */
+  sharedKeysJson: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -47,5 +49,6 @@ export function resolvePaths(opts: PathOptions, env: Env = process.env): Paths {
     budgetConfigJson: path.join(runtimeDir, 'budget_config.json'),
     litellmConfigYaml: path.join(runtimeDir, 'litellm_config.yaml'),
     keysDb: path.join(runtimeDir, 'keys.db'),
+    sharedKeysJson: path.join(runtimeDir, 'shared-keys.json'),
   };
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { formatProblem, loadConfig, type LoadOptions, type ResolvedConfig } from '../config/load.js';
 import { newInstanceSecret, removeInstanceRecord, writeInstanceRecord } from '../config/instance-record.js';
 import { PACKAGE_ROOT } from '../config/paths.js';
+import { RedisKeyStore } from '../keys/redis-store.js';
 import { SqliteKeyStore } from '../keys/sqlite.js';
 import { UsageLog } from '../usage/log.js';
 import { buildPipeline } from './callbacks/index.js';
@@ -127,7 +128,11 @@ async function runLocked(first: ResolvedConfig, loadOpts: LoadOptions, log: Logg
     }
   }
   // The keys are loaded before the pipeline is built, so key budgets are seeded with the rest.
-  const keys = new KeyRing(SqliteKeyStore.reader(config.paths.keysDb), log);
+  // In shared mode they are in Redis, read over the same connection as the shared budgets.
+  const keyStore = shared
+    ? new RedisKeyStore(shared.link.client, `Redis at ${shared.link.url}`, config.paths.sharedKeysJson)
+    : SqliteKeyStore.reader(config.paths.keysDb);
+  const keys = new KeyRing(keyStore, log);
   await keys.start();
   const deps: CallbackDeps = { getConfig: () => config, metrics, log, usage, shared, keys };
   let pipeline;

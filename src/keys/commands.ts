@@ -4,7 +4,8 @@
 import { loadConfig, type LoadOptions } from '../config/load.js';
 import { table } from '../config/print.js';
 import { closest } from '../config/suggest.js';
-import { windowSeconds, type Budget } from '../config/schema.js';
+import type { Paths } from '../config/paths.js';
+import { windowSeconds, type Budget, type SharedConfig } from '../config/schema.js';
 import { openReaderDb, UsageDbMissingError, type Db } from '../usage/db.js';
 import { keyLastUsed, keySpend } from '../usage/key-spend.js';
 import { generateKey, hashKey } from './key.js';
@@ -18,9 +19,11 @@ export interface CreateInput {
   expiresAt: number | null;
 }
 
-/** The store ptui keys use for this home (the one place a shared store would be chosen). */
-export function openKeyStore(keysDb: string): KeyStore {
-  return SqliteKeyStore.openWriter(keysDb);
+/** The store ptui keys use for this home: shared mode's Redis when gateway.yaml has `shared:`, else runtime/keys.db. */
+export async function openKeyStore(paths: Paths, shared: SharedConfig | undefined): Promise<KeyStore> {
+  if (!shared) return SqliteKeyStore.openWriter(paths.keysDb);
+  const { openRedisKeyStore } = await import('./redis-connect.js');
+  return openRedisKeyStore(shared, paths.home);
 }
 
 function fail(command: string, err: unknown): number {
@@ -32,14 +35,14 @@ function fail(command: string, err: unknown): number {
 /** Loads the config for its paths; the models are checked when the config is valid. */
 function context(opts: LoadOptions) {
   const loaded = loadConfig(opts);
-  return { paths: loaded.paths, models: loaded.config ? Object.keys(loaded.config.models) : null };
+  return { paths: loaded.paths, models: loaded.config ? Object.keys(loaded.config.models) : null, shared: loaded.config?.gateway.shared };
 }
 
 async function withStore<T>(opts: LoadOptions, command: string, fn: (store: KeyStore, models: string[] | null) => Promise<T>): Promise<T | number> {
-  const { paths, models } = context(opts);
+  const { paths, models, shared } = context(opts);
   let store: KeyStore;
   try {
-    store = openKeyStore(paths.keysDb);
+    store = await openKeyStore(paths, shared);
   } catch (err) {
     return fail(command, err);
   }

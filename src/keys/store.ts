@@ -19,7 +19,8 @@ export interface KeySet {
   everCreated: boolean;
 }
 
-export type KeyStoreErrorCode = 'alias_taken' | 'no_such_alias' | 'expired' | 'missing' | 'locked' | 'schema_too_new' | 'unreadable';
+/** `unreachable`: the store is on another machine (shared mode's Redis) that does not answer now. */
+export type KeyStoreErrorCode = 'alias_taken' | 'no_such_alias' | 'expired' | 'missing' | 'locked' | 'schema_too_new' | 'unreadable' | 'unreachable';
 
 /** A failure with a sentence fit for an operator; `code` lets callers decide what to do. */
 export class KeyStoreError extends Error {

@@ -2,8 +2,12 @@
 // starts, degraded, and says so), a wrong password and a gateway_id already held (both refuse to
 // start with a message that names the problem and never the password), and the URL forms
 // gateway.yaml accepts or refuses (rediss:// with TLS files, no ?options, no http://).
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, formatProblem } from '../../src/config/load.js';
+import { redisOptions } from '../../src/config/redis-options.js';
+import { runPtui } from '../cli/run-ptui.js';
 import type { TempHome } from '../helpers/config.js';
 import { freePort, makeSimHome, runGatewayToExit, startGateway, waitFor, type GatewayChild } from '../helpers/gateway.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
@@ -37,6 +41,24 @@ describe('gateway.yaml shared:', () => {
     expect(problems.join('\n')).not.toContain('hunter2-literal');
     // without a password, or from ${VAR}, nothing to say
     expect(configErrors({ redis_url: 'redis://10.0.0.5:6379' })).toEqual([]);
+  });
+
+  it('turns the URL and the tls block into client options: TLS files read from home, credentials decoded, nothing from a query', () => {
+    const home = makeSimHome('http://127.0.0.1:9', { models: budgeted });
+    try {
+      fs.writeFileSync(path.join(home.home, 'ca.pem'), 'CA-PEM');
+      const tls = redisOptions({ redis_url: 'rediss://ops:p%40ss@redis.internal:6380/2', on_unavailable: 'local', tls: { ca_file: 'ca.pem', servername: 'r.example' } }, home.home, 'n');
+      expect(tls).toMatchObject({ host: 'redis.internal', port: 6380, db: 2, username: 'ops', password: 'p@ss', enableOfflineQueue: false });
+      expect(String(tls.tls?.ca)).toBe('CA-PEM');
+      expect(tls.tls?.servername).toBe('r.example');
+      // the server name defaults to the URL's host; plain redis:// has no TLS
+      expect(redisOptions({ redis_url: 'rediss://redis.internal', on_unavailable: 'local' }, home.home, 'n').tls?.servername).toBe('redis.internal');
+      const plain = redisOptions({ redis_url: 'redis://[::1]:7000', on_unavailable: 'local' }, home.home, 'n');
+      expect(plain).toMatchObject({ host: '::1', port: 7000, db: 0 });
+      expect(plain.tls).toBeUndefined();
+    } finally {
+      home.cleanup();
+    }
   });
 
   it('refuses other schemes, ?options, tls without rediss://, a bad gateway_id and unknown keys, naming the key', () => {
@@ -83,6 +105,21 @@ describe.skipIf(!hasTool(TOOLS.redis))('shared mode, bad Redis settings, real ga
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ptui gateway: shared\.redis_url: Redis at redis:\/\/127\.0\.0\.1:\d+ refused the credentials \((WRONGPASS|ERR)/);
     expect(r.stderr).not.toContain('wrong-9c1d');
+  });
+
+  it('ptui keys in shared mode against an unreachable Redis or with a wrong password: exit 1 naming the problem, no keys.db written', async () => {
+    const port = await freePort();
+    const away = home({ redis_url: `redis://127.0.0.1:${port}`, gateway_id: 'k1' });
+    const r1 = runPtui(['--home', away.home, 'keys', 'create', '--alias', 'app']);
+    expect(r1.status).toBe(1);
+    expect(r1.stdout).toBe('');
+    expect(r1.stderr).toMatch(/ptui keys create: shared mode keeps the keys in Redis: Redis at redis:\/\/127\.0\.0\.1:\d+ refused the connection/);
+    expect(fs.existsSync(path.join(away.runtimeDir, 'keys.db'))).toBe(false);
+    const wrong = home({ redis_url: redis.url.replace('sesame-7f3a', 'wrong-9c1d'), gateway_id: 'k2' });
+    const r2 = runPtui(['--home', wrong.home, 'keys', 'list']);
+    expect(r2.status).toBe(1);
+    expect(r2.stderr).toMatch(/ptui keys list: .*refused the credentials/);
+    expect(r2.stderr).not.toContain('wrong-9c1d');
   });
 
   it('two gateways with one gateway_id: the second exits 1 naming the first', async () => {

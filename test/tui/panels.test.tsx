@@ -16,6 +16,7 @@ const { BudgetsPanel } = await import('../../src/tui/panels/BudgetsPanel.js');
 const { ServicesPanel } = await import('../../src/tui/panels/ServicesPanel.js');
 const { GatewayPanel } = await import('../../src/tui/panels/GatewayPanel.js');
 const { RequestsPanel } = await import('../../src/tui/panels/RequestsPanel.js');
+const { budgetDetail } = await import('../../src/tui/presentation/detail.js');
 
 const RED = /\x1b\[31m/;
 const YELLOW = /\x1b\[33m/;
@@ -125,6 +126,38 @@ describe('BudgetsPanel', () => {
   });
 });
 
+describe('BudgetsPanel and budget detail in shared mode', () => {
+  const shared = {
+    ...budgetRow('team', 0.9, 1),
+    shared: {
+      local_spend_usd: 0.3,
+      reserved_usd: 0.05,
+      read_at: '2026-12-01T23:00:00.000Z',
+      gateways: [
+        { gateway_id: 'box-a', spend_usd: 0.3, reserved_usd: 0.05 },
+        { gateway_id: 'box-b', spend_usd: 0.4, reserved_usd: 0 },
+        { gateway_id: 'box-c', spend_usd: 0.2, reserved_usd: 0 },
+      ],
+    },
+  };
+
+  it('says the budgets are shared and by how many gateways', () => {
+    const out = strip(draw(<BudgetsPanel rows={[shared]} source="gateway" notice={null} sharedGateways={3} offset={0} width={120} height={3} focused={false} />));
+    expect(out).toContain('shared · 3 gateways');
+    // a gateway alone says nothing of the kind
+    expect(strip(draw(<BudgetsPanel rows={[budgetRow('solo', 1, 10)]} source="gateway" notice={null} sharedGateways={null} offset={0} width={120} height={3} focused={false} />))).not.toContain('shared');
+  });
+
+  it('splits a budget per gateway in its detail', () => {
+    const text = budgetDetail(shared).lines.map((l) => l.text).join('\n');
+    expect(text).toMatch(/Per gateway \(shared · 3/);
+    expect(text).toMatch(/box-a\s+\$0\.30\d* spent, \$0\.05\d* reserved/);
+    expect(text).toMatch(/box-b\s+\$0\.40\d* spent/);
+    expect(text).toMatch(/this gateway\s+\$0\.30\d* \(live\)/);
+    expect(budgetDetail(budgetRow('solo', 1, 10)).lines.some((l) => l.text.includes('Per gateway'))).toBe(false);
+  });
+});
+
 describe('ServicesPanel', () => {
   const state: ServicesState = {
     systemdAvailable: true,
@@ -163,6 +196,14 @@ describe('GatewayPanel', () => {
     expect(out).toMatch(/pid 999\s+:4000\s+up 1m05s/);
     expect(out).toMatch(/2\.50 req\/s\s+err 5\.0%/);
     expect(out).toMatch(/p50 120ms\s+p95 850ms/);
+  });
+
+  it('shows the shared Redis: connected with the gateways sharing it, or degraded with the reason under the headline', () => {
+    const up = panel(gwState({ shared: { state: 'up', reason: null, gateways: 3 } })).split('\n');
+    expect(up.find((l) => l.includes('redis'))).toMatch(/redis connected · 3 gateways/);
+    const down = panel(gwState({ health: 'degraded', shared: { state: 'down', reason: 'Redis at redis://10.0.0.5:6379 refused the connection', gateways: 3 } })).split('\n');
+    expect(down.findIndex((l) => l.includes('redis degraded: Redis at redis://10.0'))).toBe(down.findIndex((l) => l.includes('running')) + 1);
+    expect(panel(gwState({}))).not.toContain('redis');
   });
 
   it('shows the backoff countdown and why the child died', () => {

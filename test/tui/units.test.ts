@@ -148,6 +148,12 @@ describe('gateway probe and supervisor helpers', () => {
   it('recognises a ptui /health and nothing else', () => {
     expect(parseHealth({ status: 'ok', version: '0.1.0', uptime_s: 12 })).toEqual({ status: 'ok', version: '0.1.0', uptimeS: 12, configError: null });
     expect(parseHealth({ status: 'degraded', uptime_s: 3, config_error: 'providers.yaml: x: bad' })?.configError).toBe('providers.yaml: x: bad');
+    expect(parseHealth({ status: 'degraded', uptime_s: 3, shared: { state: 'down', reason: 'Redis at redis://h:6379 refused the connection', gateways: ['a', 'b'] } })?.shared).toEqual({
+      state: 'down',
+      reason: 'Redis at redis://h:6379 refused the connection',
+      gateways: 2,
+    });
+    expect(parseHealth({ status: 'ok', uptime_s: 3, shared: { state: 'sideways' } })?.shared).toBeUndefined();
     expect(parseHealth({ status: 'ok' })).toBeNull(); // some other service's health check
     expect(parseHealth({ status: 'UP', version: '1' })).toBeNull();
     expect(parseHealth('ok')).toBeNull();

@@ -79,10 +79,7 @@ export class BudgetsCallback extends Callback {
     this.shared = deps.shared ?? null;
     this.use(this.build(deps.getConfig()));
     this.shared?.budgets.attach(localSpendOf(() => this.tracker));
-    deps.keys?.onChange(() => {
-      this.use(this.build(deps.getConfig()));
-      void this.shared?.converge();
-    });
+    deps.keys?.onChange(() => this.onConfig(deps.getConfig())); // key budgets come and go with the keys
     this.gaugeTimer = setInterval(() => this.refreshGauges(), GAUGE_REFRESH_MS);
     this.gaugeTimer.unref();
   }

@@ -1,9 +1,9 @@
 // The virtual keys the gateway accepts, in memory, by the SHA-256 of the key: a request's lookup
 // is one hash and one map read, and comparing hashes says nothing about the key through timing.
 // A timer asks the store several times a second whether anything changed (a stat and a pragma
-// for keys.db), and reloads only then, so `ptui keys` changes apply within a second without a
-// restart. When the store cannot be read (missing, locked, a newer schema) the keys loaded last
-// stay in force and the reason is logged once and shown in /health until it clears.
+// for keys.db, one GET of a version counter in shared mode's Redis), and reloads only then, so `ptui keys` changes apply within a second without a
+// restart. When the store cannot be read (missing, locked, a newer schema, Redis away) the keys
+// loaded last stay in force and the reason is logged once and shown in /health until it clears.
 import { hashKey } from '../../keys/key.js';
 import type { KeyRecord } from '../../keys/schema.js';
 import { KeyStoreError, type KeyStore } from '../../keys/store.js';
@@ -17,6 +17,8 @@ export class KeyRing {
   private version: string | null = null;
   private everLoaded = false;
   private everCreated = false;
+  /** the store could not be reached before anything was loaded: which keys exist is unknown */
+  private unknown = false;
   private problemText: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
@@ -48,7 +50,8 @@ export class KeyRing {
 
   /** Keys exist, or did: every /v1 request must then carry one (or the master key). */
   get required(): boolean {
-    return this.everCreated || this.byHash.size > 0;
+    // unknown fails closed: a key nobody can check must not open the gateway to everyone
+    return this.everCreated || this.byHash.size > 0 || this.unknown;
   }
 
   get size(): number {
@@ -93,6 +96,7 @@ export class KeyRing {
     const first = !this.everLoaded;
     this.byHash = next;
     this.everLoaded = true;
+    this.unknown = false;
     if (!first || keys.length > 0) this.log.info('keys_loaded', { keys: keys.length, store: this.store.location });
     for (const fn of this.listeners) {
       try {
@@ -107,6 +111,7 @@ export class KeyRing {
     const e = err instanceof KeyStoreError ? err : new KeyStoreError('unreadable', String(err));
     // No store yet and never had one: simply no keys, nothing to report.
     if (e.code === 'missing' && !this.everLoaded) return;
+    if (e.code === 'unreachable' && !this.everLoaded) this.unknown = true;
     // the next good read reloads whatever the store holds then
     this.version = null;
     const text = `${e.message}; keeping the ${this.byHash.size} key(s) loaded last`;

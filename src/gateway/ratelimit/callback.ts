@@ -6,11 +6,17 @@
 // settled by what the upstream reported. A refusal is 429 `rate_limit_exceeded` with OpenAI's
 // type (`requests` or `tokens`) and a `retry-after` the SDKs honour; every answer under a limit
 // carries OpenAI's x-ratelimit-* headers for the tightest limit of each kind.
+//
+// In shared mode the windows that decide are in Redis, summed over every gateway, checked and
+// counted in one round trip (src/gateway/shared/rate-limits.ts); the local counters go on
+// counting what this gateway admitted, and decide alone while Redis does not answer
+// (`on_unavailable: local`; `block` answers 503 instead).
 import type { ResolvedConfig } from '../../config/load.js';
 import { estimateTokens } from '../budget/estimate.js';
 import type { Context } from '../context.js';
 import { GatewayError } from '../errors.js';
 import { Callback, type CallbackDeps } from '../pipeline.js';
+import type { RateView } from '../shared/rate-limits.js';
 import { MinuteCounter } from './minute.js';
 
 interface Subject {
@@ -27,6 +33,8 @@ interface RateState {
   subjects: Subject[];
   estimate: number;
   settled: boolean;
+  /** shared mode: the second Redis counted the request in */
+  sharedSecond?: number;
 }
 
 type Kind = 'requests' | 'tokens';
@@ -37,6 +45,16 @@ export function formatReset(ms: number): string {
   if (n < 1000) return `${n}ms`;
   if (n < 60_000) return `${Number((n / 1000).toFixed(3))}s`;
   return `${Math.floor(n / 60_000)}m${Number(((n % 60_000) / 1000).toFixed(3))}s`;
+}
+
+/** A subject's window as this gateway counts it. */
+function localView(s: Subject, now: number): RateView {
+  return {
+    requests: s.counter.requests(now),
+    tokens: s.counter.tokens(now),
+    resetRequestsMs: s.counter.msUntilEmpty('requests', now),
+    resetTokensMs: s.counter.msUntilEmpty('tokens', now),
+  };
 }
 
 export class RateLimitsCallback extends Callback {
@@ -81,7 +99,7 @@ export class RateLimitsCallback extends Callback {
     return out;
   }
 
-  override onRequest(ctx: Context): void {
+  override onRequest(ctx: Context): void | Promise<void> {
     const now = Date.now();
     const subjects = this.subjects(ctx, now);
     if (!subjects) return;
@@ -90,25 +108,53 @@ export class RateLimitsCallback extends Callback {
       const t = estimateTokens(ctx.body, ctx.endpoint);
       estimate = t.prompt_tokens + t.completion_tokens;
     }
+    // a request no window could ever hold: no need to ask anyone
+    for (const s of subjects) {
+      if (s.tpm && estimate > s.tpm) {
+        const why = `this request may use about ${estimate} tokens, more than the ${s.tpm} per minute of ${s.label}; lower max_tokens`;
+        this.refuse(ctx, subjects, subjects.map((x) => localView(x, now)), s, 'tokens', s.counter.msUntilEmpty('tokens', now), why);
+      }
+    }
+    if (this.deps.shared) return this.decideShared(ctx, subjects, estimate);
+    this.decideLocally(ctx, subjects, estimate, now);
+  }
+
+  private decideLocally(ctx: Context, subjects: Subject[], estimate: number, now: number): void {
     for (const s of subjects) {
       if (s.rpm) {
         const used = s.counter.requests(now);
-        if (used + 1 > s.rpm) this.refuse(ctx, subjects, now, s, 'requests', s.counter.msUntilFreed('requests', used + 1 - s.rpm, now));
+        if (used + 1 > s.rpm) this.refuse(ctx, subjects, subjects.map((x) => localView(x, now)), s, 'requests', s.counter.msUntilFreed('requests', used + 1 - s.rpm, now));
       }
       if (s.tpm) {
-        if (estimate > s.tpm) {
-          this.refuse(ctx, subjects, now, s, 'tokens', s.counter.msUntilEmpty('tokens', now), `this request may use about ${estimate} tokens, more than the ${s.tpm} per minute of ${s.label}; lower max_tokens`);
-        }
         const used = s.counter.tokens(now);
-        if (used + estimate > s.tpm) this.refuse(ctx, subjects, now, s, 'tokens', s.counter.msUntilFreed('tokens', used + estimate - s.tpm, now));
+        if (used + estimate > s.tpm) this.refuse(ctx, subjects, subjects.map((x) => localView(x, now)), s, 'tokens', s.counter.msUntilFreed('tokens', used + estimate - s.tpm, now));
       }
     }
+    this.count(ctx, subjects, estimate, now);
+    this.setHeaders(ctx, subjects, subjects.map((x) => localView(x, now)));
+  }
+
+  /** Admitted: counted here too, so this gateway's own windows are right when Redis is away. */
+  private count(ctx: Context, subjects: Subject[], estimate: number, now: number, sharedSecond?: number): void {
     for (const s of subjects) {
       if (s.rpm) s.counter.addRequest(now);
       if (s.tpm) s.counter.inFlightTokens += estimate;
     }
-    ctx.state[this.name] = { subjects, estimate, settled: false } satisfies RateState;
-    this.setHeaders(ctx, subjects, now);
+    ctx.state[this.name] = { subjects, estimate, settled: false, sharedSecond } satisfies RateState;
+  }
+
+  private async decideShared(ctx: Context, subjects: Subject[], estimate: number): Promise<void> {
+    const shared = this.deps.shared!;
+    const r = await shared.rateLimits.admit(subjects.map((s) => ({ id: s.id, rpm: s.rpm ?? 0, tpm: s.tpm ?? 0, estimate: s.tpm ? estimate : 0 })));
+    const now = Date.now();
+    if (r.kind === 'unavailable') {
+      shared.countUnavailable(shared.mode);
+      if (shared.mode === 'block') throw new GatewayError(503, 'shared_state_unavailable', `shared rate-limit state unavailable (on_unavailable: block): ${r.reason}`);
+      return this.decideLocally(ctx, subjects, estimate, now);
+    }
+    if (r.kind === 'refused') this.refuse(ctx, subjects, r.views, subjects[r.subject]!, r.type, r.waitMs);
+    this.count(ctx, subjects, estimate, now, r.second);
+    this.setHeaders(ctx, subjects, r.views);
   }
 
   override onSuccess(ctx: Context): void {
@@ -123,13 +169,18 @@ export class RateLimitsCallback extends Callback {
     const state = ctx.state[this.name] as RateState | undefined;
     if (!state || state.settled) return;
     state.settled = true;
-    const used = ctx.cacheHit ? 0 : (ctx.usage?.total_tokens ?? 0);
+    const reported = ctx.cacheHit ? 0 : (ctx.usage?.total_tokens ?? 0);
+    const used = Number.isFinite(reported) && reported > 0 ? reported : 0;
     const now = Date.now();
-    for (const s of state.subjects) if (s.tpm) s.counter.settleTokens(state.estimate, Number.isFinite(used) ? used : 0, now);
+    for (const s of state.subjects) {
+      if (!s.tpm) continue;
+      s.counter.settleTokens(state.estimate, used, now);
+      if (state.sharedSecond !== undefined) this.deps.shared?.rateLimits.settle(s.id, state.sharedSecond, used - state.estimate);
+    }
   }
 
-  private refuse(ctx: Context, subjects: Subject[], now: number, s: Subject, kind: Kind, waitMs: number, why?: string): never {
-    this.setHeaders(ctx, subjects, now);
+  private refuse(ctx: Context, subjects: Subject[], views: RateView[], s: Subject, kind: Kind, waitMs: number, why?: string): never {
+    this.setHeaders(ctx, subjects, views);
     const wait = Math.max(1, Math.ceil(waitMs));
     ctx.responseHeaders['retry-after'] = String(Math.ceil(wait / 1000));
     ctx.responseHeaders['retry-after-ms'] = String(wait);
@@ -139,29 +190,32 @@ export class RateLimitsCallback extends Callback {
   }
 
   /** x-ratelimit-* for the tightest limit of each kind among those this request falls under. */
-  private setHeaders(ctx: Context, subjects: Subject[], now: number): void {
+  private setHeaders(ctx: Context, subjects: Subject[], views: RateView[]): void {
     const h = ctx.responseHeaders;
-    let req: { limit: number; remaining: number; s: Subject } | null = null;
-    let tok: { limit: number; remaining: number; s: Subject } | null = null;
-    for (const s of subjects) {
+    let req: { limit: number; remaining: number; resetMs: number } | null = null;
+    let tok: { limit: number; remaining: number; resetMs: number } | null = null;
+    subjects.forEach((s, i) => {
+      const v = views[i]!;
       if (s.rpm) {
-        const remaining = Math.max(0, s.rpm - s.counter.requests(now));
-        if (!req || remaining < req.remaining) req = { limit: s.rpm, remaining, s };
+        const remaining = Math.max(0, s.rpm - v.requests);
+        if (!req || remaining < req.remaining) req = { limit: s.rpm, remaining, resetMs: v.resetRequestsMs };
       }
       if (s.tpm) {
-        const remaining = Math.max(0, Math.floor(s.tpm - s.counter.tokens(now)));
-        if (!tok || remaining < tok.remaining) tok = { limit: s.tpm, remaining, s };
+        const remaining = Math.max(0, Math.floor(s.tpm - v.tokens));
+        if (!tok || remaining < tok.remaining) tok = { limit: s.tpm, remaining, resetMs: v.resetTokensMs };
       }
+    });
+    const r = req as { limit: number; remaining: number; resetMs: number } | null;
+    const t = tok as { limit: number; remaining: number; resetMs: number } | null;
+    if (r) {
+      h['x-ratelimit-limit-requests'] = String(r.limit);
+      h['x-ratelimit-remaining-requests'] = String(r.remaining);
+      h['x-ratelimit-reset-requests'] = formatReset(r.resetMs);
     }
-    if (req) {
-      h['x-ratelimit-limit-requests'] = String(req.limit);
-      h['x-ratelimit-remaining-requests'] = String(req.remaining);
-      h['x-ratelimit-reset-requests'] = formatReset(req.s.counter.msUntilEmpty('requests', now));
-    }
-    if (tok) {
-      h['x-ratelimit-limit-tokens'] = String(tok.limit);
-      h['x-ratelimit-remaining-tokens'] = String(tok.remaining);
-      h['x-ratelimit-reset-tokens'] = formatReset(tok.s.counter.msUntilEmpty('tokens', now));
+    if (t) {
+      h['x-ratelimit-limit-tokens'] = String(t.limit);
+      h['x-ratelimit-remaining-tokens'] = String(t.remaining);
+      h['x-ratelimit-reset-tokens'] = formatReset(t.resetMs);
     }
   }
 }

@@ -11,7 +11,7 @@
 //   "last known global spend" the gateway falls back on while Redis does not answer.
 import type { BudgetEntry } from '../../config/schema.js';
 import type { Logger } from '../log.js';
-import { BACKGROUND_DEADLINE_MS, HOT_DEADLINE_MS, TIMED_OUT, type RedisLink } from './link.js';
+import { BACKGROUND_DEADLINE_MS, TIMED_OUT, type RedisLink } from './link.js';
 
 /** What the budget tracker lends the shared layer: its own spend, bucket by bucket. */
 export interface LocalSpend {
@@ -146,13 +146,9 @@ export class SharedBudgets {
       if (!w) return { kind: 'unavailable', reason: 'budget not tracked' };
       args.push(budgetId(it.entry), w.bucketMs, w.slots, it.entry.max_budget_usd, it.usd);
     }
-    let reply: unknown;
-    try {
-      reply = await this.link.call((c) => c.ptuiReserve(...args), HOT_DEADLINE_MS);
-    } catch (err) {
-      return { kind: 'unavailable', reason: this.link.reason ?? String(err) };
-    }
-    if (reply === TIMED_OUT) return { kind: 'unavailable', reason: this.link.reason ?? `no answer within ${HOT_DEADLINE_MS} ms` };
+    const answer = await this.link.hotCall((c) => c.ptuiReserve(...args));
+    if ('unavailable' in answer) return { kind: 'unavailable', reason: answer.unavailable };
+    const reply = answer.reply;
     if (!Array.isArray(reply)) return { kind: 'unavailable', reason: 'unexpected reply from Redis' };
     if (Number(reply[1]) !== 1) return { kind: 'unavailable', reason: 'this gateway has no heartbeat in Redis yet (Redis restarted or was flushed)' };
     const blocked: BudgetEntry[] = [];

@@ -6,17 +6,18 @@
 // path waits at most HOT_DEADLINE_MS; past that the link is marked down ("slow") so the next
 // requests do not wait at all, and a probe (PING) brings it back once Redis answers again, as
 // does ioredis' own `ready` after a reconnect. Whoever listens to `onUp` converges then.
-import fs from 'node:fs';
-import path from 'node:path';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
+import { describeRedisError, displayUrl, isAuthError, redisOptions } from '../../config/redis-options.js';
 import type { SharedConfig } from '../../config/schema.js';
+import { RATE_ADMIT_LUA, RATE_SETTLE_LUA } from './rate-scripts.js';
 import { HEARTBEAT_LUA, REPUBLISH_LUA, RESERVE_LUA, RESIGN_LUA, SETTLE_LUA, STATUS_LUA } from './scripts.js';
+
+export { isAuthError };
 
 /** The longest any request waits on Redis before on_unavailable decides. */
 export const HOT_DEADLINE_MS = 50;
 /** Background calls (settle, republish, status, heartbeat) may take longer. */
 export const BACKGROUND_DEADLINE_MS = 2000;
-const CONNECT_TIMEOUT_MS = 1000;
 const PROBE_INTERVAL_MS = 200;
 const SLOW_AFTER_TIMEOUTS = 3;
 
@@ -31,53 +32,11 @@ export type ScriptedRedis = Redis & {
   ptuiStatus: ScriptCall;
   ptuiHeartbeat: ScriptCall;
   ptuiResign: ScriptCall;
+  ptuiRateAdmit: ScriptCall;
+  ptuiRateSettle: ScriptCall;
 };
 
 export const TIMED_OUT = Symbol('timed out');
-
-/** The URL without credentials: what logs, /health and errors show. */
-export function displayUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname.length > 1 ? u.pathname : ''}`;
-  } catch {
-    return 'redis://(invalid url)';
-  }
-}
-
-/** Redis answers that mean the credentials are wrong: a config problem, not an outage. */
-export function isAuthError(message: string): boolean {
-  return /WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(message);
-}
-
-/** Connection options from the URL and the tls block; query-string options are never read. */
-export function redisOptions(shared: SharedConfig, home: string, name: string): RedisOptions {
-  const u = new URL(shared.redis_url);
-  const opts: RedisOptions = {
-    host: u.hostname.replace(/^\[|\]$/g, ''),
-    port: u.port ? Number(u.port) : 6379,
-    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
-    connectionName: name,
-    lazyConnect: true,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    keepAlive: 1000,
-    // commands issued in one event-loop turn go out in one write
-    enableAutoPipelining: true,
-    // 50 ms doubling to 2 s, with jitter so gateways do not reconnect in lockstep
-    retryStrategy: (times: number) => Math.min(2000, 50 * 2 ** Math.min(times, 6)) + Math.floor(Math.random() * 100),
-  };
-  if (u.username) opts.username = decodeURIComponent(u.username);
-  if (u.password) opts.password = decodeURIComponent(u.password);
-  if (u.protocol === 'rediss:') {
-    const read = (f: string | undefined) => (f ? fs.readFileSync(path.resolve(home, f)) : undefined);
-    const t = shared.tls ?? {};
-    opts.tls = { ca: read(t.ca_file), cert: read(t.cert_file), key: read(t.key_file), servername: t.servername ?? opts.host };
-  }
-  return opts;
-}
 
 export interface LinkHooks {
   /** Redis answers (again): converge */
@@ -111,6 +70,8 @@ export class RedisLink {
     define('ptuiStatus', STATUS_LUA);
     define('ptuiHeartbeat', HEARTBEAT_LUA);
     define('ptuiResign', RESIGN_LUA);
+    define('ptuiRateAdmit', RATE_ADMIT_LUA);
+    define('ptuiRateSettle', RATE_SETTLE_LUA);
     client.on('ready', () => this.markUp());
     client.on('error', (err: Error) => {
       this.lastError = err.message;
@@ -189,6 +150,18 @@ export class RedisLink {
     }
   }
 
+  /** A hot-path call: the reply, or why there is none (down, failed, or later than HOT_DEADLINE_MS). */
+  async hotCall(run: (r: ScriptedRedis) => Promise<Reply>): Promise<{ reply: Reply } | { unavailable: string }> {
+    let reply: Reply;
+    try {
+      reply = await this.call(run, HOT_DEADLINE_MS);
+    } catch (err) {
+      return { unavailable: this.reason ?? String(err) };
+    }
+    if (reply === TIMED_OUT) return { unavailable: this.reason ?? `no answer within ${HOT_DEADLINE_MS} ms` };
+    return { reply };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.probeTimer) clearInterval(this.probeTimer);
@@ -202,11 +175,7 @@ export class RedisLink {
   }
 
   private describe(message: string): string {
-    if (isAuthError(message)) return `Redis at ${this.url} refused the credentials (${message.split('\n')[0].slice(0, 120)})`;
-    if (/ECONNREFUSED/.test(message)) return `Redis at ${this.url} refused the connection`;
-    if (/ENOTFOUND|EAI_AGAIN/.test(message)) return `Redis host of ${this.url} does not resolve`;
-    if (/ETIMEDOUT|connect/i.test(message)) return `Redis at ${this.url} does not answer (${message.slice(0, 120)})`;
-    return `Redis at ${this.url}: ${message.slice(0, 160)}`;
+    return describeRedisError(this.url, message);
   }
 
   private markUp(): void {

@@ -1,5 +1,5 @@
-// Shared mode as a whole: the Redis link, this gateway's identity in it, and the shared budgets,
-// plus what /health, /budgets and /metrics say about them. Built only when gateway.yaml has a
+// Shared mode as a whole: the Redis link, this gateway's identity in it, the shared budgets and
+// rate limits, plus what /health, /budgets and /metrics say about them. Built only when gateway.yaml has a
 // `shared:` block (README "Several boxes").
 //
 // Start: connect (waiting at most START_WAIT_MS), then claim the gateway_id. Wrong credentials
@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import { SharedBudgets } from './budgets.js';
 import { GatewayIdentity, type ClaimResult } from './identity.js';
 import { isAuthError, RedisLink } from './link.js';
+import { SharedRateLimits } from './rate-limits.js';
 
 const START_WAIT_MS = 1500;
 
@@ -36,6 +37,7 @@ export class SharedState {
   readonly link: RedisLink;
   readonly identity: GatewayIdentity;
   readonly budgets: SharedBudgets;
+  readonly rateLimits: SharedRateLimits;
   readonly gatewayId: string;
   readonly mode: 'local' | 'block';
   /** set when a heartbeat found another instance holding our id after we started */
@@ -67,11 +69,12 @@ export class SharedState {
     });
     this.identity = new GatewayIdentity(this.gatewayId, runtimeDir, this.link);
     this.budgets = new SharedBudgets(this.link, this.gatewayId, log, () => this.unusableReason());
+    this.rateLimits = new SharedRateLimits(this.link, () => this.unusableReason());
     const r = [registry];
     this.upGauge = new client.Gauge({ name: 'backend_llm_shared_up', help: '1 while the shared Redis answers and holds this gateway\'s heartbeat.', registers: r });
     this.unavailableTotal = new client.Counter({
       name: 'backend_llm_shared_unavailable_total',
-      help: 'Requests under a shared budget decided without Redis (on_unavailable), by the action taken.',
+      help: 'Requests under a shared budget or rate limit decided without Redis (on_unavailable), by the action taken.',
       labelNames: ['action'],
       registers: r,
     });

@@ -12,6 +12,8 @@ export interface BudgetFeedState {
   rows: readonly BudgetRow[];
   source: BudgetSourceKind;
   notice: string | null;
+  /** shared mode: the gateways with a live heartbeat on the shared Redis, as /budgets says (else null) */
+  sharedGateways?: number | null;
 }
 
 export interface BudgetFeedOptions {
@@ -28,6 +30,12 @@ export interface BudgetFeedOptions {
 }
 
 const HOUR_S = 3600;
+
+/** In shared mode GET /budgets says, at the top, which gateways share the budgets. */
+function parseSharedGateways(body: unknown): number | null {
+  const gateways = (body as { shared?: { gateways?: unknown } } | null)?.shared?.gateways;
+  return Array.isArray(gateways) ? gateways.length : null;
+}
 
 /** GET /budgets may answer a bare array or `{budgets: [...]}`. */
 function parseBudgets(body: unknown): BudgetStatus[] | null {
@@ -75,7 +83,7 @@ export class BudgetFeed extends ValueStore<BudgetFeedState> {
       let source: BudgetSourceKind;
       let notice: string | null = null;
       if (live) {
-        statuses = live;
+        statuses = live.budgets;
         source = 'gateway';
         this.fromLog = null;
       } else if (db) {
@@ -91,7 +99,7 @@ export class BudgetFeed extends ValueStore<BudgetFeedState> {
         notice = budgets.length > 0 ? 'gateway down and no usage log yet: spend unknown' : null;
       }
       const rows: BudgetRow[] = statuses.map((s) => ({ ...s, lastHourSpendUsd: db ? this.lastHourSpend(s) : null }));
-      this.set({ rows: sortBudgets(rows), source, notice });
+      this.set({ rows: sortBudgets(rows), source, notice, sharedGateways: live?.sharedGateways ?? null });
     } catch (e) {
       this.set({ ...this.getSnapshot(), notice: `budgets: ${(e as Error).message}` });
     } finally {
@@ -112,7 +120,7 @@ export class BudgetFeed extends ValueStore<BudgetFeedState> {
     this.lastHourAt = now;
   }
 
-  private async fetchGateway(): Promise<BudgetStatus[] | null> {
+  private async fetchGateway(): Promise<{ budgets: BudgetStatus[]; sharedGateways: number | null } | null> {
     const base = this.opts.gatewayUrl();
     if (!base) return null;
     const key = this.opts.masterKey();
@@ -121,7 +129,8 @@ export class BudgetFeed extends ValueStore<BudgetFeedState> {
         headers: key ? { authorization: `Bearer ${key}` } : {},
         timeoutMs: this.opts.fetchTimeoutMs ?? 1000,
       });
-      return res.status === 200 ? parseBudgets(res.body) : null;
+      const budgets = res.status === 200 ? parseBudgets(res.body) : null;
+      return budgets ? { budgets, sharedGateways: parseSharedGateways(res.body) } : null;
     } catch {
       return null;
     }

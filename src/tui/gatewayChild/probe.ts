@@ -13,11 +13,33 @@ import {
 } from '../../config/instance-record.js';
 import { getJson, type HttpGetError, type JsonResponse } from './httpGet.js';
 
+/** Shared mode's Redis as the gateway reports it in /health. */
+export interface SharedLinkHealth {
+  state: 'up' | 'down';
+  /** why it is down */
+  reason: string | null;
+  /** gateways with a live heartbeat, this one included */
+  gateways: number;
+}
+
 export interface GatewayHealth {
   status: 'ok' | 'degraded';
   version: string | null;
   uptimeS: number | null;
   configError: string | null;
+  /** only in shared mode */
+  shared?: SharedLinkHealth;
+}
+
+function parseShared(v: unknown): SharedLinkHealth | undefined {
+  if (!v || typeof v !== 'object') return undefined;
+  const s = v as Record<string, unknown>;
+  if (s.state !== 'up' && s.state !== 'down') return undefined;
+  return {
+    state: s.state,
+    reason: typeof s.reason === 'string' ? s.reason.slice(0, 300) : null,
+    gateways: Array.isArray(s.gateways) ? Math.min(s.gateways.length, 10_000) : 0,
+  };
 }
 
 export type ProbeResult =
@@ -45,7 +67,9 @@ export function parseHealth(body: unknown): GatewayHealth | null {
   if (b.status !== 'ok' && b.status !== 'degraded') return null;
   if (typeof b.uptime_s !== 'number' && typeof b.version !== 'string') return null;
   const configError = b.config_error;
+  const shared = parseShared(b.shared);
   return {
+    ...(shared ? { shared } : {}),
     status: b.status,
     version: typeof b.version === 'string' ? b.version : null,
     uptimeS: typeof b.uptime_s === 'number' ? b.uptime_s : null,

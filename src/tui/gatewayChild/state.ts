@@ -1,5 +1,7 @@
 // What the Gateway panel shows about the gateway process, as the supervisor reports it.
 // 'running' is said only of a gateway that proved it is ours (the only one given credentials).
+import type { SharedLinkHealth } from './probe.js';
+
 export type GatewayMode =
   | 'disabled'
   | 'probing'
@@ -29,6 +31,8 @@ export interface GatewayChildState {
   message: string | null;
   /** from GET /health */
   health: 'ok' | 'degraded' | null;
+  /** shared mode: the gateway's Redis link, from GET /health (absent otherwise) */
+  shared?: SharedLinkHealth | null;
   version: string | null;
 }
 

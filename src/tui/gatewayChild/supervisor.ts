@@ -168,6 +168,7 @@ export class GatewaySupervisor extends ValueStore<GatewayChildState> {
       adopted: this.child?.pid !== record.pid,
       startedAt: Date.parse(record.started_at),
       health: health.status,
+      shared: health.shared ?? null,
       version: health.version,
       message: health.configError ? `config error: ${health.configError}` : null,
       nextRestartAt: null,

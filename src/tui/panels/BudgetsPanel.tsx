@@ -1,5 +1,6 @@
 // Budgets: spend against limit over the rolling window, fullest first, yellow from 80 % and
-// red with EXCEEDED from 100 %, and when each runs out at the last hour's rate.
+// red with EXCEEDED from 100 %, and when each runs out at the last hour's rate. In shared mode
+// the summary says how many gateways share them (the spend shown is their sum).
 import React, { memo } from 'react';
 import { Text } from 'ink';
 import { bar, displayWidth, fit } from '../presentation/format.js';
@@ -14,6 +15,8 @@ export interface BudgetsPanelProps {
   rows: readonly BudgetRow[];
   source: BudgetSourceKind;
   notice: string | null;
+  /** shared mode: how many gateways share these budgets (null: this gateway's alone) */
+  sharedGateways?: number | null;
   /** the selected row (Enter opens it) */
   offset: number;
   width: number;
@@ -50,7 +53,7 @@ function BudgetLine({ row, width, moneyW, selected }: { row: BudgetRow; width: n
   );
 }
 
-export const BudgetsPanel = memo(function BudgetsPanel({ rows, source, notice, offset, width, height, focused, filterNote }: BudgetsPanelProps) {
+export const BudgetsPanel = memo(function BudgetsPanel({ rows, source, notice, sharedGateways, offset, width, height, focused, filterNote }: BudgetsPanelProps) {
   const body = Math.max(0, height - 1);
   const lines: React.ReactNode[] = noticeLines(notice);
   if (rows.length === 0 && !notice) {
@@ -70,7 +73,10 @@ export const BudgetsPanel = memo(function BudgetsPanel({ rows, source, notice, o
     ),
   );
   const exceeded = rows.filter((r) => r.exceeded || budgetFraction(r) >= 1).length;
+  // spend_usd of a shared budget is the sum over the gateways on one Redis
+  const shared = rows.some((r) => r.shared) ? (sharedGateways ?? Math.max(...rows.map((r) => r.shared?.gateways.length ?? 0))) : null;
   const parts = [
+    shared !== null ? `shared · ${shared} gateway${shared === 1 ? '' : 's'}` : null,
     exceeded > 0 ? `${exceeded} exceeded` : null,
     rows.length > room ? `${window.start + 1}-${window.end}/${rows.length}` : null,
     source === 'gateway' ? 'from gateway' : source === 'log' ? 'from usage log' : null,

@@ -1,4 +1,5 @@
-// Gateway: the gateway this console started or adopted, and the traffic through it.
+// Gateway: the gateway this console started or adopted, and the traffic through it; in shared
+// mode, whether its Redis answers and how many gateways share it.
 import React, { memo } from 'react';
 import { Text } from 'ink';
 import type { GatewayChildState, TrafficStats } from '../gatewayChild/state.js';
@@ -43,6 +44,12 @@ export function gatewayHeadline(s: GatewayChildState, nowMs: number): { text: st
   }
 }
 
+/** Shared mode's Redis in one line: connected with how many gateways share it, or why it is not. */
+export function redisLine(s: NonNullable<GatewayChildState['shared']>): { text: string; tone: Tone } {
+  if (s.state === 'up') return { text: `redis connected · ${s.gateways} gateway${s.gateways === 1 ? '' : 's'}`, tone: 'ok' };
+  return { text: `redis degraded: ${s.reason ?? 'not answering'}`, tone: 'warn' };
+}
+
 function ms(v: number | null): string {
   if (v === null || !Number.isFinite(v)) return NA;
   return v >= 10_000 ? `${(v / 1000).toFixed(1)}s` : `${Math.round(v)}ms`;
@@ -72,6 +79,17 @@ export const GatewayPanel = memo(function GatewayPanel(props: GatewayPanelProps)
       {`p50 ${ms(stats?.p50LatencyMs ?? null)}  p95 ${ms(stats?.p95LatencyMs ?? null)}`}
     </Text>,
   ];
+  if (state.shared && state.mode === 'running') {
+    const r = redisLine(state.shared);
+    const line = (
+      <Text key="redis" wrap="truncate" color={theme.tone(r.tone)}>
+        {r.text}
+      </Text>
+    );
+    // degraded matters more than the figures: right under the headline
+    if (state.shared.state === 'up') lines.push(line);
+    else lines.splice(1, 0, line);
+  }
   const detail = state.message ?? (state.mode === 'restarting' || state.mode === 'starting' ? state.lastExit : null);
   const body = Math.max(0, height - 1);
   if (detail) {

@@ -71,6 +71,7 @@ export function PanelGrid({ layout, focused, nowMs, data, positions, notes, busy
         rows={data.budgets.rows}
         source={data.budgets.source}
         notice={data.budgets.notice}
+        sharedGateways={data.budgets.sharedGateways ?? null}
         offset={positions.budgets}
         width={layout.width}
         height={layout.budgetsHeight}

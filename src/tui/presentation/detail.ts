@@ -175,6 +175,15 @@ export function requestDetail(r: StoredUsageRow, seen: Seen, config: ResolvedCon
   return { title: `Request ${text(r.request_id)}`, lines };
 }
 
+/** Shared mode: how a budget's spend and reservations split over the gateways on one Redis. */
+function perGateway(s: NonNullable<BudgetRow['shared']>): ViewLine[] {
+  const lines = heading(`Per gateway (shared · ${s.gateways.length} with spend or reservations)`);
+  for (const g of s.gateways) lines.push(field(g.gateway_id, `${usd(g.spend_usd)} spent, ${usd(g.reserved_usd)} reserved`));
+  if (s.gateways.length === 0) lines.push({ text: '  none yet', tone: 'dim' });
+  lines.push(field('this gateway', `${usd(s.local_spend_usd)} (live)`), field('in flight', usd(s.reserved_usd)), field('read at', s.read_at ?? 'not yet: Redis has not answered'));
+  return lines;
+}
+
 export function budgetDetail(b: BudgetRow, extra?: DetailExtra): Detail {
   return {
     title: `Budget: ${b.scope} ${b.target}`,
@@ -189,6 +198,7 @@ export function budgetDetail(b: BudgetRow, extra?: DetailExtra): Detail {
       field('forecast', forecastText(forecast(b), true)),
       ...heading(`Spend over the ${b.budget_window} window`),
       ...seriesLines(extra, 'spend', (m) => m.costUsd, (v) => moneyPair(v, b.max_budget_usd).split('/')[0]),
+      ...(b.shared ? perGateway(b.shared) : []),
     ],
   };
 }
