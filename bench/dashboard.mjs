@@ -4,22 +4,35 @@
 // GPUs, two units) and the gateway child running. The dashboard runs in a real terminal
 // (tmux), because Ink draws nothing to a pipe the way it draws to a terminal.
 //
-//   node bench/dashboard.mjs            # 60 s idle window, 7 first-frame runs
-//   node bench/dashboard.mjs --quick    # 10 s, 3 runs
-//   node bench/dashboard.mjs --refresh-ms 500
+//   node bench/dashboard.mjs            # 60 s idle window, 7 first-frame runs, then the same on a
+//                                       # usage log of 10 M rows with 200 rows/s flowing in
+//   node bench/dashboard.mjs --quick    # 10 s, 3 runs, a log of 100 k rows
+//   node bench/dashboard.mjs --refresh-ms 500 --rows 1000000 --rps 200 [--cpu-prof]
+//
+// Targets (each printed with its figure and PASS/FAIL): idle ≤ 1.5 % of one core, ≤ 5 ms of Ink
+// render per frame, first frame ≤ 500 ms (median); the render and first-frame targets hold on the
+// busy log too. --cpu-prof writes a V8 CPU profile of each phase's measured run to
+// bench/results/dashboard-prof/ (open in Chrome DevTools or speedscope).
 //
 // CPU is read from /proc/<pid>/stat (utime+stime) of the dashboard process alone: its children
 // (the gateway, and the fakes, which are Node scripts and far heavier than the real C tools)
-// are reported on their own lines, not added in. Needs a build (npm run build) and tmux.
+// are reported on their own lines, not added in. Each run starts its own gateway child and stops
+// it on quit (--stop-gateway-on-exit), so the measured run's gateway is its child. Needs a build
+// (npm run build) and tmux.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { QUICK, ROOT, freePort, log, median, numFlag, rssMb, sleep, table, writeResult } from './lib/common.mjs';
+import { QUICK, RESULTS_DIR, ROOT, argv as cliArgs, freePort, log, median, numFlag, rssMb, sleep, table, writeResult } from './lib/common.mjs';
+import { generatedDb, human, importDist } from './lib/usage-db.mjs';
 
 const WINDOW_S = numFlag('window-s', QUICK ? 10 : 60);
 const RUNS = numFlag('runs', QUICK ? 3 : 7);
 const REFRESH_MS = numFlag('refresh-ms', 1000);
+const ROWS = numFlag('rows', QUICK ? 100_000 : 10_000_000);
+const RPS = numFlag('rps', 200);
+const CPU_PROF = cliArgs.includes('--cpu-prof') ? path.join(RESULTS_DIR, 'dashboard-prof') : null;
+const TARGETS = { idle_cpu_pct: 1.5, render_ms_per_frame: 5, first_frame_ms: 500 };
 const SETTLE_MS = 5000;
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 const FAKE_BIN = path.join(ROOT, 'test', 'fixtures', 'bin');
@@ -62,7 +75,7 @@ function makeHome() {
   return { home, state };
 }
 
-function startDashboard(socket, home, state, port) {
+function startDashboard(socket, home, state, port, profile) {
   const env = {
     PATH: `${FAKE_BIN}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
     HOME: home,
@@ -71,7 +84,8 @@ function startDashboard(socket, home, state, port) {
     FAKE_SYSTEMD_STATE: state,
     PTUI_RENDER_STATS: path.join(home, 'render-stats.json'),
   };
-  const argv = ['exec', '/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, PTUI, '--home', home, '--port', String(port), '--refresh-ms', String(REFRESH_MS)];
+  const prof = profile ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF, '--cpu-prof-name', `${profile}.cpuprofile`] : [];
+  const argv = ['exec', '/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, ...prof, PTUI, '--home', home, '--port', String(port), '--stop-gateway-on-exit', '--refresh-ms', String(REFRESH_MS)];
   const t0 = performance.now();
   execFileSync('tmux', ['-L', socket, '-f', '/dev/null', 'new-session', '-d', '-x', '120', '-y', '40', '-s', 'main', argv.join(' ')]);
   return t0;
@@ -101,83 +115,152 @@ async function stop(socket, pid) {
   }
 }
 
+/** Rows as the gateway writes them, `rps` a second in tenths, until stopped. */
+async function startWriter(dbPath, rps) {
+  const { UsageLog } = await importDist('usage/log.js');
+  const w = UsageLog.open(dbPath);
+  let i = 0;
+  const timer = setInterval(() => {
+    for (let n = 0; n < rps / 10; n++, i++) {
+      const ok = i % 20 !== 0;
+      w.insert({
+        request_id: `bench-flow-${i}`, timestamp: new Date().toISOString(), provider: i % 3 ? 'vllm' : 'openai',
+        logical_model: i % 3 ? 'code' : 'gpt-4', concrete_model: i % 3 ? 'qwen2.5-coder:7b' : 'gpt-4o', capability: 'chat',
+        endpoint: '/v1/chat/completions', stream: i & 1, prompt_tokens: 120, completion_tokens: 48, total_tokens: 168,
+        cost_usd: i % 3 ? 0 : 0.00078, latency_ms: 400 + (i % 50), ttft_ms: i & 1 ? 80 : null, status: ok ? 'success' : 'error',
+        http_status: ok ? 200 : 429, error_type: ok ? null : 'rate_limit_exceeded', error_message: ok ? null : 'slow down', cache_hit: 0, attempts: 1,
+      });
+    }
+  }, 100);
+  return () => {
+    clearInterval(timer);
+    w.close();
+  };
+}
+
+/** RUNS starts to the first frame, then a settled window on the last one: CPU, RSS, frames. */
+async function phase(name, home, state, during = async () => () => {}) {
+  const frames = [];
+  let idle;
+  const stopFlow = await during();
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      const socket = `ptui-bench-${process.pid}-${name}-${i}`;
+      const port = await freePort();
+      const last = i === RUNS - 1;
+      const t0 = startDashboard(socket, home, state, port, last && CPU_PROF ? `dashboard-${name}` : null);
+      frames.push(await firstFrameMs(socket, t0));
+      const pid = Number(tmux(socket, 'display-message', '-p', '-t', 'main', '#{pane_pid}').trim());
+      if (last) {
+        log(`${name}: first frames ${frames.map((f) => f.toFixed(0)).join(', ')} ms; window ${WINDOW_S} s after ${SETTLE_MS / 1000} s settle`);
+        await sleep(SETTLE_MS);
+        const gateway = childrenOf(pid).find((c) => cmdline(c).includes(' gateway'));
+        const before = { at: performance.now(), dash: cpuTicks(pid), gw: gateway ? cpuTicks(gateway) : 0 };
+        const rss = [];
+        const gwRss = [];
+        const end = performance.now() + WINDOW_S * 1000;
+        while (performance.now() < end) {
+          rss.push(rssMb(pid));
+          if (gateway) gwRss.push(rssMb(gateway));
+          await sleep(1000);
+        }
+        const seconds = (performance.now() - before.at) / 1000;
+        const dashCpu = ((cpuTicks(pid) - before.dash) / CLK_TCK / seconds) * 100;
+        idle = {
+          seconds,
+          dashboard_cpu_pct: dashCpu,
+          dashboard_rss_mb_median: median(rss.filter((x) => x !== null)),
+          dashboard_rss_mb_max: Math.max(...rss.filter((x) => x !== null)),
+          gateway_cpu_pct: gateway ? ((cpuTicks(gateway) - before.gw) / CLK_TCK / seconds) * 100 : null,
+          gateway_rss_mb_median: gwRss.length ? median(gwRss) : null,
+          stats_children: childrenOf(pid).map(cmdline).filter((c) => c.includes('nvidia-smi') && c.includes('-lms')).length,
+        };
+      }
+      await stop(socket, pid);
+      if (last) {
+        // written on quit: frames over the whole session of the last run (settle + window)
+        const rs = JSON.parse(fs.readFileSync(path.join(home, 'render-stats.json'), 'utf8'));
+        idle.frames_per_s = rs.frames / rs.seconds;
+        idle.render_ms_per_frame = rs.renderMs / rs.frames;
+      }
+    }
+  } finally {
+    stopFlow();
+  }
+  return { idle, first_frame: { median_ms: median(frames), max_ms: Math.max(...frames), runs: frames.length, all_ms: frames.map((f) => Math.round(f)) } };
+}
+
 const { home, state } = makeHome();
 const loadAtStart = os.loadavg();
-const frames = [];
-let idle;
+const phases = {};
 try {
-  for (let i = 0; i < RUNS; i++) {
-    const socket = `ptui-bench-${process.pid}-${i}`;
-    const port = await freePort();
-    const t0 = startDashboard(socket, home, state, port);
-    frames.push(await firstFrameMs(socket, t0));
-    const pid = Number(tmux(socket, 'display-message', '-p', '-t', 'main', '#{pane_pid}').trim());
-    if (i === RUNS - 1) {
-      log(`first frames: ${frames.map((f) => f.toFixed(0)).join(', ')} ms; idle window ${WINDOW_S} s after ${SETTLE_MS / 1000} s settle`);
-      await sleep(SETTLE_MS);
-      const gateway = childrenOf(pid).find((c) => cmdline(c).includes(' gateway'));
-      const before = { at: performance.now(), dash: cpuTicks(pid), gw: gateway ? cpuTicks(gateway) : 0 };
-      const rss = [];
-      const gwRss = [];
-      const end = performance.now() + WINDOW_S * 1000;
-      while (performance.now() < end) {
-        rss.push(rssMb(pid));
-        if (gateway) gwRss.push(rssMb(gateway));
-        await sleep(1000);
-      }
-      const seconds = (performance.now() - before.at) / 1000;
-      const dashCpu = ((cpuTicks(pid) - before.dash) / CLK_TCK / seconds) * 100;
-      const gwCpu = gateway ? ((cpuTicks(gateway) - before.gw) / CLK_TCK / seconds) * 100 : null;
-      idle = {
-        seconds,
-        dashboard_cpu_pct: dashCpu,
-        dashboard_rss_mb_median: median(rss.filter((x) => x !== null)),
-        dashboard_rss_mb_max: Math.max(...rss.filter((x) => x !== null)),
-        gateway_cpu_pct: gwCpu,
-        gateway_rss_mb_median: gwRss.length ? median(gwRss) : null,
-        stats_children: childrenOf(pid)
-          .map(cmdline)
-          .filter((c) => c.includes('nvidia-smi') && c.includes('-lms')).length,
-      };
-    }
-    await stop(socket, pid);
-    if (i === RUNS - 1) {
-      // written on quit: frames over the whole session of the last run (settle + window)
-      const rs = JSON.parse(fs.readFileSync(path.join(home, 'render-stats.json'), 'utf8'));
-      idle.frames_per_s = rs.frames / rs.seconds;
-      idle.render_ms_per_frame = rs.renderMs / rs.frames;
-    }
-  }
+  phases.idle = await phase('idle', home, state);
+  // the same box with a big log: a copy of the cached generated one, and rows flowing in
+  const big = await generatedDb(ROWS);
+  const usageDb = path.join(home, 'runtime', 'usage', 'llm_usage.db');
+  fs.mkdirSync(path.dirname(usageDb), { recursive: true });
+  for (const ext of ['', '-wal', '-shm']) fs.rmSync(usageDb + ext, { force: true });
+  fs.copyFileSync(big.file, usageDb);
+  phases.busy = await phase('busy', home, state, () => startWriter(usageDb, RPS));
 } finally {
   fs.rmSync(home, { recursive: true, force: true });
 }
 
-const firstFrame = { median_ms: median(frames), max_ms: Math.max(...frames), runs: frames.length };
+const { idle, first_frame: firstFrame } = phases.idle;
+const busy = phases.busy;
+const verdict = (ok) => (ok ? 'PASS' : 'FAIL');
+const met = {
+  idle_cpu_pct: idle.dashboard_cpu_pct <= TARGETS.idle_cpu_pct,
+  render_ms_per_frame: idle.render_ms_per_frame <= TARGETS.render_ms_per_frame,
+  first_frame_ms: firstFrame.median_ms <= TARGETS.first_frame_ms,
+  busy_render_ms_per_frame: busy.idle.render_ms_per_frame <= TARGETS.render_ms_per_frame,
+  busy_first_frame_ms: busy.first_frame.median_ms <= TARGETS.first_frame_ms,
+};
 const measured = {
   idle_cpu_pct: Number(idle.dashboard_cpu_pct.toFixed(2)),
+  render_ms_per_frame: Number(idle.render_ms_per_frame.toFixed(2)),
   first_frame_ms: Math.round(firstFrame.median_ms),
+  busy_render_ms_per_frame: Number(busy.idle.render_ms_per_frame.toFixed(2)),
+  busy_first_frame_ms: Math.round(busy.first_frame.median_ms),
+  busy_cpu_pct: Number(busy.idle.dashboard_cpu_pct.toFixed(2)),
 };
-const summary = table(
-  ['measure', 'value'],
+const busyLabel = `${human(ROWS)} rows + ${RPS} rows/s`;
+const targets = table(
+  ['target', 'figure', 'limit', 'verdict'],
   [
-    ['idle CPU of the dashboard process (% of one core)', `${idle.dashboard_cpu_pct.toFixed(2)} % over ${idle.seconds.toFixed(0)} s`],
-    ['RSS of the dashboard (median / max)', `${idle.dashboard_rss_mb_median.toFixed(1)} / ${idle.dashboard_rss_mb_max.toFixed(1)} MB`],
-    ['first frame (median / max of runs)', `${firstFrame.median_ms.toFixed(0)} / ${firstFrame.max_ms.toFixed(0)} ms (${frames.length} runs)`],
-    ['GPU-stats children (nvidia-smi -lms)', String(idle.stats_children)],
-    ['gateway child idle CPU / RSS (for reference)', idle.gateway_cpu_pct === null ? '–' : `${idle.gateway_cpu_pct.toFixed(2)} % / ${idle.gateway_rss_mb_median.toFixed(1)} MB`],
-    ['refresh', `${REFRESH_MS} ms`],
-    ['frames drawn while idle', idle.frames_per_s === null ? '–' : `${idle.frames_per_s.toFixed(2)} /s, ${idle.render_ms_per_frame.toFixed(1)} ms of Ink render each`],
-    ['load average at the start (other work on the box)', loadAtStart.map((l) => l.toFixed(2)).join(' ')],
+    ['idle CPU of the dashboard (% of one core)', `${measured.idle_cpu_pct} %`, `≤ ${TARGETS.idle_cpu_pct} %`, verdict(met.idle_cpu_pct)],
+    ['Ink render per frame, idle', `${measured.render_ms_per_frame} ms`, `≤ ${TARGETS.render_ms_per_frame} ms`, verdict(met.render_ms_per_frame)],
+    ['first frame (median)', `${measured.first_frame_ms} ms`, `≤ ${TARGETS.first_frame_ms} ms`, verdict(met.first_frame_ms)],
+    [`Ink render per frame, ${busyLabel}`, `${measured.busy_render_ms_per_frame} ms`, `≤ ${TARGETS.render_ms_per_frame} ms`, verdict(met.busy_render_ms_per_frame)],
+    [`first frame (median), ${busyLabel}`, `${measured.busy_first_frame_ms} ms`, `≤ ${TARGETS.first_frame_ms} ms`, verdict(met.busy_first_frame_ms)],
   ],
   { left: true },
 );
+const row = (label, f) => [label, f(phases.idle), f(busy)];
+const summary = table(
+  ['measure', 'idle', busyLabel],
+  [
+    row('CPU of the dashboard process (% of one core)', (p) => `${p.idle.dashboard_cpu_pct.toFixed(2)} % over ${p.idle.seconds.toFixed(0)} s`),
+    row('RSS of the dashboard (median / max)', (p) => `${p.idle.dashboard_rss_mb_median.toFixed(1)} / ${p.idle.dashboard_rss_mb_max.toFixed(1)} MB`),
+    row('first frame (median / max of runs)', (p) => `${p.first_frame.median_ms.toFixed(0)} / ${p.first_frame.max_ms.toFixed(0)} ms (${p.first_frame.runs} runs)`),
+    row('frames drawn', (p) => `${p.idle.frames_per_s.toFixed(2)} /s, ${p.idle.render_ms_per_frame.toFixed(1)} ms of Ink render each`),
+    row('GPU-stats children (nvidia-smi -lms)', (p) => String(p.idle.stats_children)),
+    row('gateway child CPU / RSS (for reference)', (p) => (p.idle.gateway_cpu_pct === null ? '–' : `${p.idle.gateway_cpu_pct.toFixed(2)} % / ${p.idle.gateway_rss_mb_median.toFixed(1)} MB`)),
+    ['refresh', `${REFRESH_MS} ms`, ''],
+    ['load average at the start (other work on the box)', loadAtStart.map((l) => l.toFixed(2)).join(' '), ''],
+  ],
+  { left: true },
+);
+console.log(targets);
 console.log(summary);
 const file = writeResult('dashboard', {
-  params: { window_s: WINDOW_S, runs: RUNS, refresh_ms: REFRESH_MS },
+  params: { window_s: WINDOW_S, runs: RUNS, refresh_ms: REFRESH_MS, rows: ROWS, rps: RPS },
   idle,
-  first_frame: { ...firstFrame, all_ms: frames.map((f) => Math.round(f)) },
+  first_frame: firstFrame,
+  busy,
   measured,
-  targets_met: { idle_cpu_pct: idle.dashboard_cpu_pct <= 3, first_frame_ms: firstFrame.median_ms <= 700 },
-  tables: { summary },
+  targets: TARGETS,
+  targets_met: met,
+  tables: { targets, summary },
 });
 log(`wrote ${file}`);

@@ -13,19 +13,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { QUICK, RESULTS_DIR, ROOT, flag, log, median, numFlag, summarize, table, writeResult } from './lib/common.mjs';
+import { QUICK, ROOT, flag, log, median, numFlag, summarize, table, writeResult } from './lib/common.mjs';
+import { generatedDb, human, importDist } from './lib/usage-db.mjs';
 
-const dist = (p) => path.join(ROOT, 'dist', p);
 const SIZES = flag('sizes', QUICK ? '1000000' : '1000000,10000000').split(',').map(Number).filter((n) => n > 0);
 const RUNS = numFlag('runs', QUICK ? 5 : 9);
 const INSERTS = numFlag('inserts', QUICK ? 20_000 : 200_000);
 const INSERTS_BIG = numFlag('inserts-big', QUICK ? 5_000 : 20_000);
-
-async function importDist(rel) {
-  const file = dist(rel);
-  if (!fs.existsSync(file)) return null;
-  return import(file);
-}
 
 /** A row as the gateway writes it for a small successful chat completion. */
 function makeRow(i, ts) {
@@ -166,42 +160,6 @@ async function main() {
   };
   console.log('targets: ' + Object.entries(results.targets_met).map(([k, v]) => `${k}=${v === null ? 'n/a (quick)' : v ? 'met' : 'MISSED'}`).join(', '));
   log(`wrote ${writeResult('usage-log', { params: { sizes: SIZES, runs: RUNS, inserts: INSERTS, inserts_big: INSERTS_BIG }, ...results, tables })}`);
-}
-
-function human(n) {
-  return n >= 1e6 ? `${n / 1e6} M` : n >= 1e3 ? `${n / 1e3} k` : String(n);
-}
-
-/** The cached generated log of `size` rows, made on first use (to a temp name, then renamed). */
-async function generatedDb(size) {
-  const { USAGE_SCHEMA_VERSION } = await importDist('usage/schema.js');
-  const file = path.join(RESULTS_DIR, `usage-${size}-v${USAGE_SCHEMA_VERSION}.db`);
-  if (fs.existsSync(file)) return { file, generated_s: null };
-  const gen = await importDist('usage/generate.js');
-  const db = await importDist('usage/db.js');
-  if (!gen?.generateRows) throw new Error('dist/usage/generate.js (generateRows) missing: run npm run build');
-  fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  log(`generating ${human(size)} rows into ${path.relative(ROOT, file)} (once; reused afterwards)`);
-  const t0 = Date.now();
-  const w = db.openWriterDb(tmp);
-  let lastLog = Date.now();
-  gen.generateRows(w, size, {
-    seed: 42,
-    onProgress(n) {
-      if (Date.now() - lastLog > 10_000) {
-        lastLog = Date.now();
-        log(`  ${human(n)} rows`);
-      }
-    },
-  });
-  w.pragma('wal_checkpoint(TRUNCATE)');
-  w.close();
-  for (const ext of ['-wal', '-shm']) fs.rmSync(tmp + ext, { force: true });
-  fs.renameSync(tmp, file);
-  const generated_s = (Date.now() - t0) / 1000;
-  log(`  generated in ${generated_s.toFixed(1)} s`);
-  return { file, generated_s };
 }
 
 async function benchSize(logMod, size, queryRows) {
