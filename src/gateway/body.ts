@@ -1,7 +1,9 @@
 // The body of an incoming LLM request: reading it under the size limit, one JSON parse, and the
 // field checks (400 naming the offending `param`, 404 for an unknown model). acceptBody is the one
 // way a context learns its body and model, in the server and in tests alike.
+import { isAscii } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
+import type { BodySource } from '../security/request.js';
 import type { ResolvedConfig, ResolvedModel } from '../config/load.js';
 import { checkEstimateFields } from './budget/estimate.js';
 import type { Context } from './context.js';
@@ -45,19 +47,25 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 }
 
 export function parseJsonBody(buf: Buffer): Record<string, unknown> {
+  return parseJsonText(buf).body;
+}
+
+/** The body's one parse, with the text it was parsed from (the guardrails read it: see scanRequest). */
+export function parseJsonText(buf: Buffer): { body: Record<string, unknown>; source: BodySource } {
   if (buf.length === 0) throw badRequest('request body is empty; expected a JSON object');
   const problem = jsonShapeProblem(buf);
   if (problem !== null) throw badRequest(problem);
+  const text = buf.toString('utf8');
   let value: unknown;
   try {
-    value = JSON.parse(buf.toString('utf8'));
+    value = JSON.parse(text);
   } catch (e) {
     throw badRequest(`request body is not valid JSON: ${(e as Error).message}`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw badRequest(`request body must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
   }
-  return value as Record<string, unknown>;
+  return { body: value as Record<string, unknown>, source: { text, ascii: isAscii(buf) } };
 }
 
 const isStringOrArray = (v: unknown) => typeof v === 'string' || Array.isArray(v);
@@ -72,12 +80,14 @@ export function resolveModel(config: ResolvedConfig, name: string): ResolvedMode
 }
 
 /**
- * Field checks per endpoint, then the model: fills ctx.body / stream / clientWantsUsage /
+ * Field checks per endpoint, then the model: fills ctx.body (and, given the text it was parsed
+ * from, ctx.bodySource) / stream / clientWantsUsage /
  * logicalModel, and the model with its capability and targets. Throws the 400 or 404 the client
  * gets; the fields read before the throw stay on the context for the usage row.
  */
-export function acceptBody(ctx: Context, body: Record<string, unknown>): void {
+export function acceptBody(ctx: Context, body: Record<string, unknown>, source: BodySource | null = null): void {
   ctx.body = body;
+  if (source !== null) ctx.bodySource = { ...source, body };
   const model = body.model;
   if (typeof model === 'string') ctx.logicalModel = model;
   if (model === undefined) throw badRequest('missing required field "model"', 'model');

@@ -12,6 +12,7 @@ import type { ResolvedConfig, ResolvedModel } from '../config/load.js';
 import type { Target } from '../config/schema.js';
 import type { KeyRecord } from '../keys/schema.js';
 import type { GatewayError } from './errors.js';
+import type { BodySource } from '../security/request.js';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'responses';
 
@@ -44,6 +45,8 @@ export class Context {
   // ---- request side ----
   /** the parsed JSON body; onRequest callbacks may rewrite it (redaction) before it is sent */
   body: Record<string, unknown> | null = null;
+  /** the JSON text the server parsed into `body` (read it through source()) */
+  bodySource: (BodySource & { body: Record<string, unknown> }) | null = null;
   stream = false;
   /** the client itself asked for stream_options.include_usage */
   clientWantsUsage = false;
@@ -98,6 +101,12 @@ export class Context {
     /** performance.now() at request start */
     readonly startMono: number = performance.now(),
   ) {}
+
+  /** The JSON text `body` was parsed from, while `body` is still that parse (null once a callback replaced it). */
+  source(): BodySource | null {
+    const s = this.bodySource;
+    return s !== null && s.body === this.body ? s : null;
+  }
 
   /** The request's logical model is known: its capability and targets follow from it. */
   useModel(model: ResolvedModel): void {

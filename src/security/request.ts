@@ -7,7 +7,7 @@
 // one message and the start of the next) is caught by scanning a window around each seam: the
 // tail of one slot joined to the head of the next, keeping only matches that cross the seam.
 import type { SecretKind } from './detectors.js';
-import { findSecrets, redactText, type Finding } from './scan.js';
+import { findSecrets, holdsAnchor, markedAt, MAX_ANCHOR_LENGTH, mayHoldSecret, redactText, type Finding } from './scan.js';
 import { walkStrings, type StringOwner } from './strings.js';
 import { collectTextSlots, type TextSlot } from './text-slots.js';
 
@@ -35,13 +35,40 @@ export interface RequestScan {
 // Longer than any single-token secret format (project keys run to ~200 characters); PEM keys
 // are caught by their BEGIN/END lines, each far shorter than this.
 const SEAM_WINDOW = 512;
+// Where an anchor can straddle a seam: the last and first (longest anchor - 1) characters.
+const JUNCTION = MAX_ANCHOR_LENGTH - 1;
 
 type Obj = Record<string, unknown>;
+
+/** Whether an anchor may straddle the join of two plain strings: only then is the window worth a scan. */
+function anchorAtJunction(a: string, b: string): boolean {
+  if (!markedAt(a, Math.max(0, a.length - JUNCTION), a.length) && !markedAt(b, 0, Math.min(b.length, JUNCTION))) return false;
+  return holdsAnchor(a.slice(-JUNCTION) + b.slice(0, JUNCTION));
+}
 
 class Scan {
   readonly result: RequestScan = { kinds: [], counts: new Map(), sites: [], incomplete: false };
   /** value sites by owner and key, so a seam finding joins the site of its string */
   private readonly byOwner = new Map<StringOwner, Map<string | number, Site>>();
+  /**
+   * Value strings the walk found not plain (not ASCII, or holding an anchor; see mayHoldSecret),
+   * by owner and key. Usually empty: then every seam is between two plain strings.
+   */
+  private notPlain: Map<StringOwner, Set<string | number>> | null = null;
+  /** false when the walk stopped early: no string is known to be plain */
+  walked = false;
+
+  markNotPlain(owner: StringOwner, key: string | number): void {
+    const m = (this.notPlain ??= new Map());
+    let keys = m.get(owner);
+    if (!keys) m.set(owner, (keys = new Set()));
+    keys.add(key);
+  }
+
+  /** The walk saw this slot's string and found it plain ASCII without an anchor. */
+  private plain(slot: TextSlot): boolean {
+    return this.walked && !(this.notPlain?.get(slot.owner)?.has(slot.key) ?? false);
+  }
 
   found(kind: SecretKind): void {
     const r = this.result;
@@ -65,6 +92,10 @@ class Scan {
   }
 
   seam(a: TextSlot, b: TextSlot): void {
+    // Two plain strings: a secret crossing their seam needs an anchor hit in the window, and
+    // neither string holds a whole anchor, so it would straddle the seam. Without one there,
+    // the window scan below would find nothing: looking at the junction is enough.
+    if (this.plain(a) && this.plain(b) && !anchorAtJunction(a.text, b.text)) return;
     const tail = a.text.length > SEAM_WINDOW ? a.text.slice(-SEAM_WINDOW) : a.text;
     const head = b.text.length > SEAM_WINDOW ? b.text.slice(0, SEAM_WINDOW) : b.text;
     const seam = tail.length;
@@ -78,15 +109,40 @@ class Scan {
   }
 }
 
-/** Scans every string of a request body; null when it holds no secret. */
-export function scanRequest(body: Obj): RequestScan | null {
+/** The JSON text a body was parsed from, and whether its bytes were all ASCII (checked on the bytes: buffer.isAscii). */
+export interface BodySource {
+  text: string;
+  ascii: boolean;
+}
+
+/**
+ * Whether the JSON text of a body shows every string in it (keys and values) plain: ASCII, no
+ * anchor and no \u escape. The other escapes (\n, \", \\, ...) decode to characters that no
+ * anchor holds, so an anchor in any decoded string would stand in the text as it is.
+ */
+function plainJson(src: BodySource): boolean {
+  return src.ascii && src.text.indexOf('\\u') === -1 && !holdsAnchor(src.text);
+}
+
+/**
+ * Scans every string of a request body; null when it holds no secret. `source`, the JSON text
+ * the body was parsed from (the body unchanged since), lets a body whose text is plain skip the
+ * walk over its strings: one sweep over the text shows that none of them holds a secret.
+ */
+export function scanRequest(body: Obj, source?: BodySource | null): RequestScan | null {
   const scan = new Scan();
-  const complete = walkStrings(body, (text, owner, key, isKey) => {
-    const fs = findSecrets(text);
-    if (fs.length === 0) return;
-    scan.site(owner, key, isKey, text).findings.push(...fs);
-    for (const f of fs) scan.found(f.kind);
-  });
+  let complete = true;
+  if (!source || !plainJson(source)) {
+    complete = walkStrings(body, (text, owner, key, isKey) => {
+      if (!mayHoldSecret(text)) return;
+      if (!isKey) scan.markNotPlain(owner, key);
+      const fs = findSecrets(text);
+      if (fs.length === 0) return;
+      scan.site(owner, key, isKey, text).findings.push(...fs);
+      for (const f of fs) scan.found(f.kind);
+    });
+  }
+  scan.walked = complete;
   const slots = collectTextSlots(body);
   for (let i = 0; i + 1 < slots.length; i++) scan.seam(slots[i]!, slots[i + 1]!);
   scan.result.incomplete = !complete;

@@ -3,7 +3,7 @@
 // across it. The detectors read the text with invisible characters removed and look-alikes
 // folded (fold.ts); findings are positions in the original.
 import { DETECTORS, startsToken, type Detector, type SecretKind } from './detectors.js';
-import { foldForScan, foldText, unfoldSpan } from './fold.js';
+import { foldForScan, foldText, isAscii, unfoldSpan } from './fold.js';
 
 export interface Finding {
   kind: SecretKind;
@@ -28,8 +28,51 @@ const ANCHOR_RE = new RegExp(
   'g',
 );
 
+/** The longest anchor: one that straddles a join of two strings starts in the last (this - 1) characters of the first. */
+export const MAX_ANCHOR_LENGTH = Math.max(...[...ANCHOR_DETECTORS.keys()].map((a) => a.length));
+
+// Non-global, for test(): a global regex's exec() with lastIndex costs several times more per call,
+// which the many short strings of a request (keys, roles, names) would pay.
+const ANCHOR_TEST_RE = new RegExp(ANCHOR_RE.source);
+
+// Every anchor holds one of these (checked below), so a string without any of them holds none.
+const DASH = 45;
+const LOW_LINE = 95;
+const CAPITAL_A = 65;
+for (const a of ANCHOR_DETECTORS.keys()) {
+  if (!/[-_A]/.test(a)) throw new Error(`secret anchor ${a} holds none of - _ A: markedAt must look for another character`);
+}
+const SHORT = 32;
+
+/** Whether text[from, to) holds a character that every anchor holds one of (- _ A). */
+export function markedAt(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === DASH || c === LOW_LINE || c === CAPITAL_A) return true;
+  }
+  return false;
+}
+
+/** Whether an anchor (the start of some secret format) occurs in the text as it is, unfolded. */
+export function holdsAnchor(text: string): boolean {
+  return ANCHOR_TEST_RE.test(text);
+}
+
+/**
+ * false: the text is plain ASCII without any anchor, so it holds no secret and folds to itself
+ * (findSecrets would return nothing). Most strings of a request (keys, roles, ordinary prose)
+ * are plain, and then this is their whole cost: for a short one a loop over its characters
+ * (cheaper than any native call), for a longer one an ASCII check and one native sweep.
+ */
+export function mayHoldSecret(text: string): boolean {
+  if (text.length >= SHORT) return !isAscii(text) || ANCHOR_TEST_RE.test(text);
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return true;
+  return markedAt(text, 0, text.length) && ANCHOR_TEST_RE.test(text);
+}
+
 /** Secrets in text as a reader (or a model) would read it: spans in the original text. */
 export function findSecrets(text: string): Finding[] {
+  if (!mayHoldSecret(text)) return [];
   const folded = foldText(text);
   const found = findLiteral(folded, []);
   if (folded === text || found.length === 0) return found;

@@ -12,7 +12,7 @@ export class GuardrailsCallback extends Callback {
 
   override onRequest(ctx: Context): void {
     if (!ctx.body) return;
-    const scan = scanRequest(ctx.body);
+    const scan = scanRequest(ctx.body, ctx.source());
     if (!scan) return;
     const action = ctx.config.gateway.guardrails.secrets.action;
     if (scan.incomplete && action !== 'warn') {

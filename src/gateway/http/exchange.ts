@@ -7,7 +7,7 @@
 // Whatever throws in 1-4 becomes the context's error and the client's answer (however far the
 // response got); stage 5 always runs, so every request has its row.
 import type http from 'node:http';
-import { acceptBody, parseJsonBody, readBody } from '../body.js';
+import { acceptBody, parseJsonText, readBody } from '../body.js';
 import type { Context, ShortCircuitResponse } from '../context.js';
 import { checkModelAllowed, refuseKeyInUrl, type KeyLookup } from '../auth.js';
 import { GatewayError } from '../errors.js';
@@ -49,13 +49,13 @@ export class Exchange {
       refuseKeyInUrl(this.req.url);
       const who = snap.authenticator.identify(this.req.headers.authorization, this.keys, ctx.startedAt);
       if (who.kind === 'key') ctx.apiKey = who.key;
-      const body = parseJsonBody(await readBody(this.req, snap.maxBodyBytes));
+      const { body, source } = parseJsonText(await readBody(this.req, snap.maxBodyBytes));
       if (ctx.apiKey) {
         // the row names the model a key was refused (client text: the usage log sanitises it)
         if (typeof body.model === 'string') ctx.logicalModel = body.model;
         checkModelAllowed(ctx.apiKey, body.model);
       }
-      acceptBody(ctx, body);
+      acceptBody(ctx, body, source);
       await this.manager.runRequest(ctx);
       if (this.reply.clientGone) throw clientClosed();
       if (ctx.shortCircuit) this.replay(ctx.shortCircuit);
