@@ -3,6 +3,8 @@
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Logger {
+  /** whether debug lines are written: callers skip building their fields otherwise */
+  readonly debugEnabled: boolean;
   debug(event: string, fields?: Record<string, unknown>): void;
   info(event: string, fields?: Record<string, unknown>): void;
   warn(event: string, fields?: Record<string, unknown>): void;
@@ -38,6 +40,7 @@ export function createLogger(
     write(JSON.stringify({ ts: new Date().toISOString(), level, event, ...fields }) + '\n');
   };
   return {
+    debugEnabled: ORDER.debug >= min,
     debug: (e, f) => emit('debug', e, f),
     info: (e, f) => emit('info', e, f),
     warn: (e, f) => emit('warn', e, f),

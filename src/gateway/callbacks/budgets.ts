@@ -53,8 +53,6 @@ interface BudgetsState {
 
 // A warn budget that stays exceeded logs once per minute, not once per request.
 const WARN_LOG_INTERVAL_MS = 60_000;
-// Gauges follow the rolling window even when no request arrives.
-const GAUGE_REFRESH_MS = 5_000;
 
 const money = (usd: number) => `$${usd.toFixed(usd < 10 ? 4 : 2)}`;
 
@@ -70,7 +68,6 @@ export class BudgetsCallback extends Callback {
   private readonly reserved = new Map<string, number>();
   private readonly lastWarnLog = new Map<string, number>();
   private invalidAfterId = 0;
-  private readonly gaugeTimer: NodeJS.Timeout;
   /** set in shared mode: budgets are enforced over every gateway on the same Redis */
   private readonly shared: SharedState | null;
 
@@ -80,8 +77,9 @@ export class BudgetsCallback extends Callback {
     this.use(this.build(deps.getConfig()));
     this.shared?.budgets.attach(localSpendOf(() => this.tracker));
     deps.keys?.onChange(() => this.onConfig(deps.getConfig())); // key budgets come and go with the keys
-    this.gaugeTimer = setInterval(() => this.refreshGauges(), GAUGE_REFRESH_MS);
-    this.gaugeTimer.unref();
+    // The spend gauges are read off the tracker when /metrics is scraped: current then, rolling
+    // window included, and nothing for the request path to keep up to date.
+    (deps.metrics.budgetSpend as { collect?: () => void }).collect = () => this.refreshGauges();
   }
 
   override onConfig(config: ResolvedConfig): void {
@@ -91,7 +89,7 @@ export class BudgetsCallback extends Callback {
   }
 
   override close(): void {
-    clearInterval(this.gaugeTimer);
+    (this.deps.metrics.budgetSpend as { collect?: () => void }).collect = undefined;
   }
 
   /** Every budget with its live spend: what GET /budgets serves. */
@@ -289,9 +287,7 @@ export class BudgetsCallback extends Callback {
 
   private charge(ctx: Context, cost: number): TrackedBudget[] {
     const now = Date.now();
-    const hit = this.tracker.charge(ctx.answeredBy?.provider ?? null, ctx.logicalModel, ctx.capability, ctx.startedAt, cost, now, ctx.apiKey?.alias ?? null);
-    for (const b of hit) this.deps.metrics.budgetSpend.set(b.labels, this.tracker.spend(b, now));
-    return hit;
+    return this.tracker.charge(ctx.answeredBy?.provider ?? null, ctx.logicalModel, ctx.capability, ctx.startedAt, cost, now, ctx.apiKey?.alias ?? null);
   }
 
   /**

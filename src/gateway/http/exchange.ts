@@ -38,7 +38,7 @@ export class Exchange {
     res: http.ServerResponse,
     private readonly routing: Routing,
     /** upstream requests in progress per provider (backend_llm_requests_in_flight) */
-    private readonly inFlight: GatewayMetrics['inFlight'] | null = null,
+    private readonly inFlight: GatewayMetrics['inFlightOf'] | null = null,
   ) {
     this.reply = new Reply(ctx, res);
   }
@@ -83,6 +83,8 @@ export class Exchange {
   private logOutcome(failed: boolean): void {
     const ctx = this.ctx;
     const log = this.log;
+    // a success is a debug line: most gateways run at info, and its fields would be built for nothing
+    if (!failed && !log.debugEnabled) return;
     const fields = {
       request_id: ctx.requestId,
       endpoint: ctx.endpoint,

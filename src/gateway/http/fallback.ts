@@ -57,7 +57,7 @@ export class FallbackLoop {
     private readonly log: Logger,
     private readonly routing: Routing,
     private readonly maxResponseBytes: number,
-    private readonly inFlight: GatewayMetrics['inFlight'] | null = null,
+    private readonly inFlight: GatewayMetrics['inFlightOf'] | null = null,
   ) {
     this.clock = new AttemptClock(() => reply.abortAttempt());
   }
@@ -76,7 +76,7 @@ export class FallbackLoop {
       const client = this.snap.clients.get(target.provider);
       if (!client) continue;
       last = target;
-      const gauge = this.inFlight?.labels(target.provider);
+      const gauge = this.inFlight?.(target.provider);
       gauge?.inc();
       states.begin(target.provider);
       this.outcome = 'failure';

@@ -195,7 +195,7 @@ export class GatewayServer implements admin.AdminState {
     const ctx = new Context(requestId, endpoint, req.headers, snap.config, startMono);
     this.inflight++;
     try {
-      await new Exchange(this.opts.manager, this.opts.log, snap, this.keys, ctx, req, res, this.opts.routing, this.opts.metrics.inFlight).run();
+      await new Exchange(this.opts.manager, this.opts.log, snap, this.keys, ctx, req, res, this.opts.routing, this.opts.metrics.inFlightOf).run();
     } catch (err) {
       this.opts.log.error('request_failed', { request_id: requestId, error: String(err) });
     } finally {
