@@ -143,6 +143,12 @@ const MIGRATIONS: readonly string[] = [
   `CREATE INDEX IF NOT EXISTS idx_llm_usage_status_ts ON llm_usage(status, http_status, timestamp);
    CREATE INDEX IF NOT EXISTS idx_llm_usage_error_type_ts ON llm_usage(error_type, timestamp) WHERE error_type IS NOT NULL;
    CREATE INDEX IF NOT EXISTS idx_llm_usage_request_id ON llm_usage(request_id);`,
+  // v6: the capability index goes. Every insert touches each index, and a success's answer waits
+  // for its row's commit; this one served only the partial edge minutes of the dashboard's
+  // capability budgets when no gateway answers, which now read request rows by time through
+  // idx_llm_usage_ts (under a minute of rows each; whole minutes come from the rollup). The
+  // provider and model indexes stay: the console's search walks them (usage/search.ts).
+  `DROP INDEX IF EXISTS idx_llm_usage_capability_ts;`,
 ];
 
 /** Every migration in order (entry i takes the schema from version i to i+1); tests build old files from it. */

@@ -145,12 +145,13 @@ describe('computeBudgetStatus (the dashboard without a gateway)', () => {
   });
 });
 
-describe('spend queries without the cost-carrying index', () => {
-  it('still answer (slower) if a later schema drops idx_llm_usage_capability_ts', () => {
+describe('spend queries without the capability index (schema v6 dropped it)', () => {
+  it('answer from the rollup and the time index', () => {
     h = harness({ providers: PROVIDERS, mappings: mappings({ modelBudget: { max_budget_usd: 10, budget_window: '1d' } }) });
     h.deps.usage.insert(usageRow({ cost_usd: 2 }));
     h.deps.usage.insert(usageRow({ cost_usd: -1 }));
-    h.deps.usage.db.exec('DROP INDEX idx_llm_usage_capability_ts');
+    const names = h.deps.usage.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_llm_usage_%'`).pluck().all();
+    expect(names).not.toContain('idx_llm_usage_capability_ts');
     const seed = readSpendSeed(h.deps.usage.db, { sinceMs: Date.now() - H, rawSinceMs: null, rawGranularityMs: 60_000, afterId: 0 });
     expect(seed.invalidRows).toBe(1);
     expect(seed.minutes.reduce((s, r) => s + r.cost_usd, 0)).toBeCloseTo(2, 9);
