@@ -29,7 +29,7 @@ describe('package layout', () => {
 
   it('the systemd unit runs `ptui gateway` with the .env as EnvironmentFile', () => {
     const unit = read('deploy/ptui-gateway.service');
-    expect(unit).toMatch(/^ExecStart=\S*node \S*\/bin\/ptui gateway$/m);
+    expect(unit).toMatch(/^ExecStart=\S*node (?:--\S+ )*\S*\/bin\/ptui gateway$/m);
     expect(unit).toMatch(/^EnvironmentFile=-?\S*\/\.env$/m);
     expect(unit).toMatch(/^Environment=AI_BACKEND_HOME=/m);
     expect(unit).toMatch(/^\[Install\]$/m);
