@@ -1,7 +1,7 @@
 // One bounded GET for a scrape: a deadline for the whole exchange (a server that trickles bytes
 // cannot hold a scrape longer than it), a byte cap on the body, no redirects, no keep-alive
 // pool shared with the request path.
-import { request } from 'undici';
+import { requestUrl } from './undici-lite.js';
 
 export interface BoundedGet {
   status: number;
@@ -20,7 +20,7 @@ export async function boundedGet(
   const signal = AbortSignal.timeout(opts.timeoutMs);
   let res;
   try {
-    res = await request(url, {
+    res = await requestUrl(url, {
       method: 'GET',
       headers: { accept: 'text/plain, application/json;q=0.9, */*;q=0.1', ...opts.headers },
       headersTimeout: opts.timeoutMs,

@@ -1,7 +1,8 @@
 // Upstream connections: one undici Pool per provider with keep-alive, its timeouts, and its key as
 // a precomputed Authorization header. Clients are reused across config reloads while their
 // provider settings are unchanged.
-import { Pool } from 'undici';
+import type { Pool as PoolType } from 'undici';
+import { Pool } from '../engines/undici-lite.js';
 import type { Provider } from '../config/schema.js';
 import type { Endpoint } from './context.js';
 
@@ -17,7 +18,7 @@ const ENDPOINT_PATHS: Record<Endpoint, string> = {
 const RETIRE_AFTER_MS = 30_000;
 
 export class ProviderClient {
-  readonly pool: Pool;
+  readonly pool: PoolType;
   readonly paths: Record<Endpoint, string>;
   readonly headers: Record<string, string>;
   /** the deadline of a whole non-streamed request */
@@ -66,7 +67,7 @@ const signatureOf = (p: Provider) =>
 
 export class Upstreams {
   private clients = new Map<string, ProviderClient>();
-  private readonly retiring = new Set<Pool>();
+  private readonly retiring = new Set<PoolType>();
 
   /** Clients for a (new) provider set; unchanged providers keep their pools and connections. */
   update(providers: Record<string, Provider>): ReadonlyMap<string, ProviderClient> {
@@ -83,7 +84,7 @@ export class Upstreams {
     return next;
   }
 
-  private retire(pool: Pool): void {
+  private retire(pool: PoolType): void {
     this.retiring.add(pool);
     setTimeout(() => {
       this.retiring.delete(pool);

@@ -3,7 +3,7 @@
 // gateway is: asked with a challenge header, it answers with HMAC(instance secret, challenge),
 // so the console sends its master key only to the gateway recorded in its runtime dir.
 import type http from 'node:http';
-import { request as undiciRequest } from 'undici';
+import { requestUrl } from '../../engines/undici-lite.js';
 import type { BudgetStatus, Target } from '../../config/schema.js';
 import { resolveModel } from '../body.js';
 import type { Routing } from '../routing/routing.js';
@@ -150,7 +150,7 @@ export async function healthTargets(snap: Snapshot, res: http.ServerResponse, ro
       try {
         const headers: Record<string, string> = {};
         if (!p.health_url && p.api_key) headers.authorization = `Bearer ${p.api_key}`;
-        const r = await undiciRequest(url, {
+        const r = await requestUrl(url, {
           method: 'GET',
           headers,
           headersTimeout: PROBE_TIMEOUT_MS,
