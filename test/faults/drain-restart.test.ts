@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, REPO_ROOT, type TempHome } from '../helpers/config.js';
 import { freePort, type GatewayChild, startGateway, waitFor } from '../helpers/gateway.js';
 import { getOnce } from '../helpers/load.js';
-import { MODE, newAgent, pick, send, type Kind } from './fixture.js';
+import { MODE, newAgent, pick } from './fixture.js';
+import { steadyTraffic } from '../helpers/traffic.js';
 import { report } from './report.js';
 
 const ROUNDS = pick(1, 3);
@@ -48,15 +49,6 @@ const engines: Engine[] = [];
 let home: TempHome;
 let gw: GatewayChild;
 const agent = newAgent(64);
-
-const kinds: Kind[] = [false, true].map((stream) => ({
-  name: stream ? 'stream' : 'json',
-  path: '/v1/chat/completions',
-  body: { model: 'bal', stream, messages: [{ role: 'user', content: 'a steady stream of traffic' }], max_tokens: 6 },
-  status: 200,
-  row: 'success',
-  done: stream,
-}));
 
 async function json(pathname: string): Promise<any> {
   const r = await getOnce(`${gw.url}${pathname}`);
@@ -97,21 +89,8 @@ describe(`drain, then restart, under steady traffic (${MODE})`, () => {
   });
 
   it('zero failed client requests while each engine is drained, restarted and brought back', async () => {
-    let stop = false;
-    let sent = 0;
-    const failures: string[] = [];
     const byProvider: Record<string, number> = {};
-    const traffic = Promise.all(
-      Array.from({ length: CONCURRENCY }, async (_, w) => {
-        while (!stop) {
-          const i = sent++;
-          const kind = kinds[i % kinds.length];
-          const o = await send(agent, gw.url, kind, `drain-${w}-${i}`);
-          const broken = o.error ?? (o.status !== 200 ? `HTTP ${o.status}: ${o.text.slice(0, 160)}` : kind.done && !o.text.trimEnd().endsWith('data: [DONE]') ? 'stream without [DONE]' : null);
-          if (broken) failures.push(`${o.id} (${kind.name}): ${broken}`);
-        }
-      }),
-    );
+    const traffic = steadyTraffic({ agent, url: gw.url, model: 'bal', concurrency: CONCURRENCY, idPrefix: 'drain' });
     const drainWaits: number[] = [];
     try {
       await waitFor(async () => (await engineView('a'))?.up && (await engineView('b'))?.up, 'both engines scraped');
@@ -140,9 +119,9 @@ describe(`drain, then restart, under steady traffic (${MODE})`, () => {
         }
       }
     } finally {
-      stop = true;
-      await traffic;
+      await traffic.stop();
     }
+    const { sent, failures } = traffic;
     report('drain-restart', { mode: MODE, requests: sent, failures: failures.length, restarts: engines.map((e) => `${e.name}:${e.restarts}`).join(' '), drain_wait_ms_max: Math.max(...drainWaits) });
     expect(failures).toEqual([]);
     expect(sent).toBeGreaterThan(50);

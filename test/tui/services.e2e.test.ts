@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, makeHome, sampleConfig, type TempHome } from '../helpers/config.js';
 import { freePort } from '../helpers/gateway.js';
 import { FAKE_BIN_DIR, PTUI_BIN, bareBinDir, startTmux, tmuxAvailable, type TmuxSession } from '../helpers/tmux.js';
+import { stopSpawnedUnits } from '../helpers/units.js';
 
 function readLog(file: string): Array<{ argv: string[] }> {
   if (!fs.existsSync(file)) return [];
@@ -85,14 +86,7 @@ describe.skipIf(!tmuxAvailable())('dashboard with fake GPUs and systemd', () => 
       }
     }
     // units the fake started are `sleep`s of their own
-    for (const unit of ['ollama.service', 'tgi.service']) {
-      try {
-        const s = JSON.parse(fs.readFileSync(path.join(files('systemd'), `${unit}.json`), 'utf8'));
-        if (s.spawned && s.MainPID > 0) process.kill(s.MainPID);
-      } catch {
-        // not started or gone
-      }
-    }
+    stopSpawnedUnits(files('systemd'), ['ollama.service', 'tgi.service']);
     home?.cleanup();
     fs.rmSync(bin, { recursive: true, force: true });
   });
