@@ -5,14 +5,13 @@ import { useCallback, useMemo } from 'react';
 import { Box } from 'ink';
 import os from 'node:os';
 import { hasErrors, formatProblem } from '../config/problems.js';
-import type { ServiceVerb } from '../system/types.js';
 import { resolveKey, type Command, type KeyMode } from './keys/bindings.js';
 import type { KeyPress } from './keys/keyPress.js';
 import { PANEL_IDS, type PanelId } from './panels/catalog.js';
 import { computeLayout } from './presentation/layout.js';
 import { clampPosition, type ListShape } from './presentation/listCursor.js';
 import { clock } from './presentation/format.js';
-import { statusLine, type Confirm } from './presentation/statusLine.js';
+import { statusLine } from './presentation/statusLine.js';
 import type { Detail, DetailExtra, ServiceActionRecord } from './presentation/detail.js';
 import { selectionDetail, type Selection } from './presentation/selectionDetail.js';
 import { followKeyOf as followKey, viewLines, viewTitle, type View } from './presentation/viewContent.js';
@@ -30,6 +29,7 @@ import { useListFilters } from './hooks/useListFilters.js';
 import { useFollowNewRows } from './hooks/useFollowNewRows.js';
 import { useFollowView } from './hooks/useFollowView.js';
 import { FLASH_MS, useStatusMessages } from './hooks/useStatusMessages.js';
+import { useServiceActions, type PendingQuestion } from './hooks/useServiceActions.js';
 import type { ViewLine } from './panels/TextView.js';
 import { TextView } from './panels/TextView.js';
 import { PanelGrid } from './panels/PanelGrid.js';
@@ -50,11 +50,12 @@ export function App() {
   const budgets = useCurrentValue('budgets');
   const gateway = useCurrentValue('gateway');
   const config = useCurrentValue('config');
+  const engines = useCurrentValue('engines');
   const owners = useGpuOwners(gpu, services.services);
 
   const focus = useLatestState<PanelId>('services');
   const view = useLatestState<View | null>(null);
-  const confirm = useLatestState<(Confirm & { run: () => void }) | null>(null);
+  const confirm = useLatestState<PendingQuestion | null>(null);
   const busyUnit = useLatestState<string | null>(null);
   const lastActions = useLatestState<ReadonlyMap<string, ServiceActionRecord>>(new Map());
   const cursors = useListCursors();
@@ -133,24 +134,8 @@ export function App() {
     );
   };
 
-  const runService = (unit: string, verb: ServiceVerb) => {
-    busyUnit.set(unit);
-    say(`${verb} ${unit}…`, 'dim');
-    const record = (ok: boolean, message: string, output: readonly string[]) => {
-      lastActions.set((m) => new Map(m).set(unit, { verb, ok, atMs: Date.now(), message, output }));
-      if (ok) say(message, 'ok');
-      else messages.raise({ title: `${verb} ${unit} failed`, message: `${verb} ${unit}: ${message}`, lines: output.length > 0 ? output : [message] });
-    };
-    void actions
-      .serviceAction(unit, verb)
-      .then(
-        (r) => record(r.ok, r.message, r.output ?? []),
-        (e: Error) => record(false, e.message, []),
-      )
-      .finally(() => busyUnit.set(null));
-  };
-
-  const ask = (question: Confirm, run: () => void) => confirm.set({ ...question, run });
+  const ask = (question: PendingQuestion) => confirm.set(question);
+  const serviceCommand = useServiceActions({ actions, services, engines, config: config.config, say, raise: messages.raise, lastActions, ask, busyUnit });
 
   const restartGateway = () => {
     say('restarting the gateway…', 'dim');
@@ -180,6 +165,7 @@ export function App() {
       config: config.config ?? config.lastGood,
       lastAction: (unit) => lastActions.get().get(unit) ?? null,
       actions,
+      engines,
       nowMs: Date.now(),
     });
     openDetail(plan.build, plan.load);
@@ -219,26 +205,26 @@ export function App() {
         else if (list && filters.current()[list]) filters.clear(list);
         return;
       }
-      case 'service': {
-        if (!selected) say('no service configured: add `service:` to a provider in providers.yaml', 'warn');
-        else if (!services.systemdAvailable) say(services.notice ?? 'systemd unavailable: service actions disabled', 'warn');
-        else if (busyUnit.get()) say(`an action on ${busyUnit.get()} is still running`, 'warn');
-        else if (cmd.verb === 'start') runService(selected.unit, 'start');
-        else ask({ question: `${cmd.verb} ${selected.unit}?`, refused: `${cmd.verb} ${selected.unit}: cancelled` }, () => runService(selected.unit, cmd.verb));
+      case 'service':
+        serviceCommand(cmd.verb, selected);
         return;
-      }
-      case 'confirm': {
+      case 'confirm':
+      case 'confirmAlternative': {
         const asked = confirm.get();
+        // a key for an alternative that was not offered leaves the question open
+        if (cmd.type === 'confirmAlternative' && !asked?.runAlternative) return;
         confirm.set(null);
-        asked?.run();
+        if (cmd.type === 'confirm') asked?.run();
+        else asked?.runAlternative?.();
         return;
       }
       case 'cancel':
       case 'close': {
         const asked = confirm.get();
         if (asked) {
-          say(asked.refused, 'dim');
+          if (asked.refused) say(asked.refused, 'dim');
           confirm.set(null);
+          asked.refuse?.();
         } else view.set(null);
         return;
       }
@@ -247,7 +233,7 @@ export function App() {
         void actions.exportConfig().then((r) => say(r.message, r.ok ? 'ok' : 'bad'));
         return;
       case 'restartGateway':
-        ask({ question: 'restart the gateway? clients see it gone for a moment', refused: 'gateway restart: cancelled' }, restartGateway);
+        ask({ question: 'restart the gateway? clients see it gone for a moment', refused: 'gateway restart: cancelled', run: restartGateway });
         return;
       case 'detail':
         detailOfSelection();
@@ -316,7 +302,7 @@ export function App() {
           layout={layout}
           focused={focus.value}
           nowMs={now}
-          data={{ gpu, owners, host, gateway, ...shownData }}
+          data={{ gpu, owners, host, gateway, engines, ...shownData }}
           notes={notes}
           positions={{ ...cursors.positions, services: selectedIndex }}
           busyUnit={busyUnit.value}

@@ -17,7 +17,7 @@ import { emptyHostState } from '../system/types.js';
 import { FrameClock } from './data/frameClock.js';
 import { cleanedAction, mirrorInto } from './data/boundary.js';
 import type { Collectors, PanelStores } from './data/collectors.js';
-import { INITIAL_BUDGETS, INITIAL_GPU, INITIAL_SERVICES, INITIAL_USAGE } from './data/initialState.js';
+import { INITIAL_BUDGETS, INITIAL_ENGINES, INITIAL_GPU, INITIAL_SERVICES, INITIAL_USAGE } from './data/initialState.js';
 import { GatewaySupervisor } from './gatewayChild/supervisor.js';
 import { failedAttempts } from './gatewayChild/logTail.js';
 import { FileFollower } from './data/fileFollower.js';
@@ -75,6 +75,7 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
     services: new ValueStore(INITIAL_SERVICES, sameData),
     usage: new ValueStore(INITIAL_USAGE),
     budgets: new ValueStore(INITIAL_BUDGETS),
+    engines: new ValueStore(INITIAL_ENGINES, sameData),
   };
   const logFile = path.join(paths.logsDir, 'gateway.log');
   const supervisor = new GatewaySupervisor({
@@ -98,6 +99,9 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
       String(listen.port),
     ],
     logFile,
+    // A gateway the console starts reads its engines at the console's refresh, so what the
+    // Services panel shows is at most two refreshes old (unless the environment says otherwise).
+    env: process.env.PTUI_ENGINE_REFRESH_MS ? process.env : { ...process.env, PTUI_ENGINE_REFRESH_MS: String(refreshMs) },
   });
   let collectors: Collectors | null = null;
   const collectorsReady = import('./data/collectors.js').then((m) => {
@@ -129,7 +133,11 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
   const offShown = [mirrorInto(supervisor, shown.gateway), mirrorInto(configStore, shown.config)];
   // Changes gather for a quarter of a refresh (at most 200 ms) and are drawn as one frame.
   const frame = new FrameClock(Math.min(200, refreshMs / 4), 1000);
-  const unfollow = frame.follow([stores.gpu, stores.host, stores.services, stores.usage, stores.budgets, shown.gateway, shown.config]);
+  const unfollow = frame.follow([stores.gpu, stores.host, stores.services, stores.usage, stores.budgets, stores.engines, shown.gateway, shown.config]);
+
+  /** An action of the collectors once they have loaded, its answer cleaned like everything from outside. */
+  const viaCollectors = <A extends unknown[], R>(pick: (c: Collectors) => (...args: A) => Promise<R>) =>
+    cleanedAction(async (...args: A) => pick(await collectorsReady)(...args));
 
   // The followed logs open now (the journal view's journalctl child): ended on the way out.
   const openFollowers = new Set<Follower>();
@@ -155,6 +163,14 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
             ? new JournalFollower((await collectorsReady).journalFollowCommand(target.unit), (e) => journalLine(e, target.unit))
             : new FileFollower({ file: logFile, format: gatewayLogLine, missingNote: `no ${logFile} yet: the gateway writes it once the console starts it` }),
         ),
+      unitState: viaCollectors((c) => c.unitState),
+      providers: {
+        drain: viaCollectors((c) => c.providers.drain),
+        undrain: viaCollectors((c) => c.providers.undrain),
+        keepDrained: (name) => collectors?.providers.keepDrained(name),
+        routing: viaCollectors((c) => c.providers.routing),
+        engine: viaCollectors((c) => c.providers.engine),
+      },
       exportConfig: cleanedAction(async () => {
         const { exportConfig } = await import('../config/export.js');
         // Export what is on disk now, not what was loaded at start.
@@ -217,7 +233,9 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
   }
   ink.unmount();
   ink.cleanup();
-  (await collectorsReady.catch(() => null))?.stop();
+  const started = await collectorsReady.catch(() => null);
+  await started?.releaseDrains();
+  started?.stop();
   await Promise.all([...openFollowers].map((f) => f.stop()));
   offConfig();
   offShown.forEach((off) => off());

@@ -1,8 +1,9 @@
 // The whole App in a sized in-memory terminal, fed by stores holding fixed data: the layout at
 // 80×24, the too-small notice and recovery, the help overlay, the y/n confirmation, and an
-// invalid config shown rather than fatal.
+// invalid config shown rather than fatal, and the drain-first offer of r.
 import { describe, expect, it } from 'vitest';
 import type { ValueStore } from '../../src/system/store.js';
+import type { EngineFeedState } from '../../src/tui/data/engineFeed.js';
 import { helpRows } from '../../src/tui/keys/bindings.js';
 import { waitFor } from '../helpers/gateway.js';
 import { mountApp, sampleSources } from './appHarness.js';
@@ -65,6 +66,36 @@ describe('App', () => {
     expect(calls).toEqual([
       ['ollama.service', 'restart'],
       ['ollama.service', 'start'],
+    ]);
+  });
+
+  it('offers to drain first when restarting a service the gateway routes to, and runs drain, restart, undrain on d', async () => {
+    const { s, calls } = sources();
+    (s.engines as ValueStore<EngineFeedState>).set({
+      engines: [{
+        provider: 'vllm', engine: 'vllm', url: 'http://127.0.0.1:8000/metrics', up: true, error: null, warnings: [],
+        // read after the restart: the flow need not wait for the next scrape
+        scraped_at: new Date(Date.now() + 3600_000).toISOString(), scrape_age_s: 0, scrape_ms: 1, gpu_usd_per_hour: null, usd_per_1m_generated_tokens: null,
+      }],
+      routing: [{ name: 'vllm', state: 'active', in_flight: 0, consecutive_failures: 0, cooldown_s_left: null, saturated: null, engine: null }],
+      notice: null,
+      updatedAt: 1,
+    });
+    const { keys, frame } = mount(120, 40, s);
+    await frame('6 Requests');
+    keys.press('x');
+    await frame('stop vllm.service? y/n');
+    keys.press('d'); // not offered for stop: the question stays open
+    keys.press('n');
+    await frame('stop vllm.service: cancelled');
+    keys.press('r');
+    await frame('restart vllm.service? d drain vllm first · y/n');
+    keys.press('d');
+    await frame(/restart vllm\.service: done \(drained in [\d.]+ s, ready in [\d.]+ s\); vllm undrained/);
+    expect(calls).toEqual([
+      ['vllm', 'drain'],
+      ['vllm.service', 'restart'],
+      ['vllm', 'undrain'],
     ]);
   });
 

@@ -16,6 +16,7 @@ import { resolvePaths } from '../../src/config/paths.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { ServiceVerb } from '../../src/system/types.js';
 import type { StoredUsageRow } from '../../src/usage/schema.js';
+import type { EngineFeedState } from '../../src/tui/data/engineFeed.js';
 import { makeHome } from '../helpers/config.js';
 import { waitFor } from '../helpers/gateway.js';
 
@@ -76,7 +77,10 @@ export function sampleSources(opts: { configInvalid?: boolean; failAction?: stri
   const home = makeHome(opts.configInvalid ? { mappings: 'models: [\n' } : {});
   unmounts.push(home.cleanup);
   const loaded = loadConfig({ home: home.home, env: {} });
-  const calls: Array<[string, ServiceVerb]> = [];
+  const calls: Array<[string, ServiceVerb | 'drain' | 'undrain']> = [];
+  const providerView = (name: string) => ({
+    name, state: 'active' as const, in_flight: 0, consecutive_failures: 0, cooldown_s_left: null, saturated: null, engine: null,
+  });
   const filtered: string[] = [];
   const series: Array<[string, string]> = [];
   const s: DashboardSources = {
@@ -95,6 +99,7 @@ export function sampleSources(opts: { configInvalid?: boolean; failAction?: stri
     }),
     usage: new ValueStore({ rows: [], dbState: 'absent' as const, notice: null, stats: null }),
     budgets: new ValueStore({ rows: [], source: null, notice: null }),
+    engines: new ValueStore<EngineFeedState>({ engines: [], routing: [], notice: null, updatedAt: null }),
     gateway: new ValueStore({
       mode: 'disabled' as const, host: '127.0.0.1', port: 4000, pid: null, startedAt: null, restarts: 0, nextRestartAt: null,
       lastExit: null, message: null, health: null, version: null,
@@ -109,6 +114,20 @@ export function sampleSources(opts: { configInvalid?: boolean; failAction?: stri
       },
       // the real follower, on a log that does not exist
       follow: async () => new FileFollower({ file: '/nonexistent/gateway.log', format: gatewayLogLine, missingNote: 'no log here' }),
+      unitState: async (unit) => ({ ...s.services.getSnapshot().services.find((x) => x.unit === unit)! }),
+      providers: {
+        drain: async (name) => {
+          calls.push([name, 'drain']);
+          return { ...providerView(name), state: 'drained' as const };
+        },
+        undrain: async (name) => {
+          calls.push([name, 'undrain']);
+          return providerView(name);
+        },
+        keepDrained: () => {},
+        routing: async (name) => providerView(name),
+        engine: async (name) => s.engines.getSnapshot().engines.find((e) => e.provider === name) ?? null,
+      },
       exportConfig: async () => ({ ok: true, message: 'exported' }),
       restartGateway: async () => 'restarted',
       filterRequests: (text) => filtered.push(text),

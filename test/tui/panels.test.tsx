@@ -14,6 +14,7 @@ const { ThemeProvider, makeTheme } = await import('../../src/tui/contexts/ThemeC
 const { GpuPanel } = await import('../../src/tui/panels/GpuPanel.js');
 const { BudgetsPanel } = await import('../../src/tui/panels/BudgetsPanel.js');
 const { ServicesPanel } = await import('../../src/tui/panels/ServicesPanel.js');
+const { INITIAL_ENGINES } = await import('../../src/tui/data/engineFeed.js');
 const { GatewayPanel } = await import('../../src/tui/panels/GatewayPanel.js');
 const { RequestsPanel } = await import('../../src/tui/panels/RequestsPanel.js');
 const { budgetDetail } = await import('../../src/tui/presentation/detail.js');
@@ -174,7 +175,7 @@ describe('ServicesPanel', () => {
     ],
   };
   it('shows state, pid, uptime, health and GPU memory, – where there is none, and the error of the selected unit', () => {
-    const out = strip(draw(<ServicesPanel state={state} selected={1} busyUnit={null} width={80} height={5} focused nowMs={Date.now()} />));
+    const out = strip(draw(<ServicesPanel state={state} engines={INITIAL_ENGINES} selected={1} busyUnit={null} width={80} height={5} focused nowMs={Date.now()} />));
     expect(out).toMatch(/ vllm\.service\s+active\/running\s+4242\s+1h02m\s+ok\s+38\.0G/);
     expect(out).toMatch(/▸ tgi\.service\s+not-found\s+–\s+–\s+–\s+–/);
     expect(out).toContain('Unit tgi.service not found.');

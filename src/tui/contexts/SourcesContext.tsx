@@ -1,7 +1,7 @@
 // The live data sources of one dashboard session, created by main.tsx and read by the hooks.
 // Components never see this: they get plain data as props.
 import { createContext, useContext, type ReactNode } from 'react';
-import type { GpuState, HostState, ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
+import type { GpuState, HostState, ServiceActionResult, ServiceState, ServicesState, ServiceVerb } from '../../system/types.js';
 import type { BudgetScope } from '../../config/schema.js';
 import type { MinuteStats } from '../../usage/reader.js';
 import type { Store } from '../../system/store.js';
@@ -11,9 +11,15 @@ import type { ConfigState } from '../data/configStore.js';
 import type { GatewayChildState } from '../gatewayChild/state.js';
 import type { FrameClock } from '../data/frameClock.js';
 import type { Follower, FollowTarget } from '../data/lineFollower.js';
+import type { EngineFeedState } from '../data/engineFeed.js';
+import type { ProviderActions } from '../data/drainRestart.js';
 
 export interface DashboardActions {
   serviceAction(unit: string, verb: ServiceVerb): Promise<ServiceActionResult>;
+  /** a fresh reading of one unit (systemctl show and its health probe); null if not configured */
+  unitState(unit: string): Promise<ServiceState | null>;
+  /** the gateway's operator endpoints: drain, undrain, routing state, engine figures */
+  providers: ProviderActions;
   /** a source of lines for a following view (a unit's journal, runtime/logs/gateway.log), not started yet */
   follow(target: FollowTarget): Promise<Follower>;
   /** config export; resolves with the line for the status bar */
@@ -34,6 +40,8 @@ export interface DashboardSources {
   services: Store<ServicesState>;
   usage: Store<UsageFeedState>;
   budgets: Store<BudgetFeedState>;
+  /** the gateway's /engines and /admin/providers */
+  engines: Store<EngineFeedState>;
   gateway: Store<GatewayChildState>;
   config: Store<ConfigState>;
   /** when to redraw: every store above notifies it */

@@ -5,7 +5,8 @@ import { budgetKey, type BudgetEntry, type BudgetStatus } from '../../config/sch
 import type { Db } from '../../usage/db.js';
 import { computeBudgetStatus } from '../../usage/spend.js';
 import { sortBudgets, type BudgetRow, type BudgetSourceKind } from '../presentation/budgetView.js';
-import { ValueStore, sameData } from '../../system/store.js';
+import { sameData } from '../../system/store.js';
+import { PolledStore } from './polledStore.js';
 import { getJson } from '../gatewayChild/httpGet.js';
 
 export interface BudgetFeedState {
@@ -47,33 +48,17 @@ function parseBudgets(body: unknown): BudgetStatus[] | null {
   );
 }
 
-export class BudgetFeed extends ValueStore<BudgetFeedState> {
-  private timer: NodeJS.Timeout | null = null;
-  private inFlight = false;
+export class BudgetFeed extends PolledStore<BudgetFeedState> {
   private lastHour = new Map<string, number>();
   private lastHourAt = 0;
   private fromLog: BudgetStatus[] | null = null;
   private fromLogAt = 0;
 
   constructor(private readonly opts: BudgetFeedOptions) {
-    super({ rows: [], source: null, notice: null }, sameData);
+    super({ rows: [], source: null, notice: null }, sameData, opts.refreshMs);
   }
 
-  start(): void {
-    if (this.timer) return;
-    void this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.opts.refreshMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  async refresh(now = Date.now()): Promise<void> {
-    if (this.inFlight) return;
-    this.inFlight = true;
+  protected async poll(now: number): Promise<void> {
     try {
       const budgets = this.opts.budgets();
       const db = this.opts.db();
@@ -102,8 +87,6 @@ export class BudgetFeed extends ValueStore<BudgetFeedState> {
       this.set({ rows: sortBudgets(rows), source, notice, sharedGateways: live?.sharedGateways ?? null });
     } catch (e) {
       this.set({ ...this.getSnapshot(), notice: `budgets: ${(e as Error).message}` });
-    } finally {
-      this.inFlight = false;
     }
   }
 

@@ -1,11 +1,12 @@
-// Everything that gathers data for the panels: the system collectors, the usage and budget
-// feeds. Loaded after the first frame (its imports — execa, systeminformation, SQLite — cost
-// more than the frame itself) and mirrored into the stores the App already reads.
+// Everything that gathers data for the panels: the system collectors, the usage, budget and
+// engine feeds, and the calls to the gateway's operator endpoints. Loaded after the first frame
+// (its imports — execa, systeminformation, SQLite, zod — cost more than the frame itself) and
+// mirrored into the stores the App already reads.
 import type { Paths } from '../../config/paths.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { GpuMonitor } from '../../system/gpu.js';
 import { HostMonitor } from '../../system/host.js';
-import type { GpuState, HostState, ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
+import type { GpuState, HostState, ServiceActionResult, ServiceState, ServicesState, ServiceVerb } from '../../system/types.js';
 import type { BudgetScope } from '../../config/schema.js';
 import type { MinuteStats } from '../../usage/reader.js';
 import type { JournalCommand } from './journalFollower.js';
@@ -15,6 +16,9 @@ import { BudgetFeed, type BudgetFeedState } from './budgetFeed.js';
 import { ServicesSource } from './servicesSource.js';
 import type { ConfigState } from './configStore.js';
 import { mirrorInto } from './boundary.js';
+import { EngineFeed, type EngineFeedState } from './engineFeed.js';
+import { GatewayAdmin } from './gatewayAdmin.js';
+import type { ProviderActions } from './drainRestart.js';
 
 export interface PanelStores {
   gpu: ValueStore<GpuState>;
@@ -22,6 +26,7 @@ export interface PanelStores {
   services: ValueStore<ServicesState>;
   usage: ValueStore<UsageFeedState>;
   budgets: ValueStore<BudgetFeedState>;
+  engines: ValueStore<EngineFeedState>;
 }
 
 export interface CollectorOptions {
@@ -38,6 +43,10 @@ export interface CollectorOptions {
 export interface Collectors {
   runServiceAction(unit: string, verb: ServiceVerb): Promise<ServiceActionResult>;
   journalFollowCommand(unit: string): JournalCommand;
+  unitState(unit: string): Promise<ServiceState | null>;
+  providers: ProviderActions;
+  /** undrain what a drain-first restart left half-way (the console is quitting) */
+  releaseDrains(): Promise<void>;
   filterRequests(text: string): void;
   usageSeries(scope: BudgetScope, target: string, sinceMs: number): MinuteStats[];
   setConfig(config: ResolvedConfig | undefined): void;
@@ -66,21 +75,34 @@ export function startCollectors(stores: PanelStores, o: CollectorOptions): Colle
     budgets: () => o.config.getSnapshot().config?.budgets ?? [],
     db: () => usage.db(),
   });
+  const admin = new GatewayAdmin({ gatewayUrl: o.gatewayUrl, masterKey: () => o.config.getSnapshot().config?.gateway.master_key });
+  const engines = new EngineFeed(admin, o.refreshMs);
   const offs = [
     mirrorInto(gpu, stores.gpu),
     mirrorInto(host, stores.host),
     mirrorInto(services, stores.services),
     mirrorInto(usage, stores.usage),
     mirrorInto(budgets, stores.budgets),
+    mirrorInto(engines, stores.engines),
   ];
   gpu.start();
   host.start();
   services.start();
   usage.start();
   budgets.start();
+  engines.start();
   return {
     runServiceAction: (unit, verb) => services.runServiceAction(unit, verb),
     journalFollowCommand: (unit) => services.journalFollowCommand(unit),
+    unitState: (unit) => services.unitState(unit),
+    providers: {
+      drain: (name) => admin.setDrained(name, true),
+      undrain: (name) => admin.setDrained(name, false),
+      keepDrained: (name) => admin.keepDrained(name),
+      routing: (name) => admin.provider(name),
+      engine: async (name) => (await admin.engines()).engines.find((e) => e.provider === name) ?? null,
+    },
+    releaseDrains: () => admin.release(),
     filterRequests: (text) => usage.setFilter(text),
     usageSeries: (scope, target, sinceMs) => usage.series(scope, target, sinceMs),
     setConfig: (config) => services.setConfig(config),
@@ -91,6 +113,7 @@ export function startCollectors(stores: PanelStores, o: CollectorOptions): Colle
       services.stop();
       usage.stop();
       budgets.stop();
+      engines.stop();
     },
   };
 }

@@ -9,4 +9,5 @@ export const INITIAL_GPU: GpuState = { available: true, notice: null, gpus: [], 
 export const READING_UNITS = 'reading unit state…';
 export const INITIAL_SERVICES: ServicesState = { systemdAvailable: false, notice: READING_UNITS, services: [] };
 export const INITIAL_USAGE: UsageFeedState = { rows: [], dbState: 'absent', notice: 'reading the usage log…', stats: null };
+export { INITIAL_ENGINES } from './engineFeed.js';
 export const INITIAL_BUDGETS: BudgetFeedState = { rows: [], source: null, notice: 'reading budgets…' };

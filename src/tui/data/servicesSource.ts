@@ -2,7 +2,7 @@
 // config names now, replaced when a reload changes the list of units or the scope.
 import type { ResolvedConfig } from '../../config/load.js';
 import { ServicesMonitor, servicesFromConfig, type ServicesMonitorOptions } from '../../system/services.js';
-import type { ServiceActionResult, ServicesState, ServiceVerb } from '../../system/types.js';
+import type { ServiceActionResult, ServiceState, ServicesState, ServiceVerb } from '../../system/types.js';
 import { ValueStore, sameData } from '../../system/store.js';
 
 type MonitorOptions = Omit<ServicesMonitorOptions, 'services' | 'scope'>;
@@ -55,6 +55,11 @@ export class ServicesSource extends ValueStore<ServicesState> {
 
   runServiceAction(unit: string, verb: ServiceVerb): Promise<ServiceActionResult> {
     return this.monitor.runServiceAction(unit, verb);
+  }
+
+  /** One refresh now, for whoever waits on a unit (the drain-first restart). */
+  async unitState(unit: string): Promise<ServiceState | null> {
+    return (await this.monitor.refresh()).services.find((s) => s.unit === unit) ?? null;
   }
 
   journalFollowCommand(unit: string): ReturnType<ServicesMonitor['journalFollowCommand']> {

@@ -1,5 +1,6 @@
-// GET a small JSON (or text) document from the local gateway. The dashboard asks every second or two
-// (health, budgets); node:http on a keep-alive agent costs a fraction of fetch per call.
+// GET (or POST) a small JSON (or text) document from the local gateway. The dashboard asks every
+// second or two (health, budgets, engines); node:http on a keep-alive agent costs a fraction of
+// fetch per call.
 import http from 'node:http';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
@@ -25,9 +26,24 @@ export class HttpGetError extends Error {
 
 const MAX_BODY = 1 << 20;
 
-export function getJson(url: string, opts: { headers?: Record<string, string>; timeoutMs: number }): Promise<JsonResponse> {
+export interface RequestOptions {
+  headers?: Record<string, string>;
+  timeoutMs: number;
+}
+
+export function getJson(url: string, opts: RequestOptions): Promise<JsonResponse> {
+  return requestJson('GET', url, opts);
+}
+
+/** A POST without a body (the operator's actions: drain, undrain). */
+export function postJson(url: string, opts: RequestOptions): Promise<JsonResponse> {
+  return requestJson('POST', url, opts);
+}
+
+function requestJson(method: 'GET' | 'POST', url: string, opts: RequestOptions): Promise<JsonResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, headers: opts.headers, timeout: opts.timeoutMs }, (res) => {
+    const headers = method === 'POST' ? { 'content-length': '0', ...opts.headers } : opts.headers;
+    const req = http.request(url, { method, agent, headers, timeout: opts.timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
@@ -50,5 +66,6 @@ export function getJson(url: string, opts: { headers?: Record<string, string>; t
     // `timeout` fires on socket inactivity: a port that accepts and never answers
     req.on('timeout', () => req.destroy(new HttpGetError('timed out', 'ETIMEDOUT')));
     req.on('error', (e) => reject(e instanceof HttpGetError ? e : new HttpGetError(e.message, (e as NodeJS.ErrnoException).code)));
+    req.end();
   });
 }

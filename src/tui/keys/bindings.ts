@@ -22,6 +22,7 @@ export type Command =
   | { type: 'help' }
   | { type: 'close' }
   | { type: 'confirm' }
+  | { type: 'confirmAlternative' }
   | { type: 'cancel' }
   | { type: 'filter' }
   | { type: 'dismiss' }
@@ -82,7 +83,7 @@ export const KEY_BINDINGS: readonly KeyBinding[] = [
   { keys: k('escape'), description: "dismiss the status line's error, else clear the focused list's filter", modes: MAIN, command: { type: 'dismiss' } },
   { keys: k('s'), description: 'start the selected service', modes: MAIN, command: { type: 'service', verb: 'start' } },
   { keys: k('x'), description: 'stop the selected service (asks y/n)', modes: MAIN, command: { type: 'service', verb: 'stop' } },
-  { keys: k('r'), description: 'restart the selected service (asks y/n)', modes: MAIN, command: { type: 'service', verb: 'restart' } },
+  { keys: k('r'), description: 'restart the selected service (asks y/n; d drains it at the gateway first)', modes: MAIN, command: { type: 'service', verb: 'restart' } },
   { keys: k('l'), description: 'journal of the selected service, following new lines', modes: MAIN_AND_VIEW, command: { type: 'journal' } },
   { keys: k('L'), description: "the gateway's log, following new lines", modes: MAIN_AND_VIEW, command: { type: 'gatewayLog' } },
   { keys: k('c'), description: 'routing table and config', modes: MAIN_AND_VIEW, command: { type: 'routing' } },
@@ -90,6 +91,12 @@ export const KEY_BINDINGS: readonly KeyBinding[] = [
   { keys: k('R'), description: 'restart the gateway (asks y/n)', modes: MAIN, command: { type: 'restartGateway' } },
   { keys: k('?'), description: 'this help', modes: MAIN_AND_VIEW, command: { type: 'help' } },
   { keys: k('y', 'Y'), description: 'answer yes', modes: ['confirm'], command: { type: 'confirm' } },
+  {
+    keys: k('d', 'D'),
+    description: 'the offered alternative: restart drains the provider first when the gateway routes to it',
+    modes: ['confirm'],
+    command: { type: 'confirmAlternative' },
+  },
   { keys: k('n', 'N', 'q', 'escape'), description: 'answer no', modes: ['confirm'], command: { type: 'cancel' } },
   { keys: k('q', 'escape'), description: 'close the view', modes: ['view'], command: { type: 'close' } },
   { keys: k(ANY_CHARACTER), description: 'type into the prompt (every character as itself)', modes: INPUT, command: { type: 'inputChar', char: '' } },
@@ -100,6 +107,12 @@ export const KEY_BINDINGS: readonly KeyBinding[] = [
   { keys: k('q'), description: 'quit (the gateway keeps serving)', modes: MAIN, command: { type: 'quit' } },
   { keys: [{ name: 'c', ctrl: true }], description: 'quit, from anywhere', modes: ['main', 'view', 'confirm', 'input'], command: { type: 'quit' } },
 ];
+
+/** The key of a question's third answer (drain first), as the status line shows it. */
+export function alternativeKey(): string {
+  const b = KEY_BINDINGS.find((x) => x.command.type === 'confirmAlternative')!;
+  return keyLabel(b.keys[0]);
+}
 
 /** Alt combinations bind nothing; Shift counts for named keys (a letter carries its case). */
 export function keyMatches(spec: KeySpec, key: KeyPress): boolean {

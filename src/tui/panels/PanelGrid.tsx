@@ -4,6 +4,7 @@ import { Box } from 'ink';
 import type { GpuState, HostState, ServicesState } from '../../system/types.js';
 import type { BudgetFeedState } from '../data/budgetFeed.js';
 import type { UsageFeedState } from '../data/usageFeed.js';
+import type { EngineFeedState } from '../data/engineFeed.js';
 import type { GatewayChildState } from '../gatewayChild/state.js';
 import type { Layout } from '../presentation/layout.js';
 import type { Positions } from '../hooks/useListCursors.js';
@@ -24,6 +25,7 @@ export interface PanelGridProps {
     owners: ReadonlyMap<number, string>;
     host: { state: HostState; cpuHistory: readonly number[] };
     services: ServicesState;
+    engines: EngineFeedState;
     gateway: GatewayChildState;
     usage: UsageFeedState;
     budgets: BudgetFeedState;
@@ -47,6 +49,7 @@ export function PanelGrid({ layout, focused, nowMs, data, positions, notes, busy
       <Box flexDirection="row" height={layout.middleHeight}>
         <ServicesPanel
           state={data.services}
+          engines={data.engines}
           selected={positions.services}
           busyUnit={busyUnit}
           width={layout.leftWidth}

@@ -1,9 +1,13 @@
 // Services: the configured systemd units in config order, with state, MainPID, uptime, the
-// health probe and the GPU memory charged to them. The selected row is what s/x/r/l act on.
+// health probe and the GPU memory charged to them, then (where the panel is wide enough) the
+// engine's queue, KV cache, tokens/s and p95 TTFT, or an Ollama's loaded models, as the gateway
+// reads them. The selected row is what s/x/r/l act on.
 import React, { memo } from 'react';
 import { Text } from 'ink';
 import type { ServiceState, ServicesState } from '../../system/types.js';
 import { NA, displayWidth, duration, fit, mib } from '../presentation/format.js';
+import { GPU_W, HEALTH_W, PID_W, UP_W, engineCells, planServiceColumns, type EngineColumn, type EngineCells } from '../presentation/engineRow.js';
+import { engineOf, routingOf, type EngineFeedState } from '../data/engineFeed.js';
 import { useTheme, type Tone } from '../contexts/ThemeContext.js';
 import { visibleRows } from '../presentation/listCursor.js';
 import { PanelFrame } from './PanelFrame.js';
@@ -12,6 +16,8 @@ import { READING_UNITS } from '../data/initialState.js';
 
 export interface ServicesPanelProps {
   state: ServicesState;
+  /** the gateway's view of each provider's engine */
+  engines: EngineFeedState;
   /** the selected row (what s/x/r/l act on) */
   selected: number;
   /** unit with a systemctl action in flight */
@@ -54,18 +60,34 @@ function sinceSeconds(since: string | null, nowMs: number): number | null {
   return Number.isNaN(t) ? null : Math.max(0, (nowMs - t) / 1000);
 }
 
-export const ServicesPanel = memo(function ServicesPanel(props: ServicesPanelProps) {
-  const { state, selected, busyUnit, width, height, focused, filterNote, nowMs } = props;
+function EngineCellsText({ cells, columns, spare }: { cells: EngineCells; columns: readonly EngineColumn[]; spare: number }) {
   const theme = useTheme();
-  const wide = width >= 64;
-  const stateW = wide ? 17 : 10;
-  const pidW = 7;
-  const upW = 6;
-  const healthW = 6;
-  const gpuW = 6;
-  const unitW = Math.max(6, width - 2 - stateW - pidW - upW - healthW - gpuW - 5);
+  if (columns.length === 0) return null;
+  if (cells.kind === 'cells') {
+    return columns.map((c) => (
+      <Text key={c.id} color={theme.tone(cells.cells[c.id].tone)}>
+        {' '}
+        {fit(cells.cells[c.id].text, c.width, 'right')}
+      </Text>
+    ));
+  }
+  const spanW = columns.reduce((a, c) => a + c.width + 1, 0) - 1 + spare;
+  if (cells.kind === 'span') return <Text color={theme.tone(cells.tone)}> {fit(cells.text, spanW)}</Text>;
+  return <Text dimColor>{columns.map((c) => ` ${fit(cells.kind === 'none' ? '' : NA, c.width, 'right')}`).join('')}</Text>;
+}
+
+export const ServicesPanel = memo(function ServicesPanel(props: ServicesPanelProps) {
+  const { state, engines, selected, busyUnit, width, height, focused, filterNote, nowMs } = props;
+  const theme = useTheme();
+  const answered = engines.updatedAt !== null;
+  const withEngines = answered && state.services.some((s) => engineOf(engines, s.provider));
+  const longestUnit = Math.max(0, ...state.services.map((s) => displayWidth(s.unit)));
+  const { wide, unitW, stateW, engine: engineColumns, spare } = planServiceColumns(width, withEngines, longestUnit);
   const lines: React.ReactNode[] = [];
-  const columns = `${fit('state', stateW)} ${fit('pid', pidW, 'right')} ${fit('up', upW, 'right')} ${fit('health', healthW, 'right')} ${fit('gpu', gpuW, 'right')}`;
+  const columns =
+    `${fit('state', stateW)} ${fit('pid', PID_W, 'right')} ${fit('up', UP_W, 'right')} ${fit('health', HEALTH_W, 'right')} ${fit('gpu', GPU_W, 'right')}` +
+    engineColumns.map((c) => ` ${fit(c.title, c.width, 'right')}`).join('') +
+    ' '.repeat(spare);
   // wide: the column names ride on the title line; narrow: they need a line of their own
   if (!wide && state.services.length > 0) {
     lines.push(
@@ -101,9 +123,10 @@ export const ServicesPanel = memo(function ServicesPanel(props: ServicesPanelPro
         {isSel ? '▸ ' : '  '}
         <Text bold={isSel}>{fit(unit, unitW)}</Text>{' '}
         <Text color={theme.tone(s.error ? 'bad' : activeTone(s.activeState))}>{fit(busy ? '…' : stateText(s, wide), stateW)}</Text>{' '}
-        {fit(s.mainPid ? String(s.mainPid) : NA, pidW, 'right')} {fit(up, upW, 'right')}{' '}
-        <Text color={theme.tone(s.health === 'ok' ? 'ok' : s.health === 'fail' ? 'bad' : null)}>{fit(health, healthW, 'right')}</Text>{' '}
-        {fit(mib(s.gpuMemMiB), gpuW, 'right')}
+        {fit(s.mainPid ? String(s.mainPid) : NA, PID_W, 'right')} {fit(up, UP_W, 'right')}{' '}
+        <Text color={theme.tone(s.health === 'ok' ? 'ok' : s.health === 'fail' ? 'bad' : null)}>{fit(health, HEALTH_W, 'right')}</Text>{' '}
+        {fit(mib(s.gpuMemMiB), GPU_W, 'right')}
+        <EngineCellsText cells={engineCells(engineOf(engines, s.provider), routingOf(engines, s.provider), answered)} columns={engineColumns} spare={spare} />
       </Text>,
     );
     if (s.error && isSel) {

@@ -2,7 +2,7 @@
 // outcome for a while, else an error kept until dismissed, else what is wrong with the config
 // or the usage log, else the key hints.
 import type { Tone } from '../contexts/ThemeContext.js';
-import { footerHints } from '../keys/bindings.js';
+import { alternativeKey, footerHints } from '../keys/bindings.js';
 import { displayWidth, fit } from './format.js';
 
 export interface StatusMessage {
@@ -13,7 +13,10 @@ export interface StatusMessage {
 /** A y/n question on the status line, and what the status line says on no. */
 export interface Confirm {
   question: string;
+  /** shown on n; '' shows nothing (the asker reports the outcome itself) */
   refused: string;
+  /** a third answer besides y and n (its key: the confirm-mode alternative binding) */
+  alternative?: string;
 }
 
 const PROMPT_HINT = '  Enter keeps · Esc clears';
@@ -37,7 +40,10 @@ export function statusLine(s: {
   usageNotice: string | null;
   width: number;
 }): StatusMessage {
-  if (s.confirm) return { text: `${s.confirm.question} y/n`, tone: 'warn' };
+  if (s.confirm) {
+    const alt = s.confirm.alternative ? `${alternativeKey()} ${s.confirm.alternative} · ` : '';
+    return { text: `${s.confirm.question} ${alt}y/n`, tone: 'warn' };
+  }
   if (typeof s.prompt === 'string') {
     // the end of a long text is what was typed last: keep it in view
     const room = Math.max(1, s.width - displayWidth(PROMPT_HINT) - 2);
