@@ -47,6 +47,7 @@ export interface DashboardOptions {
 const STATS_WINDOW_MS = 60_000;
 const RATE_WINDOW_MS = 10_000;
 const SERVICES_MIN_REFRESH_MS = 2000;
+const SERVICES_MAX_REFRESH_MS = 5000;
 
 function listenFromEnv(opts: DashboardOptions, env: NodeJS.ProcessEnv): { host: string; port: number } {
   const envPort = Number(env.AI_BACKEND_GATEWAY_PORT);
@@ -110,8 +111,9 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
       config: configStore,
       refreshMs,
       // Unit state changes rarely and an action refreshes it at once; each poll is a process
-      // spawn (about 1 % of a core per second on a small box), so units are polled every 2 s at most.
-      servicesRefreshMs: Math.max(refreshMs, SERVICES_MIN_REFRESH_MS),
+      // spawn (about 1 % of a core per second on a small box), so units are polled every five
+      // refreshes, between 2 s and 5 s (never more often than the refresh itself).
+      servicesRefreshMs: Math.max(refreshMs, SERVICES_MIN_REFRESH_MS, Math.min(SERVICES_MAX_REFRESH_MS, refreshMs * 5)),
       statsWindowMs: STATS_WINDOW_MS,
       rateWindowMs: RATE_WINDOW_MS,
       // only a gateway that proved it is ours is asked (with the master key) for its figures
@@ -131,8 +133,9 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
   // What the App reads of the supervisor and the config, cleaned like everything from outside.
   const shown = { gateway: new ValueStore(supervisor.getSnapshot(), sameData), config: new ValueStore(first) };
   const offShown = [mirrorInto(supervisor, shown.gateway), mirrorInto(configStore, shown.config)];
-  // Changes gather for a quarter of a refresh (at most 200 ms) and are drawn as one frame.
-  const frame = new FrameClock(Math.min(200, refreshMs / 4), 1000);
+  // Changes gather for a quarter of a refresh (at most 200 ms) and are drawn as one frame; data
+  // frames keep a refresh apart, so sources out of phase share a frame (frameClock.ts).
+  const frame = new FrameClock(Math.min(200, refreshMs / 4), 1000, Math.min(1000, refreshMs));
   const unfollow = frame.follow([stores.gpu, stores.host, stores.services, stores.usage, stores.budgets, stores.engines, shown.gateway, shown.config]);
 
   /** An action of the collectors once they have loaded, its answer cleaned like everything from outside. */

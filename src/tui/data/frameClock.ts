@@ -2,6 +2,9 @@
 // so data changes are not drawn one by one: a change schedules one frame a short while later
 // (collecting whatever else changes meanwhile), and a clock tick draws one when nothing did,
 // so uptimes and countdowns advance. Keys and resizes still draw at once (React state).
+// Sources that report on their own clocks (the GPU stream, the host monitor, the usage log)
+// are out of phase with each other: data frames keep a minimum gap, so changes that arrive
+// within one refresh share one frame instead of each drawing its own.
 import { ValueStore, type Store } from '../../system/store.js';
 
 export class FrameClock extends ValueStore<number> {
@@ -14,6 +17,8 @@ export class FrameClock extends ValueStore<number> {
     private readonly gatherMs: number,
     /** a frame at least this often (the clock in the title, countdowns) */
     private readonly tickMs: number,
+    /** data frames at most this often: later changes wait and join the next one */
+    private readonly minGapMs = 0,
   ) {
     super(Date.now());
   }
@@ -21,7 +26,8 @@ export class FrameClock extends ValueStore<number> {
   /** Redraw soon: called by every data store when it changes. */
   notify = (): void => {
     if (this.pending) return;
-    this.pending = setTimeout(this.flush, this.gatherMs);
+    const sinceFrame = Date.now() - this.lastFrameAt;
+    this.pending = setTimeout(this.flush, Math.max(this.gatherMs, this.minGapMs - sinceFrame));
     this.pending.unref();
   };
 
@@ -34,8 +40,8 @@ export class FrameClock extends ValueStore<number> {
   start(): void {
     if (this.ticker) return;
     this.ticker = setInterval(() => {
-      // a data frame came recently: the clock can wait for the next one
-      if (Date.now() - this.lastFrameAt >= this.tickMs * 0.9) this.flush();
+      // a data frame came recently, or one is on its way: the clock can wait for it
+      if (!this.pending && Date.now() - this.lastFrameAt >= this.tickMs * 0.9) this.flush();
     }, this.tickMs);
     this.ticker.unref();
   }
