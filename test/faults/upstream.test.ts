@@ -7,7 +7,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimRequest, type SimUpstream } from '../../src/sim/upstream.js';
 import type { TempHome } from '../helpers/config.js';
-import { readUsageRows, TestGateways, waitFor, type GatewayChild } from '../helpers/gateway.js';
+import { chatWithId, readUsageRows, TestGateways, waitFor, type GatewayChild } from '../helpers/gateway.js';
 import { mib, rssBytes } from '../helpers/load.js';
 import { expectErrorBody } from '../helpers/openai-errors.js';
 import { pick } from './fixture.js';
@@ -51,16 +51,9 @@ afterAll(async () => {
 
 let seq = 0;
 
-async function chat(model: string, extra: Record<string, unknown> = {}) {
+function chat(model: string, extra: Record<string, unknown> = {}) {
   const id = `up-${++seq}`;
-  const res = await fetch(`${gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-request-id': id },
-    body: JSON.stringify({ model, messages: [{ role: 'user', content: `${id} hello there` }], ...extra }),
-    signal: AbortSignal.timeout(CLIENT_GIVES_UP_MS),
-  });
-  const text = await res.text();
-  return { id, status: res.status, text };
+  return chatWithId(gw.url, id, model, { content: `${id} hello there`, extra, timeoutMs: CLIENT_GIVES_UP_MS });
 }
 
 const rowsOf = (id: string) => readUsageRows(home.runtimeDir).filter((r) => r.request_id === id);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimUpstream, type SimUpstream } from '../../src/sim/upstream.js';
 import type { TempHome } from '../helpers/config.js';
-import { readUsageRows, TestGateways, waitFor, type GatewayChild } from '../helpers/gateway.js';
+import { chatWithId, readUsageRows, TestGateways, waitFor, type GatewayChild } from '../helpers/gateway.js';
 import { expectErrorBody } from '../helpers/openai-errors.js';
 
 let sim: SimUpstream;
@@ -32,16 +32,7 @@ afterAll(async () => {
 });
 
 let seq = 0;
-async function chat(model: string, extra: Record<string, unknown> = {}) {
-  const id = `clk-${++seq}`;
-  const res = await fetch(`${gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-request-id': id },
-    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }], ...extra }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  return { id, status: res.status, text: await res.text() };
-}
+const chat = (model: string, extra: Record<string, unknown> = {}) => chatWithId(gw.url, `clk-${++seq}`, model, { extra });
 const rowOf = (id: string) => waitFor(() => readUsageRows(home.runtimeDir).find((r) => r.request_id === id), `the row of ${id}`);
 
 describe('upstream clocks', () => {

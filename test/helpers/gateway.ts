@@ -185,6 +185,25 @@ export function makeSimHome(simUrl: string, o: SimHomeOptions = {}): TempHome {
   });
 }
 
+/**
+ * One chat completion through the gateway under a chosen `x-request-id`, so the test can find
+ * its row (and, with the id in the prompt, its upstream request); the whole answer as text.
+ */
+export async function chatWithId(
+  gatewayUrl: string,
+  id: string,
+  model: string,
+  o: { content?: string; extra?: Record<string, unknown>; timeoutMs?: number } = {},
+): Promise<{ id: string; status: number; text: string }> {
+  const res = await fetch(`${gatewayUrl}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-request-id': id },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: o.content ?? 'hello' }], ...o.extra }),
+    signal: AbortSignal.timeout(o.timeoutMs ?? 30_000),
+  });
+  return { id, status: res.status, text: await res.text() };
+}
+
 /** Every usage-log row, opened read-only (as the dashboard does); [] when the file is not there. */
 export function readUsageRows(runtimeDir: string): Array<Record<string, any>> {
   const file = path.join(runtimeDir, 'usage', 'llm_usage.db');
