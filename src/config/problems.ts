@@ -16,8 +16,12 @@ export interface ConfigProblem {
 // A problem may quote what the file holds (a key, a value): control characters, invisible
 // format ones (zero-width, bidi) and line separators are printed escaped, so a terminal shows
 // exactly where they are and none of them acts on it.
-const UNPRINTABLE_RE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
-const printable = (s: string) => s.replace(UNPRINTABLE_RE, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+const UNPRINTABLE = '[\\p{Cc}\\p{Cf}\\u2028\\u2029]';
+const UNPRINTABLE_ANY = new RegExp(UNPRINTABLE, 'u');
+const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE, 'gu');
+/** Whether a text holds a character that acts on a terminal or hides (the same set printed escaped). */
+export const hasUnprintable = (s: string) => UNPRINTABLE_ANY.test(s);
+const printable = (s: string) => s.replace(UNPRINTABLE_ALL, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
 
 export function formatProblem(p: ConfigProblem): string {
   let where = p.file;

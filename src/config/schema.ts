@@ -2,6 +2,7 @@
 // schemas, never written twice. Cross-file references (a target's provider, a model's
 // capability) are checked in validate.ts, because zod sees one file at a time.
 import { z } from 'zod';
+import { hasUnprintable } from './problems.js';
 
 // The window grammar lives in window.ts (no zod there: the command line parses flags with it).
 export { BUDGET_WINDOW_RE, MAX_WINDOW_SECONDS, windowSeconds } from './window.js';
@@ -14,11 +15,10 @@ export const UNIT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9:_.@-]*\.(service|socket|targ
 // A name the operator gives (provider, model, capability, a target's model) reaches log lines,
 // metric labels, the console and HTTP headers: no control or invisible format characters
 // (escape sequences, zero-width and bidi marks, line separators), and a length a table can show.
-const INVISIBLE_OR_CONTROL = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
 const MAX_NAME = 256;
 function nameProblem(s: string): string | null {
   if (s.length > MAX_NAME) return `must be at most ${MAX_NAME} characters`;
-  if (INVISIBLE_OR_CONTROL.test(s)) return 'must not contain control or invisible characters';
+  if (hasUnprintable(s)) return 'must not contain control or invisible characters';
   return null;
 }
 const configName = z
