@@ -104,7 +104,8 @@ describe('EngineMonitor', () => {
       };
       pump();
     });
-    const m = monitor({ big: vllm(base, { engine: 'vllm' }) }, { maxMetricsBytes: 1024 * 1024 });
+    // A long scrape timeout: the byte cap, not the clock, must end this scrape, even on a busy machine.
+    const m = monitor({ big: vllm(base, { engine: 'vllm' }) }, { maxMetricsBytes: 1024 * 1024, timeoutMs: 30_000 });
     await m.refresh();
     expect(entry(m, 'big')).toMatchObject({ up: false, error: expect.stringContaining('too large') });
   });
