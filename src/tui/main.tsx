@@ -1,6 +1,7 @@
 // `ptui` (the dashboard). React and Ink pick their development or production build when first
 // loaded: development React costs several times the CPU per frame, so production is chosen
-// here, before anything loads them, unless NODE_ENV already says otherwise.
+// here, before anything loads them, unless NODE_ENV already says otherwise (`ptui` runs this
+// file from its bundle, dist/console, which holds the production build only).
 import type { DashboardOptions } from './session.js';
 
 export type { DashboardOptions } from './session.js';

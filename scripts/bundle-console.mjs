@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// Build step after tsc (`npm run build`): the dashboard's entry (dist/tui/main.js) and what it
+// loads, with Ink and React, bundled by esbuild into dist/console/. Why:
+//  - start-up: loading Ink as ~150 separate modules (es-toolkit/compat alone is hundreds) took
+//    ~400 ms before the first frame could be drawn; one tree-shaken file loads in about a third;
+//  - cost per frame: Ink measures and tokenizes every line of the screen afresh on every frame
+//    (its caches live for one frame). Two of its files are adjusted here so those caches live
+//    across frames, bounded; what is drawn is byte for byte the same (see patchInk below).
+// Dynamic imports stay separate chunks, so what the dashboard loads after its first frame
+// (the collectors, SQLite) still loads after it. Packages with native parts or their own
+// loaders stay outside the bundle and resolve from node_modules as before.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const OUT_DIR = path.join(ROOT, 'dist', 'console');
+
+/** Bare imports of our own code that go into the bundle; every other package stays external. */
+const BUNDLED = new Set(['ink', 'react', 'react/jsx-runtime', 'string-width', 'zod', 'yaml']);
+const packageName = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+
+// Ink's cache of measured lines and tokenized cells lives for one frame; these make it live
+// across frames, cleared when it grows past a bound (a clock's line is new every second).
+const CACHE_BOUND = 4096;
+const INK_PATCHES = {
+  'ink/build/output.js': [
+    ['caches = new OutputCaches();', 'caches = lastingOutputCaches();'],
+    [
+      '//# sourceMappingURL=output.js.map',
+      `const lasting = new OutputCaches();
+function lastingOutputCaches() {
+    for (const m of [lasting.widths, lasting.blockWidths, lasting.styledChars]) if (m.size > ${CACHE_BOUND}) m.clear();
+    return lasting;
+}`,
+    ],
+  ],
+  'ink/build/render-node-to-output.js': [
+    [
+      "import widestLine from 'widest-line';",
+      `import widestLineUncached from 'widest-line';
+const widths = new Map();
+const widestLine = (text) => {
+    let w = widths.get(text);
+    if (w === undefined) {
+        if (widths.size > ${CACHE_BOUND}) widths.clear();
+        w = widestLineUncached(text);
+        widths.set(text, w);
+    }
+    return w;
+};`,
+    ],
+  ],
+};
+
+const consolePlugin = {
+  name: 'ptui-console',
+  setup(b) {
+    // Ink loads its devtools bridge only when DEV=true; the dashboard never runs that way.
+    b.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: 'react-devtools-core', namespace: 'ptui-empty' }));
+    b.onLoad({ filter: /.*/, namespace: 'ptui-empty' }, () => ({ contents: 'export default {};', loader: 'js' }));
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:')) return { path: args.path, external: true };
+      const fromPackage = args.importer.includes(`${path.sep}node_modules${path.sep}`);
+      return fromPackage || BUNDLED.has(packageName(args.path)) ? undefined : { path: args.path, external: true };
+    });
+    // React picks its development or production build by NODE_ENV when first loaded; the
+    // dashboard always runs production (see src/tui/main.tsx), so only that one is bundled.
+    b.onLoad({ filter: /node_modules[\\/](react|react-reconciler|scheduler)[\\/][\w-]+\.js$/ }, async (args) => {
+      const fs = await import('node:fs/promises');
+      const source = await fs.readFile(args.path, 'utf8');
+      return { contents: source.replaceAll('process.env.NODE_ENV', '"production"'), loader: 'js' };
+    });
+    const files = Object.keys(INK_PATCHES).join('|').replaceAll('.', '\\.').replaceAll('/', '[\\\\/]');
+    b.onLoad({ filter: new RegExp(`node_modules[\\\\/](${files})$`) }, async (args) => {
+      const fs = await import('node:fs/promises');
+      let source = await fs.readFile(args.path, 'utf8');
+      const key = Object.keys(INK_PATCHES).find((k) => args.path.replaceAll('\\', '/').endsWith(k));
+      for (const [from, to] of INK_PATCHES[key]) {
+        // an Ink upgrade that moved these lines must fail the build, not go slow unnoticed
+        if (!source.includes(from)) throw new Error(`bundle-console: ${key} no longer contains ${JSON.stringify(from)}`);
+        source = source.replace(from, to);
+      }
+      return { contents: source, loader: 'js' };
+    });
+  },
+};
+
+await build({
+  entryPoints: { main: path.join(ROOT, 'dist', 'tui', 'main.js') },
+  outdir: OUT_DIR,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  minifySyntax: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  // CommonJS inside the bundle (React) calls require for Node's own modules
+  banner: { js: "import { createRequire as __ptuiRequire } from 'node:module'; const require = __ptuiRequire(import.meta.url);" },
+  plugins: [consolePlugin],
+});
