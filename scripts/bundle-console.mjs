@@ -23,6 +23,93 @@ const packageName = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 
 // Ink's cache of measured lines and tokenized cells lives for one frame; these make it live
 // across frames, cleared when it grows past a bound (a clock's line is new every second).
 const CACHE_BOUND = 4096;
+// Ink's Output.get, the same steps, except that a screen row is built from its cells only when
+// the writes that reach it (position and text) differ from those of a row built before: most
+// rows of a frame are the rows of the frame before, and building one costs a cell object and an
+// ANSI diff per column. Kept in output.js's own scope (sliceAnsi, styledCharsToString).
+const ROWS_GET = `const lastingRows = new Map();
+function buildRow(width, writes, caches) {
+    const currentLine = [];
+    for (let x = 0; x < width; x++) {
+        currentLine.push({ type: 'char', value: ' ', fullWidth: false, styles: [] });
+    }
+    for (let i = 0; i < writes.length; i += 2) {
+        let offsetX = writes[i];
+        for (const character of caches.getStyledChars(writes[i + 1])) {
+            currentLine[offsetX] = character;
+            const characterWidth = Math.max(1, caches.getStringWidth(character.value));
+            for (let index = 1; index < characterWidth; index++) {
+                currentLine[offsetX + index] = { type: 'char', value: '', fullWidth: false, styles: character.styles };
+            }
+            offsetX += characterWidth;
+        }
+    }
+    return styledCharsToString(currentLine.filter(item => item !== undefined)).trimEnd();
+}
+Output.prototype.get = function get() {
+    const rows = [];
+    for (let y = 0; y < this.height; y++) rows.push([]);
+    const clips = [];
+    for (const operation of this.operations) {
+        if (operation.type === 'clip') clips.push(operation.clip);
+        if (operation.type === 'unclip') clips.pop();
+        if (operation.type !== 'write') continue;
+        const { text, transformers } = operation;
+        let { x, y } = operation;
+        let lines = text.split('\\n');
+        const clip = clips.at(-1);
+        if (clip) {
+            const clipHorizontally = typeof clip?.x1 === 'number' && typeof clip?.x2 === 'number';
+            const clipVertically = typeof clip?.y1 === 'number' && typeof clip?.y2 === 'number';
+            if (clipHorizontally) {
+                const width = this.caches.getWidestLine(text);
+                if (x + width < clip.x1 || x > clip.x2) continue;
+            }
+            if (clipVertically) {
+                const height = lines.length;
+                if (y + height < clip.y1 || y > clip.y2) continue;
+            }
+            if (clipHorizontally) {
+                lines = lines.map(line => {
+                    const from = x < clip.x1 ? clip.x1 - x : 0;
+                    const width = this.caches.getStringWidth(line);
+                    const to = x + width > clip.x2 ? clip.x2 - x : width;
+                    return sliceAnsi(line, from, to);
+                });
+                if (x < clip.x1) x = clip.x1;
+            }
+            if (clipVertically) {
+                const from = y < clip.y1 ? clip.y1 - y : 0;
+                const height = lines.length;
+                const to = y + height > clip.y2 ? clip.y2 - y : height;
+                lines = lines.slice(from, to);
+                if (y < clip.y1) y = clip.y1;
+            }
+        }
+        let offsetY = 0;
+        for (let [index, line] of lines.entries()) {
+            const row = rows[y + offsetY];
+            if (!row) continue;
+            for (const transformer of transformers) line = transformer(line, index);
+            row.push(x, line);
+            offsetY++;
+        }
+    }
+    const output = [];
+    for (const writes of rows) {
+        let key = String(this.width);
+        for (let i = 0; i < writes.length; i += 2) key += ' ' + writes[i] + ',' + writes[i + 1].length + ':' + writes[i + 1];
+        let row = lastingRows.get(key);
+        if (row === undefined) {
+            if (lastingRows.size > ${CACHE_BOUND}) lastingRows.clear();
+            row = buildRow(this.width, writes, this.caches);
+            lastingRows.set(key, row);
+        }
+        output.push(row);
+    }
+    return { output: output.join('\\n'), height: output.length };
+};`;
+
 const INK_PATCHES = {
   'ink/build/output.js': [
     ['caches = new OutputCaches();', 'caches = lastingOutputCaches();'],
@@ -32,7 +119,8 @@ const INK_PATCHES = {
 function lastingOutputCaches() {
     for (const m of [lasting.widths, lasting.blockWidths, lasting.styledChars]) if (m.size > ${CACHE_BOUND}) m.clear();
     return lasting;
-}`,
+}
+${ROWS_GET}`,
     ],
   ],
   'ink/build/render-node-to-output.js': [
@@ -53,7 +141,7 @@ const widestLine = (text) => {
   ],
 };
 
-const consolePlugin = {
+export const consolePlugin = {
   name: 'ptui-console',
   setup(b) {
     // Ink loads its devtools bridge only when DEV=true; the dashboard never runs that way.
@@ -86,7 +174,8 @@ const consolePlugin = {
   },
 };
 
-await build({
+/** The esbuild options of the dashboard's bundle (a test bundles Ink alone with the same plugin). */
+export const BUNDLE_OPTIONS = {
   entryPoints: { main: path.join(ROOT, 'dist', 'tui', 'main.js') },
   outdir: OUT_DIR,
   bundle: true,
@@ -101,4 +190,6 @@ await build({
   // CommonJS inside the bundle (React) calls require for Node's own modules
   banner: { js: "import { createRequire as __ptuiRequire } from 'node:module'; const require = __ptuiRequire(import.meta.url);" },
   plugins: [consolePlugin],
-});
+};
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await build(BUNDLE_OPTIONS);
