@@ -1,7 +1,8 @@
 // GPU collector: ONE long-running `nvidia-smi --query-gpu=… -lms <ms>` child for the whole
 // session (spawning a process per tick costs ~30 ms of CPU each on a busy driver), restarted
-// with backoff when it dies, plus a short `--query-compute-apps` run per tick that never
-// overlaps the previous one.
+// with backoff when it dies, plus a short `--query-compute-apps` run that never overlaps the
+// previous one: once the stream first answers, then every appsIntervalMs, and at once when asked
+// (refreshApps, after a service was started or stopped: when the process list changes).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { GpuProcess, GpuSample, GpuState } from './types.js';
@@ -21,9 +22,9 @@ export const NVIDIA_DRIVER_NOT_LOADED = 'NVIDIA driver not loaded (nvidia-smi ex
 export interface GpuMonitorOptions {
   refreshMs?: number;
   /**
-   * How often --query-compute-apps runs (default: refreshMs, the spec's "same rhythm").
-   * Each run is a fresh nvidia-smi that initialises NVML; raise this where that start-up
-   * cost matters more than second-fresh process lists.
+   * How often --query-compute-apps runs (default: refreshMs). Each run is a fresh nvidia-smi
+   * that initialises NVML; the console raises this to its unit rhythm and asks at once after
+   * a service action, since processes come and go with the services.
    */
   appsIntervalMs?: number;
   /** samples kept per GPU for the sparkline */
@@ -75,6 +76,9 @@ export class GpuMonitor extends EventEmitter implements Store<GpuState> {
   private appsTimer: NodeJS.Timeout | null = null;
   private appsChild: ChildProcess | null = null;
   private emitScheduled = false;
+  /** the first compute-apps query waits for the stream's first sample (the driver answers) */
+  private appsQueried = false;
+  private appsQueriedAt = 0;
   private backoffMs: number;
 
   private readonly gpus = new Map<string, GpuEntry>();
@@ -102,7 +106,7 @@ export class GpuMonitor extends EventEmitter implements Store<GpuState> {
     if (this.running) return;
     this.running = true;
     this.spawnStream();
-    this.appsTimer = setInterval(() => this.pollApps(), this.appsIntervalMs);
+    this.appsTimer = setInterval(() => this.tick(), this.refreshMs);
     this.appsTimer.unref();
   }
 
@@ -205,6 +209,8 @@ export class GpuMonitor extends EventEmitter implements Store<GpuState> {
     this.updatedAt = now;
     this.lastSampleAt = now;
     this.backoffMs = this.initialBackoffMs;
+    if (!this.appsQueried) setImmediate(() => this.pollApps());
+    this.appsQueried = true;
     this.scheduleEmit();
     return true;
   }
@@ -242,11 +248,24 @@ export class GpuMonitor extends EventEmitter implements Store<GpuState> {
     this.restartTimer.unref();
   }
 
-  private pollApps(): void {
+  /** Query the compute apps now (unless a query is under way): the process list changed. */
+  refreshApps(): void {
+    this.pollApps();
+  }
+
+  /** Every refresh: a silent stream or a vanished GPU is noticed; the apps query when it is due. */
+  private tick(): void {
     this.checkStalled();
+    if (!this.running || !this.available) return;
+    this.dropVanishedGpus();
+    // a tenth of slack, so that timer jitter does not skip a whole refresh
+    if (Date.now() - this.appsQueriedAt >= this.appsIntervalMs * 0.9) this.pollApps();
+  }
+
+  private pollApps(): void {
     // Only while the stream says the driver answers; never two queries at once.
     if (!this.running || !this.available || this.appsChild) return;
-    this.dropVanishedGpus();
+    this.appsQueriedAt = Date.now();
     const child = execFile(
       this.command,
       computeAppsArgs(),

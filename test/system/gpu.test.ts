@@ -73,6 +73,24 @@ describe('GpuMonitor against the fake nvidia-smi', () => {
     expect(s.processes).toEqual([{ gpuUuid: s.gpus[1].uuid, pid: 4242, name: 'python3', usedMemMiB: 40000 }]);
   });
 
+  it('lists compute apps as soon as the stream answers, then at its own rhythm, and at once when asked', async () => {
+    const dir = tempDir('gpu');
+    const log = path.join(dir, 'calls.log');
+    const apps = path.join(dir, 'apps.json');
+    fs.writeFileSync(apps, JSON.stringify([{ gpu: 0, pid: 4242, name: 'python3', usedMiB: 1000 }]));
+    const m = monitor({ FAKE_NVIDIA_SMI_APPS: apps, FAKE_NVIDIA_SMI_LOG: log }, { appsIntervalMs: 600_000 });
+    m.start();
+    await waitFor(() => m.getSnapshot().processes.length === 1, 'the first compute-apps answer');
+    const queries = () => readLog(log).filter((c) => c.argv[0].startsWith('--query-compute-apps=')).length;
+    // the stream keeps sampling (many refreshes) without another apps query until one is due
+    await waitFor(() => (m.getSnapshot().gpus[0]?.utilHistory.length ?? 0) >= 6, 'more samples');
+    expect(queries()).toBe(1);
+    fs.writeFileSync(apps, JSON.stringify([]));
+    m.refreshApps();
+    await waitFor(() => m.getSnapshot().processes.length === 0, 'the asked-for answer');
+    expect(queries()).toBe(2);
+  });
+
   it('never runs two compute-apps queries at once, even when one takes longer than a tick', async () => {
     const m = monitor({ FAKE_NVIDIA_SMI_APPS_DELAY_MS: '500' }, { refreshMs: 100 });
     m.start();

@@ -54,7 +54,9 @@ export interface Collectors {
 }
 
 export function startCollectors(stores: PanelStores, o: CollectorOptions): Collectors {
-  const gpu = new GpuMonitor({ refreshMs: o.refreshMs });
+  // GPU processes come and go with the services: listed at the units' rhythm (each query is an
+  // nvidia-smi start) and at once after a service action.
+  const gpu = new GpuMonitor({ refreshMs: o.refreshMs, appsIntervalMs: o.servicesRefreshMs });
   const host = new HostMonitor({ diskPath: o.paths.runtimeDir, refreshMs: o.refreshMs });
   const services = new ServicesSource(o.config.getSnapshot().config, {
     refreshMs: o.servicesRefreshMs,
@@ -92,7 +94,11 @@ export function startCollectors(stores: PanelStores, o: CollectorOptions): Colle
   budgets.start();
   engines.start();
   return {
-    runServiceAction: (unit, verb) => services.runServiceAction(unit, verb),
+    runServiceAction: async (unit, verb) => {
+      const result = await services.runServiceAction(unit, verb);
+      gpu.refreshApps();
+      return result;
+    },
     journalFollowCommand: (unit) => services.journalFollowCommand(unit),
     unitState: (unit) => services.unitState(unit),
     providers: {
