@@ -8,9 +8,21 @@ export const NA = '–';
 const NARROW = /^[\x20-\x7e]*$/;
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
+// string-width segments graphemes and tests each against the emoji set: bars and sparklines,
+// redrawn every frame with the same few strings, are measured once and looked up after.
+const WIDE_MEMO_BOUND = 2048;
+const wideWidths = new Map<string, number>();
+
 /** Columns the text takes on a terminal. */
 export function displayWidth(text: string): number {
-  return NARROW.test(text) ? text.length : stringWidth(text);
+  if (NARROW.test(text)) return text.length;
+  let w = wideWidths.get(text);
+  if (w === undefined) {
+    if (wideWidths.size >= WIDE_MEMO_BOUND) wideWidths.clear();
+    w = stringWidth(text);
+    wideWidths.set(text, w);
+  }
+  return w;
 }
 
 /** The longest start of `text` that takes at most `width` columns, and the columns it takes. */
