@@ -272,9 +272,10 @@ export interface BudgetStatus extends BudgetEntry {
 export interface SharedBudgetStatus {
   /** this gateway's own spend (live) */
   local_spend_usd: number;
-  /** reservations of requests in flight on every gateway */
+  /** reservations of requests in flight on every gateway, budget leases included */
   reserved_usd: number;
-  gateways: Array<{ gateway_id: string; spend_usd: number; reserved_usd: number }>;
+  /** reserved_usd per gateway; leased_usd is the part of it held as a budget lease */
+  gateways: Array<{ gateway_id: string; spend_usd: number; reserved_usd: number; leased_usd?: number }>;
   /** when the global figures were read, ISO 8601; null while Redis has not answered yet */
   read_at: string | null;
 }

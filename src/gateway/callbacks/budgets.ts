@@ -281,7 +281,7 @@ export class BudgetsCallback extends Callback {
     if (this.shared && (state?.sharedRid || charged.length > 0)) {
       const now = Date.now();
       const buckets = charged.map((b) => ({ entry: b.entry, idx: b.window.indexFor(ctx.startedAt, now) }));
-      this.shared.budgets.settle(state?.sharedRid ?? null, state?.sharedHeld ?? [], buckets);
+      this.shared.budgets.settle(state?.sharedRid ?? null, state?.sharedHeld ?? [], buckets, cost > 0 ? cost : 0);
     }
   }
 

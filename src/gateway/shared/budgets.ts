@@ -1,31 +1,28 @@
 // Budgets across gateways: the Redis side of the budget tracker.
 //
-// - reserve(): the hot path. One script call checks every `block` budget a request touches
-//   against the global spend plus reservations and, only if all pass, reserves on all of them.
-//   At most HOT_DEADLINE_MS; a down link answers at once, without waiting.
-// - settle(): off the response path. Releases are queued and sent with this gateway's absolute
-//   bucket values in one call per 10 ms at most; a call that fails keeps them for the next.
+// - reserve(): the hot path. Most requests are admitted on this gateway's budget leases
+//   (leases.ts): slices of each budget's headroom held in Redis, checked in memory, no round
+//   trip. Otherwise one script call checks every `block` budget a request touches against the
+//   global spend plus reservations (leases included) and, only if all pass, reserves on all of
+//   them, handing back in the same call the free part of any lease too small to use. At most
+//   HOT_DEADLINE_MS; a down link answers at once, without waiting.
+// - settle(): off the response path. Releases, this gateway's absolute bucket values and lease
+//   changes (costs moved out, surplus back, refills asked for) are queued and sent in one sync
+//   call: within 10 ms when it releases or refills, 100 ms for spend alone. A call that fails
+//   keeps them and is tried again.
 // - converge(): on start and every time Redis answers again, this gateway's whole contribution
 //   is replaced by its own buckets (what its usage log holds), then the global view is read.
 // - Every second the global view (spend, reservations, split per gateway) is read again: the
 //   "last known global spend" the gateway falls back on while Redis does not answer.
 import type { BudgetEntry } from '../../config/schema.js';
 import type { Logger } from '../log.js';
+import { LEASE_TTL_MS, LeaseBook, type LeaseChange } from './leases.js';
 import { BACKGROUND_DEADLINE_MS, TIMED_OUT, type RedisLink } from './link.js';
+import type { LocalSpend } from './local-spend.js';
+import { num, pairs, parseBudgetRow, type GlobalBudgetView } from './view.js';
 
-/** What the budget tracker lends the shared layer: its own spend, bucket by bucket. */
-export interface LocalSpend {
-  /** the budgets now configured */
-  entries(): readonly BudgetEntry[];
-  /** one budget's own buckets and their shape; undefined when it is not configured */
-  window(entry: BudgetEntry): { bucketMs: number; slots: number } | undefined;
-  /** own non-empty buckets of a budget in its window, [index, usd] */
-  buckets(entry: BudgetEntry, nowMs: number): Array<[number, number]>;
-  /** own spend in one bucket */
-  bucketSpend(entry: BudgetEntry, idx: number, nowMs: number): number;
-  /** own spend plus own reservations of a budget */
-  committed(entry: BudgetEntry, nowMs: number): number;
-}
+export type { GatewaySplit, GlobalBudgetView } from './view.js';
+export type { LocalSpend } from './local-spend.js';
 
 export interface ReserveItem {
   entry: BudgetEntry;
@@ -37,46 +34,30 @@ export type ReserveOutcome =
   | { kind: 'blocked'; blocked: BudgetEntry[] }
   | { kind: 'unavailable'; reason: string };
 
-export interface GatewaySplit {
-  gateway_id: string;
-  spend_usd: number;
-  reserved_usd: number;
-}
-
-export interface GlobalBudgetView {
-  spend_usd: number;
-  reserved_usd: number;
-  gateways: GatewaySplit[];
-}
-
 /** Redis' name for a budget: scope, window and target, so different windows never share buckets. */
 export const budgetId = (e: BudgetEntry) => `${e.scope}:${e.window_seconds}:${e.target}`;
 
 const STATUS_EVERY_MS = 1000;
-const SETTLE_BATCH_MS = 10;
+/** releases and lease refills go out this soon: another request may be waiting for that headroom */
+const URGENT_BATCH_MS = 10;
+/** spend alone (buckets, costs out of leases) waits longer, so one call carries many requests */
+const SPEND_BATCH_MS = 100;
+/** a sync that failed is tried again after this long (while Redis answers) */
+const RETRY_MS = 250;
 /** Releases kept while Redis is away; past this the oldest are dropped (their reservations expire by TTL). */
 const MAX_PENDING_RELEASES = 100_000;
 
-const num = (v: unknown) => {
-  const n = Number(v);
-  return Number.isFinite(n) && n > 0 ? n : 0;
-};
-
-function pairs(flat: unknown): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  if (!Array.isArray(flat)) return out;
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([String(flat[i]), String(flat[i + 1])]);
-  return out;
-}
-
 export class SharedBudgets {
   private local: LocalSpend | null = null;
+  readonly leases = new LeaseBook();
   private nextRid = 0;
   private readonly pendingReleases: string[] = [];
   /** `${bid}\0${idx}` -> the bucket to write (its value is read from the local window when sent) */
   private readonly dirty = new Map<string, { entry: BudgetEntry; idx: number }>();
-  private flushScheduled = false;
-  private flushing = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushAt = 0;
+  /** the sync in flight, if any: one at a time, since each sets its leases to absolute values */
+  private flushing: Promise<void> | null = null;
   /** last known others' spend + reservations per budget id: what `local` mode enforces on */
   private readonly othersCommitted = new Map<string, number>();
   private views = new Map<string, GlobalBudgetView>();
@@ -90,6 +71,8 @@ export class SharedBudgets {
     private readonly log: Logger,
     /** false while Redis is away or this gateway holds no heartbeat there; with the reason */
     private readonly usable: () => string | null,
+    /** counts an admission: on a lease (no round trip) or by the check-and-reserve script */
+    private readonly counted: (path: 'lease' | 'redis') => void = () => {},
   ) {}
 
   attach(local: LocalSpend): void {
@@ -98,13 +81,28 @@ export class SharedBudgets {
 
   start(): void {
     if (this.statusTimer) return;
-    this.statusTimer = setInterval(() => void this.readStatus(), STATUS_EVERY_MS);
+    this.statusTimer = setInterval(() => {
+      void this.readStatus();
+      // idle leases go back, and leases near their end are renewed, with no request to carry them
+      if (this.leases.pending(Date.now())) this.scheduleFlush(SPEND_BATCH_MS);
+    }, STATUS_EVERY_MS);
     this.statusTimer.unref();
   }
 
   stop(): void {
     if (this.statusTimer) clearInterval(this.statusTimer);
     this.statusTimer = null;
+  }
+
+  /**
+   * Sends what is queued now (after the one in flight, if any) instead of at the end of the
+   * batch wait: for a clean shutdown, whose last settles would otherwise wait for the next start.
+   */
+  async flushNow(): Promise<void> {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.flushing) await this.flushing;
+    await this.flush();
   }
 
   /** A fresh reservation id (unique within this gateway, which Redis prefixes with its id). */
@@ -132,22 +130,34 @@ export class SharedBudgets {
   }
 
   /**
-   * Check-and-reserve in one round trip. `items` are every `block` budget the request touches,
-   * each with what it reserves (0 = only checked); `mine` is what this request already holds
-   * locally on each, so the others' share can be told apart.
+   * Admission for one request: on leases in memory when they cover it, else check-and-reserve
+   * in one round trip. `items` are every `block` budget the request touches, each with what it
+   * reserves (0 = only checked); `expiryMs` is when its reservations may lapse.
    */
   async reserve(rid: string, items: readonly ReserveItem[], expiryMs: number): Promise<ReserveOutcome> {
     const why = this.usable();
     if (why !== null) return { kind: 'unavailable', reason: why };
     const now = Date.now();
+    const asks = items.map((it) => ({ id: budgetId(it.entry), entry: it.entry, usd: it.usd }));
+    if (this.leases.admit(rid, asks, now, expiryMs)) {
+      this.counted('lease');
+      // a lease at its low-water mark is refilled in the background, before it runs dry
+      if (this.leases.pendingOn(asks, now)) this.scheduleFlush();
+      return { kind: 'admitted' };
+    }
     const args: Array<string | number> = [now, this.gatewayId, rid, Math.ceil(expiryMs), items.length];
     for (const it of items) {
       const w = this.local?.window(it.entry);
       if (!w) return { kind: 'unavailable', reason: 'budget not tracked' };
-      args.push(budgetId(it.entry), w.bucketMs, w.slots, it.entry.max_budget_usd, it.usd);
+      // a lease too small for this request goes back in the same call, so it blocks no one
+      args.push(budgetId(it.entry), w.bucketMs, w.slots, it.entry.max_budget_usd, it.usd, this.leases.giveBack(budgetId(it.entry)));
     }
     const answer = await this.link.hotCall((c) => c.ptuiReserve(...args));
-    if ('unavailable' in answer) return { kind: 'unavailable', reason: answer.unavailable };
+    if ('unavailable' in answer) {
+      // the call may still run in Redis after we stopped waiting: what it reserved must go again
+      this.release(rid, items);
+      return { kind: 'unavailable', reason: answer.unavailable };
+    }
     const reply = answer.reply;
     if (!Array.isArray(reply)) return { kind: 'unavailable', reason: 'unexpected reply from Redis' };
     if (Number(reply[1]) !== 1) return { kind: 'unavailable', reason: 'this gateway has no heartbeat in Redis yet (Redis restarted or was flushed)' };
@@ -157,67 +167,112 @@ export class SharedBudgets {
       const spend = num(reply[2 + i * 3]);
       const reserved = num(reply[3 + i * 3]);
       if (Number(reply[4 + i * 3]) === 1) blocked.push(it.entry);
-      // this request's own reservation is in `committed` locally but not yet in Redis' figures
+      // this request's own reservation is in `committed` locally but not yet in Redis' figures;
+      // what is left of this gateway's lease there is what its requests in flight hold
       const own = (this.local?.committed(it.entry, nowLocal) ?? 0) - it.usd;
       this.othersCommitted.set(budgetId(it.entry), Math.max(0, spend + reserved - Math.max(0, own)));
     });
-    if (Number(reply[0]) === 1) return { kind: 'admitted' };
-    return { kind: 'blocked', blocked };
+    if (Number(reply[0]) !== 1) return { kind: 'blocked', blocked };
+    this.leases.noteAdmitted(asks, nowLocal);
+    if (this.leases.pendingOn(asks, nowLocal)) this.scheduleFlush();
+    this.counted('redis');
+    return { kind: 'admitted' };
   }
 
-  /**
-   * After a request: its reservations go, its charged buckets are written as absolute values.
-   * Returns at once; the write happens in one batch per event-loop turn.
-   */
-  settle(rid: string | null, reserved: readonly BudgetEntry[], charged: ReadonlyArray<{ entry: BudgetEntry; idx: number }>): void {
-    if (rid !== null) for (const e of reserved) this.pendingReleases.push(`${rid}|${budgetId(e)}`);
-    if (this.pendingReleases.length > MAX_PENDING_RELEASES) this.pendingReleases.splice(0, this.pendingReleases.length - MAX_PENDING_RELEASES);
-    for (const c of charged) this.dirty.set(`${budgetId(c.entry)}\0${c.idx}`, c);
+  private release(rid: string, items: readonly ReserveItem[]): void {
+    for (const it of items) if (it.usd > 0) this.pendingReleases.push(`${rid}|${budgetId(it.entry)}`);
     this.scheduleFlush();
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.usable() !== null) return;
-    this.flushScheduled = true;
-    // A short wait gathers the settles of many requests into one call. Nothing is lost meanwhile:
-    // a request's reservation stays in Redis until the same call writes its spend.
-    setTimeout(() => {
-      this.flushScheduled = false;
-      void this.flush();
-    }, SETTLE_BATCH_MS).unref();
+  /**
+   * After a request: its reservations go (or its lease hold ends and its cost is owed to the
+   * lease), its charged buckets are written as absolute values. Returns at once; the write
+   * happens in one batch.
+   */
+  settle(rid: string | null, reserved: readonly BudgetEntry[], charged: ReadonlyArray<{ entry: BudgetEntry; idx: number }>, costUsd = 0): void {
+    const onLease = this.leases.settle(rid, new Set(charged.map((c) => budgetId(c.entry))), costUsd);
+    const releasing = rid !== null && !onLease && reserved.length > 0;
+    if (releasing) for (const e of reserved) this.pendingReleases.push(`${rid}|${budgetId(e)}`);
+    if (this.pendingReleases.length > MAX_PENDING_RELEASES) this.pendingReleases.splice(0, this.pendingReleases.length - MAX_PENDING_RELEASES);
+    for (const c of charged) this.dirty.set(`${budgetId(c.entry)}\0${c.idx}`, c);
+    this.scheduleFlush(releasing ? URGENT_BATCH_MS : SPEND_BATCH_MS);
   }
 
-  private async flush(): Promise<void> {
-    if (this.flushing || this.usable() !== null || !this.local) return;
-    if (this.pendingReleases.length === 0 && this.dirty.size === 0) return;
-    this.flushing = true;
+  private scheduleFlush(delayMs = URGENT_BATCH_MS): void {
+    if (this.usable() !== null) return;
+    const at = Date.now() + delayMs;
+    if (this.flushTimer !== null) {
+      if (this.flushAt <= at) return;
+      clearTimeout(this.flushTimer);
+    }
+    this.flushAt = at;
+    // A short wait gathers the settles of many requests into one call. Nothing is lost meanwhile:
+    // a request's reservation stays in Redis until the same call writes its spend.
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      void this.flush();
+    }, delayMs);
+    this.flushTimer.unref();
+  }
+
+  private flush(): Promise<void> {
+    if (this.flushing || this.usable() !== null || !this.local) return Promise.resolve();
+    if (this.pendingReleases.length === 0 && this.dirty.size === 0 && !this.leases.pending(Date.now())) return Promise.resolve();
+    this.flushing = this.sync(this.local).finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async sync(local: LocalSpend): Promise<void> {
+    const now = Date.now();
     const releases = this.pendingReleases.splice(0);
     const sets = [...this.dirty.values()];
     this.dirty.clear();
-    const now = Date.now();
+    // taken as sent: a settled cost leaves its lease in the same call that writes its bucket
+    const changes = this.leases.take(now);
     const args: Array<string | number> = [now, this.gatewayId, releases.length, ...releases];
     const setArgs: Array<string | number> = [];
     let count = 0;
     for (const s of sets) {
-      const w = this.local.window(s.entry);
+      const w = local.window(s.entry);
       if (!w) continue;
-      setArgs.push(budgetId(s.entry), w.bucketMs, w.slots, s.idx, this.local.bucketSpend(s.entry, s.idx, now));
+      setArgs.push(budgetId(s.entry), w.bucketMs, w.slots, s.idx, local.bucketSpend(s.entry, s.idx, now));
       count++;
     }
-    args.push(count, ...setArgs);
-    let ok = false;
+    args.push(count, ...setArgs, changes.length);
+    for (const c of changes) {
+      // a budget no longer configured only hands its lease back: no window to grant from
+      const w = local.window(c.entry);
+      args.push(c.id, w?.bucketMs ?? 1, w?.slots ?? 1, c.entry.max_budget_usd, c.abs, w ? c.want : 0, c.minGrant, now + LEASE_TTL_MS);
+    }
+    let reply: unknown = TIMED_OUT;
     try {
-      ok = (await this.link.call((c) => c.ptuiSettle(...args), BACKGROUND_DEADLINE_MS)) !== TIMED_OUT;
+      reply = await this.link.call((c) => c.ptuiSync(...args), BACKGROUND_DEADLINE_MS);
     } catch (err) {
       this.log.warn('shared_settle_failed', { error: String(err).slice(0, 200) });
     }
+    const ok = Array.isArray(reply);
+    if (reply === TIMED_OUT) this.log.debug('shared_sync_late', { deadline_ms: BACKGROUND_DEADLINE_MS, note: 'kept; tried again' });
+    this.applyGrants(changes, ok ? (reply as unknown[]) : null, now);
     if (!ok) {
       // Kept for the next try; both halves are idempotent, so a call that did run is harmless to repeat.
       this.pendingReleases.unshift(...releases);
       for (const s of sets) this.dirty.set(`${budgetId(s.entry)}\0${s.idx}`, s);
     }
-    this.flushing = false;
-    if (ok && (this.pendingReleases.length > 0 || this.dirty.size > 0)) this.scheduleFlush();
+    if (!ok) this.scheduleFlush(RETRY_MS);
+    else if (this.pendingReleases.length > 0) this.scheduleFlush(URGENT_BATCH_MS);
+    else if (this.dirty.size > 0 || this.leases.pending(Date.now())) this.scheduleFlush(SPEND_BATCH_MS);
+  }
+
+  private applyGrants(changes: readonly LeaseChange[], reply: unknown[] | null, sentAt: number): void {
+    if (reply !== null && Number(reply[0]) !== 1) {
+      // no heartbeat of ours in Redis: it lost our state, and our leases with it
+      this.leases.done(changes, null, sentAt);
+      this.leases.lost();
+      return;
+    }
+    this.leases.done(changes, reply === null ? null : changes.map((_, i) => num(reply[1 + i])), sentAt);
   }
 
   /**
@@ -240,15 +295,20 @@ export class SharedBudgets {
       count++;
     }
     args[2] = count;
+    // Every bucket dirty now is in what is sent; one settled while the call is out stays dirty.
+    const covered = [...this.dirty];
+    this.dirty.clear();
+    let ok = false;
     try {
-      const r = await this.link.call((c) => c.ptuiRepublish(...args), BACKGROUND_DEADLINE_MS);
-      if (r === TIMED_OUT) return false;
+      ok = (await this.link.call((c) => c.ptuiRepublish(...args), BACKGROUND_DEADLINE_MS)) !== TIMED_OUT;
     } catch (err) {
       this.log.warn('shared_republish_failed', { error: String(err).slice(0, 200) });
+    }
+    if (!ok) {
+      for (const [k, v] of covered) if (!this.dirty.has(k)) this.dirty.set(k, v);
       return false;
     }
-    // everything dirty is in what was just written; releases still go out
-    this.dirty.clear();
+    // releases and lease changes still go out
     this.scheduleFlush();
     await this.readStatus();
     return true;
@@ -275,19 +335,11 @@ export class SharedBudgets {
     this.liveGateways = pairs(reply[0]).map(([gw]) => gw).sort();
     const views = new Map<string, GlobalBudgetView>();
     entries.forEach((e, i) => {
-      const row = reply[1 + i];
-      if (!Array.isArray(row)) return;
-      const spend = num(row[0]);
-      const reserved = num(row[1]);
-      const split = new Map<string, GatewaySplit>();
-      const at = (gw: string) => split.get(gw) ?? split.set(gw, { gateway_id: gw, spend_usd: 0, reserved_usd: 0 }).get(gw)!;
-      for (const [gw, v] of pairs(row[2])) at(gw).spend_usd = num(v);
-      for (const [gw, v] of pairs(row[3])) at(gw).reserved_usd = num(v);
-      const id = budgetId(e);
-      views.set(id, { spend_usd: spend, reserved_usd: reserved, gateways: [...split.values()].sort((a, b) => a.gateway_id.localeCompare(b.gateway_id)) });
-      const mine = split.get(this.gatewayId);
+      const parsed = parseBudgetRow(reply[1 + i], this.gatewayId);
+      if (!parsed) return;
+      views.set(budgetId(e), parsed.view);
       // others = the global figures minus this gateway's own share as Redis has it
-      this.othersCommitted.set(id, Math.max(0, spend + reserved - (mine ? mine.spend_usd + mine.reserved_usd : 0)));
+      this.othersCommitted.set(budgetId(e), parsed.others);
     });
     this.views = views;
     this.readTime = Date.now();

@@ -48,6 +48,8 @@ export type ClaimResult = { kind: 'held' } | { kind: 'fresh' } | { kind: 'confli
 export class GatewayIdentity {
   private readonly meta: HolderInfo;
   private timer: NodeJS.Timeout | null = null;
+  /** this process has held the id once: what it reserved since is its own to settle */
+  private claimed = false;
 
   constructor(
     readonly gatewayId: string,
@@ -65,11 +67,13 @@ export class GatewayIdentity {
   async claim(): Promise<ClaimResult> {
     if (!this.link.up) return { kind: 'unavailable' };
     try {
+      const first = this.claimed ? 0 : 1;
       const r = (await this.link.call(
-        (c) => c.ptuiHeartbeat(this.gatewayId, this.meta.instance, JSON.stringify(this.meta), HEARTBEAT_TTL_MS),
+        (c) => c.ptuiHeartbeat(this.gatewayId, this.meta.instance, JSON.stringify(this.meta), HEARTBEAT_TTL_MS, first),
         BACKGROUND_DEADLINE_MS,
       )) as unknown;
       if (r === TIMED_OUT || !Array.isArray(r)) return { kind: 'unavailable' };
+      if (Number(r[0]) !== 0) this.claimed = true;
       if (Number(r[0]) === 0) return { kind: 'conflict', message: describeHolder(this.gatewayId, String(r[1])) };
       return Number(r[0]) === 2 ? { kind: 'fresh' } : { kind: 'held' };
     } catch {

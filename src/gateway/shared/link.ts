@@ -10,7 +10,8 @@ import { Redis } from 'ioredis';
 import { describeRedisError, displayUrl, isAuthError, redisOptions } from '../../config/redis-options.js';
 import type { SharedConfig } from '../../config/schema.js';
 import { RATE_ADMIT_LUA, RATE_SETTLE_LUA } from './rate-scripts.js';
-import { HEARTBEAT_LUA, REPUBLISH_LUA, RESERVE_LUA, RESIGN_LUA, SETTLE_LUA, STATUS_LUA } from './scripts.js';
+import { SYNC_LUA } from './lease-scripts.js';
+import { HEARTBEAT_LUA, REPUBLISH_LUA, RESERVE_LUA, RESIGN_LUA, STATUS_LUA } from './scripts.js';
 
 export { isAuthError };
 
@@ -27,7 +28,7 @@ type ScriptCall = (...args: Array<string | number>) => Promise<Reply>;
 /** ioredis with our scripts defined: each is sent by SHA, and loaded again when Redis lost it. */
 export type ScriptedRedis = Redis & {
   ptuiReserve: ScriptCall;
-  ptuiSettle: ScriptCall;
+  ptuiSync: ScriptCall;
   ptuiRepublish: ScriptCall;
   ptuiStatus: ScriptCall;
   ptuiHeartbeat: ScriptCall;
@@ -42,6 +43,8 @@ export interface LinkHooks {
   /** Redis answers (again): converge */
   onUp(): void;
   onDown(reason: string): void;
+  /** a call got no answer in time: Redis may still run it, or have missed what came before */
+  onLate(): void;
 }
 
 export class RedisLink {
@@ -65,7 +68,7 @@ export class RedisLink {
     const client = new Redis(redisOptions(shared, home, name)) as ScriptedRedis;
     const define = (n: string, lua: string) => client.defineCommand(n, { numberOfKeys: 0, lua });
     define('ptuiReserve', RESERVE_LUA);
-    define('ptuiSettle', SETTLE_LUA);
+    define('ptuiSync', SYNC_LUA);
     define('ptuiRepublish', REPUBLISH_LUA);
     define('ptuiStatus', STATUS_LUA);
     define('ptuiHeartbeat', HEARTBEAT_LUA);
@@ -137,8 +140,11 @@ export class RedisLink {
     try {
       const r = await Promise.race([pending, late]);
       if (r !== TIMED_OUT) this.timeouts = 0;
-      // one late answer (a pause in this process or in Redis) is not an outage; three in a row are
-      else if (++this.timeouts >= SLOW_AFTER_TIMEOUTS) this.markSlow(deadlineMs);
+      else {
+        this.hooks.onLate();
+        // one late answer (a pause in this process or in Redis) is not an outage; three in a row are
+        if (++this.timeouts >= SLOW_AFTER_TIMEOUTS) this.markSlow(deadlineMs);
+      }
       return r;
     } catch (err) {
       const message = (err as Error).message;
@@ -195,12 +201,18 @@ export class RedisLink {
     this.upNow = false;
     this.why = reason;
     if (was) this.hooks.onDown(reason);
+    // Down on a connection that is still open (no answer in time, or a command's error): no
+    // reconnect will bring it back, so a PING does once Redis answers it.
+    if (this.client.status === 'ready') this.startProbe();
   }
 
   /** No answer in time: stop waiting on Redis until a PING comes back. */
   private markSlow(deadlineMs: number): void {
     if (!this.upNow) return;
     this.markDown(`Redis at ${this.url} did not answer within ${deadlineMs} ms`);
+  }
+
+  private startProbe(): void {
     if (this.probeTimer || this.closed) return;
     this.probeTimer = setInterval(() => void this.probe(), PROBE_INTERVAL_MS);
     this.probeTimer.unref();

@@ -2,7 +2,20 @@
 // same buckets its local windows use, so what it publishes is exactly what it enforces on.
 import type { BudgetEntry } from '../../config/schema.js';
 import type { BudgetTracker, TrackedBudget } from '../budget/tracker.js';
-import type { LocalSpend } from './budgets.js';
+
+/** What the budget tracker lends the shared layer: its own spend, bucket by bucket. */
+export interface LocalSpend {
+  /** the budgets now configured */
+  entries(): readonly BudgetEntry[];
+  /** one budget's own buckets and their shape; undefined when it is not configured */
+  window(entry: BudgetEntry): { bucketMs: number; slots: number } | undefined;
+  /** own non-empty buckets of a budget in its window, [index, usd] */
+  buckets(entry: BudgetEntry, nowMs: number): Array<[number, number]>;
+  /** own spend in one bucket */
+  bucketSpend(entry: BudgetEntry, idx: number, nowMs: number): number;
+  /** own spend plus own reservations of a budget */
+  committed(entry: BudgetEntry, nowMs: number): number;
+}
 
 export function localSpendOf(current: () => BudgetTracker): LocalSpend {
   const find = (e: BudgetEntry): TrackedBudget | undefined => {

@@ -49,6 +49,7 @@ export class SharedState {
   private readonly upGauge: client.Gauge;
   private readonly unavailableTotal: client.Counter;
   private readonly gatewaysGauge: client.Gauge;
+  private readonly admissions: client.Counter;
 
   constructor(
     shared: SharedConfig,
@@ -66,9 +67,14 @@ export class SharedState {
         this.upGauge.set(0);
         this.log.warn('shared_unavailable', { reason, on_unavailable: this.mode });
       },
+      // A late answer need not take the link down (a paused Redis, a starved box), but a write may
+      // have been lost or overtaken meanwhile: the next heartbeat that gets through republishes.
+      onLate: () => {
+        this.stale = true;
+      },
     });
     this.identity = new GatewayIdentity(this.gatewayId, runtimeDir, this.link);
-    this.budgets = new SharedBudgets(this.link, this.gatewayId, log, () => this.unusableReason());
+    this.budgets = new SharedBudgets(this.link, this.gatewayId, log, () => this.unusableReason(), (path) => this.admissions.inc({ path }));
     this.rateLimits = new SharedRateLimits(this.link, () => this.unusableReason());
     const r = [registry];
     this.upGauge = new client.Gauge({ name: 'backend_llm_shared_up', help: '1 while the shared Redis answers and holds this gateway\'s heartbeat.', registers: r });
@@ -76,6 +82,12 @@ export class SharedState {
       name: 'backend_llm_shared_unavailable_total',
       help: 'Requests under a shared budget or rate limit decided without Redis (on_unavailable), by the action taken.',
       labelNames: ['action'],
+      registers: r,
+    });
+    this.admissions = new client.Counter({
+      name: 'backend_llm_shared_budget_admissions_total',
+      help: 'Requests under a shared block budget admitted by path: lease (in memory, on this gateway\'s budget leases) or redis (the check-and-reserve round trip).',
+      labelNames: ['path'],
       registers: r,
     });
     this.gatewaysGauge = new client.Gauge({
@@ -159,6 +171,9 @@ export class SharedState {
 
   async close(): Promise<void> {
     this.budgets.stop();
+    // the last settles, and the leases handed back, go out before the id is given up
+    this.budgets.leases.handBackAll();
+    await this.budgets.flushNow();
     await this.identity.resign();
     await this.link.close();
   }
@@ -182,6 +197,7 @@ export class SharedState {
     this.claimed = true;
     this.upGauge.set(this.unusableReason() === null ? 1 : 0);
     // fresh: Redis had no heartbeat of ours (restarted, flushed, or we just came back)
+    if (r.kind === 'fresh') this.budgets.leases.lost();
     if (r.kind === 'fresh' || this.stale) {
       this.stale = true;
       void this.converge();
