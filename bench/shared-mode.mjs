@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import YAML from 'yaml';
+import { Redis } from 'ioredis';
 import { QUICK, PIN, CLIENT_CPUS, SERVER_CPUS, fmt, freePort, log, numFlag, pinSelf, sleep, startProcess, summarize, table, writeResult } from './lib/common.mjs';
 import { Samples, chatBody, makePool, runAutocannon, runConcurrent, runSequential } from './lib/load.mjs';
 import { LOGICAL_MODEL, makeBenchHome, removeHome, startGateway, startUpstream } from './lib/servers.mjs';
@@ -73,6 +74,10 @@ async function main() {
     await runConcurrent(t.pool16, r, WARMUP, CONC);
     await runSequential(t.pool1, r, Math.min(WARMUP, 500));
   }
+  // Redis' own accounting over the measured rounds: commands it ran (the scripts' inner calls
+  // included) and the CPU they took, per request the shared gateway served.
+  const redisClient = new Redis({ host: '127.0.0.1', port: redis.port, lazyConnect: false });
+  await redisClient.config('RESETSTAT');
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 ? [...targets].reverse() : targets;
     log(`round ${round + 1}/${ROUNDS}: c=1 x${N_SEQ}, autocannon c=${CONC} ${AC_SECONDS}s`);
@@ -80,6 +85,8 @@ async function main() {
     for (const t of order) t.ac.push(await runAutocannon(t.origin, r, { connections: CONC, duration: AC_SECONDS }));
   }
 
+  const redisStats = parseCommandStats(await redisClient.info('commandstats'));
+  redisClient.disconnect();
   const results = {};
   for (const t of targets) {
     const ok = t.ac.every((a) => a.errors === 0 && a.timeouts === 0 && a.non2xx === 0);
@@ -101,6 +108,8 @@ async function main() {
     chat_p99: s.c1_us.chat.p99 - l.c1_us.chat.p99,
     stream_p50: s.c1_us.stream.p50 - l.c1_us.stream.p50,
   };
+  const served = N_SEQ * ROUNDS + s.autocannon_rounds.reduce((n, a) => n + a.total, 0);
+  const perRequest = summarizeRedis(redisStats, served);
   const rpsRatio = s.rps_c16 && l.rps_c16 ? s.rps_c16 / l.rps_c16 : null;
   const sharedHealth = await fetch(`${targets[1].origin}/health`).then((x) => x.json()).catch(() => null);
   const tables = {
@@ -116,6 +125,9 @@ async function main() {
         ['added by shared mode, stream p50 at c=1 (µs)', round1(added.stream_p50), '≤ 150'],
         ['req/s at c=16, local mode', round1(l.rps_c16), '–'],
         ['req/s at c=16, shared mode', round1(s.rps_c16), '–'],
+        ['Redis round trips per request (top-level commands)', fmt(perRequest.round_trips, 3), '–'],
+        ['Redis commands per request (inside scripts too)', fmt(perRequest.commands, 3), '–'],
+        ['Redis CPU per request (µs)', fmt(perRequest.usec, 3), '–'],
         ['shared / local req/s', rpsRatio === null ? 'errors' : `${fmt(rpsRatio * 100, 1)} %`, '≥ 85 %'],
       ],
     ),
@@ -129,13 +141,41 @@ async function main() {
   console.log(tables.summary + '\n');
   console.log('targets: ' + Object.entries(targetsMet).map(([k, v]) => `${k}=${v ? 'met' : 'MISSED'}`).join(', '));
   if (sharedHealth?.shared?.state !== 'up') console.log(`note: the shared gateway's link was ${JSON.stringify(sharedHealth?.shared)} at the end`);
-  const file = writeResult('shared-mode', { params: { rounds: ROUNDS, n_c1: N_SEQ, autocannon_s: AC_SECONDS, warmup: WARMUP, concurrency: CONC, pinned: PIN }, results, added_us: added, rps_ratio: rpsRatio, targets_met: targetsMet, tables });
+  const file = writeResult('shared-mode', { params: { rounds: ROUNDS, n_c1: N_SEQ, autocannon_s: AC_SECONDS, warmup: WARMUP, concurrency: CONC, pinned: PIN }, results, redis: { per_request: perRequest, commandstats: redisStats }, added_us: added, rps_ratio: rpsRatio, targets_met: targetsMet, tables });
   log(`wrote ${file}`);
   for (const t of targets) await t.proc.stop();
   await redis.proc.stop();
   await upstream.stop();
   removeHome(localHome);
   removeHome(sharedHome);
+}
+
+/** `INFO commandstats` as { command: { calls, usec } }. */
+function parseCommandStats(text) {
+  const out = {};
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) out[m[1]] = { calls: Number(m[2]), usec: Number(m[3]) };
+  return out;
+}
+
+/** Per request served: round trips (what the gateway sent), all commands run, and Redis CPU. */
+function summarizeRedis(stats, served) {
+  // commands a script runs are counted under their own names; what a client sends is EVALSHA,
+  // EVAL, SCRIPT and plain reads such as the key store's version GET and heartbeats' PINGs
+  const topLevel = ['evalsha', 'eval', 'script', 'ping', 'get', 'info', 'config'];
+  let rt = 0;
+  let all = 0;
+  let usec = 0;
+  for (const [cmd, v] of Object.entries(stats)) {
+    if (cmd === 'config' || cmd === 'info') continue;
+    all += v.calls;
+    if (topLevel.includes(cmd)) rt += v.calls;
+    if (cmd === 'evalsha' || cmd === 'eval' || !topLevel.includes(cmd)) continue;
+    usec += v.usec;
+  }
+  // EVALSHA's usec already holds its inner commands'; plain commands add their own
+  usec += (stats.evalsha?.usec ?? 0) + (stats.eval?.usec ?? 0);
+  const per = (n) => (served > 0 ? n / served : null);
+  return { served, round_trips: per(rt), commands: per(all - rt), usec: per(usec) };
 }
 
 function round1(v) {
