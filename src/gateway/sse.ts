@@ -9,12 +9,27 @@ const LF = 10;
 const CR = 13;
 const DATA = Buffer.from('data:');
 const DONE = Buffer.from('[DONE]');
-const USAGE = Buffer.from('"usage"');
 const END_OF_EVENT = Buffer.from('\n\n');
 const BLANK_LF = Buffer.from('\n\n');
 const BLANK_CRLF = Buffer.from('\n\r\n');
-// A chunk that finishes a choice, or carries no text (the role-only first chunk), is no token.
-const NOT_A_TOKEN = ['"finish_reason":"', '"finish_reason": "', '"content":""', '"content": ""'].map((s) => Buffer.from(s));
+// A chunk that finishes a choice (a string finish_reason), or carries no text (the role-only
+// first chunk: content ""), is no token. Looked for in the payload read as latin1: the keys are
+// ASCII, which latin1 keeps byte for byte, and a string search costs a fraction of a
+// Buffer.indexOf call (this runs for every event).
+const FINISH_KEY = '"finish_reason":';
+const CONTENT_KEY = '"content":';
+
+/** Whether some `key` in the JSON text is followed (after at most one space) by `value`. */
+function keyFollowedBy(text: string, key: string, value: string): boolean {
+  for (let i = text.indexOf(key); i !== -1; i = text.indexOf(key, i + key.length)) {
+    let j = i + key.length;
+    if (text.charCodeAt(j) === 32) j++;
+    if (text.startsWith(value, j)) return true;
+  }
+  return false;
+}
+
+const isTokenChunk = (payload: string) => !keyFollowedBy(payload, FINISH_KEY, '"') && !keyFollowedBy(payload, CONTENT_KEY, '""');
 
 /** One SSE event (the bytes up to its blank line) is longer than the bound. */
 export class SseEventTooLarge extends Error {
@@ -125,8 +140,8 @@ export class SseRelay extends RelayProgress {
     }
     const events = this.events;
     if (events) events.push(buf.toString('utf8', s, e));
-    const payload = buf.subarray(s, e);
-    if (payload.indexOf(USAGE) !== -1) {
+    const payload = buf.toString('latin1', s, e);
+    if (payload.includes('"usage"')) {
       try {
         const obj = JSON.parse(buf.toString('utf8', s, e)) as { usage?: unknown; choices?: unknown };
         if (obj.usage) {
@@ -138,7 +153,7 @@ export class SseRelay extends RelayProgress {
       }
     }
     this.sawContent = true;
-    if (!NOT_A_TOKEN.some((p) => payload.indexOf(p) !== -1)) this.completionTokens++;
+    if (isTokenChunk(payload)) this.completionTokens++;
     return true;
   }
 }

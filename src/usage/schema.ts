@@ -45,6 +45,7 @@ export interface StoredUsageRow extends UsageRow {
  * provider, logical model and capability kept exact by triggers (what dashboard aggregates read).
  * v3: a partial index of rows with a negative or missing cost. v4: usage_source and key_alias.
  * v5: indexes for finding rows by status, error type and request id (the console's filter).
- * v6: the capability index dropped (an insert touches one B-tree fewer).
+ * v6: the capability index dropped (an insert touches one B-tree fewer). v7: the provider and
+ * model indexes dropped (two fewer).
  */
-export const USAGE_SCHEMA_VERSION = 6;
+export const USAGE_SCHEMA_VERSION = 7;

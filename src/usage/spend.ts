@@ -195,9 +195,8 @@ const isoMinute = (ms: number) => new Date(ms).toISOString().slice(0, 16);
 /**
  * Exact spend of one budget over (now - window, now], positive costs only. Whole minutes inside
  * the window come from the rollup (minus the negative rows there), the partial minutes at both
- * ends from the scope's index (provider and model) or the request rows by time (capability,
- * through idx_llm_usage_ts: under a minute of rows each), so the cost does not grow with the rows
- * in the window.
+ * ends from the request rows by time (through idx_llm_usage_ts: under a minute of rows each), so
+ * the cost does not grow with the rows in the window.
  */
 export function budgetSpend(db: Db, budget: BudgetEntry, nowMs: number): number {
   // keys are not in the per-minute rollup; their own index answers instead

@@ -39,6 +39,23 @@ describe('SseRelay', () => {
     }
   });
 
+  it('counts a token for each chunk with text: not the role-only chunk, not a finishing chunk, whatever the spacing or the choice', () => {
+    const sink = new Sink();
+    const relay = new SseRelay(sink, false, false, MAX);
+    const events = [
+      '{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}', // role only
+      '{"choices":[{"index":0,"delta":{"content": ""}, "finish_reason": null}]}', // empty, spaced
+      '{"choices":[{"index":0,"delta":{"content":"Hé"},"finish_reason":null}]}', // a token (non-ASCII text)
+      '{"choices":[{"index":0,"delta":{"content": "x"}, "finish_reason": null}]}', // a token, spaced
+      '{"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null},{"index":1,"delta":{},"finish_reason":"stop"}]}', // a choice finishes
+      '{"choices":[{"index":0,"delta":{},"finish_reason": "length"}]}', // finishes, spaced
+      '{"choices":[{"index":0,"delta":{"content":"finish_reason\\":\\"x"},"finish_reason":null}]}', // the key's text inside content
+    ];
+    relay.feed(Buffer.from(events.map((e) => `data: ${e}\n\n`).join('') + 'data: [DONE]\n\n'));
+    expect(relay.dataEvents).toBe(events.length + 1);
+    expect(relay.completionTokens).toBe(3);
+  });
+
   it('CRLF line endings end events too', () => {
     const sink = new Sink();
     const relay = new SseRelay(sink, false, false, MAX);

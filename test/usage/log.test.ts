@@ -36,11 +36,11 @@ describe('usage db: open and migrations', () => {
       sql: string;
     }[]).map((r) => r.sql);
     expect(idx.some((s) => /ON llm_usage\(timestamp[,)]/.test(s))).toBe(true);
-    // the console's search walks the provider and model indexes; v6 dropped the capability one
-    for (const col of ['provider', 'logical_model']) {
-      expect(idx.some((s) => new RegExp(`\\(${col}, timestamp`).test(s))).toBe(true);
+    // v6 dropped the capability index and v7 the provider and model ones: each costs every commit
+    // a B-tree page, and the search and budgets read those columns through the rollup and by time
+    for (const col of ['provider', 'logical_model', 'capability']) {
+      expect(idx.some((s) => new RegExp(`\\(${col}, timestamp`).test(s)), col).toBe(false);
     }
-    expect(idx.some((s) => /\(capability, timestamp/.test(s))).toBe(false);
     const cols = (log.db.prepare('PRAGMA table_info(llm_usage)').all() as { name: string }[]).map((c) => c.name);
     expect(cols).toEqual([
       'id', 'request_id', 'timestamp', 'provider', 'logical_model', 'concrete_model', 'capability', 'endpoint',
@@ -317,6 +317,31 @@ describe('schema v4: usage_source and key_alias', () => {
       ['rejected', null, null],
       ['odd', 'upstream', null],
     ]);
+  });
+});
+
+describe('schema v7: no provider or model index', () => {
+  it('a v6 file loses both indexes and keeps its rows, which the time index still finds', () => {
+    fs.mkdirSync(path.dirname(dbPath), { recursive: true });
+    const raw = new Database(dbPath);
+    raw.pragma('journal_mode = WAL');
+    for (const m of USAGE_MIGRATIONS.slice(0, 6)) raw.exec(m);
+    raw.pragma('user_version = 6');
+    raw.prepare(`INSERT INTO llm_usage (request_id, timestamp, provider, logical_model, endpoint, status) VALUES ('old', '2026-01-01T00:00:00.000Z', 'p', 'm', 'chat', 'success')`).run();
+    const names = (db: Database.Database) => db.prepare(`SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='llm_usage'`).pluck().all();
+    expect(names(raw)).toEqual(expect.arrayContaining(['idx_llm_usage_provider_ts', 'idx_llm_usage_model_ts']));
+    raw.close();
+
+    const log = UsageLog.open(dbPath);
+    expect(log.db.pragma('user_version', { simple: true })).toBe(USAGE_SCHEMA_VERSION);
+    expect(names(log.db)).not.toContain('idx_llm_usage_provider_ts');
+    expect(names(log.db)).not.toContain('idx_llm_usage_model_ts');
+    expect(names(log.db)).toEqual(expect.arrayContaining(['idx_llm_usage_ts', 'idx_llm_usage_status_ts', 'idx_llm_usage_request_id']));
+    log.insert(sampleRow({ request_id: 'new', provider: 'p', logical_model: 'm' }));
+    const plan = log.db.prepare(`EXPLAIN QUERY PLAN SELECT SUM(cost_usd) FROM llm_usage WHERE provider = ? AND timestamp > ? AND timestamp <= ?`).all('p', 'a', 'b') as { detail: string }[];
+    expect(plan.map((p) => p.detail).join(' | ')).toMatch(/USING INDEX idx_llm_usage_ts/);
+    expect(log.db.prepare(`SELECT request_id FROM llm_usage WHERE provider = 'p' ORDER BY id`).pluck().all()).toEqual(['old', 'new']);
+    log.close();
   });
 });
 

@@ -95,7 +95,7 @@ describe('UsageSearch', () => {
     expect(plan(SEARCH_SQL.minutesOf, '[]', '[]')).toMatch(/llm_usage_minute/);
     expect(plan(SEARCH_SQL.rowsInMinute, 'a', 'b', '[]', '[]')).toMatch(/SEARCH llm_usage USING INDEX \w+ \(/);
     for (const sql of Object.values(SEARCH_SQL)) {
-      const text = typeof sql === 'function' ? sql('provider') : sql;
+      const text = typeof sql === 'function' ? sql('error_type') : sql;
       expect(plan(text, ...Array(text.split('?').length - 1).fill('x'))).not.toMatch(/SCAN llm_usage\b(?! USING)/);
     }
   });

@@ -2,13 +2,13 @@
 // route (admin routes in admin.ts, LLM requests to an Exchange), counts requests in flight and
 // drains them on shutdown. A new config becomes a new Snapshot; requests keep the one they
 // started with.
-import { randomUUID } from 'node:crypto';
 import { findSecrets } from '../../security/scan.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ResolvedConfig } from '../../config/load.js';
 import type { UsageLog } from '../../usage/log.js';
 import { Context, type Endpoint } from '../context.js';
+import { timeOrderedId } from '../request-id.js';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { CallbackManager } from '../pipeline.js';
@@ -191,7 +191,7 @@ export class GatewayServer implements admin.AdminState {
     const snap = this.snapshot;
     const idHeader = req.headers['x-request-id'];
     // A client's id is kept unless it looks like a secret: it goes to the log, the usage log and upstream.
-    const requestId = typeof idHeader === 'string' && REQUEST_ID_RE.test(idHeader) && findSecrets(idHeader).length === 0 ? idHeader : randomUUID();
+    const requestId = typeof idHeader === 'string' && REQUEST_ID_RE.test(idHeader) && findSecrets(idHeader).length === 0 ? idHeader : timeOrderedId();
     const ctx = new Context(requestId, endpoint, req.headers, snap.config, startMono);
     this.inflight++;
     try {
