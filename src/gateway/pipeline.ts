@@ -27,6 +27,11 @@ export interface CallbackDeps {
  */
 export abstract class Callback {
   abstract readonly name: string;
+  /**
+   * The end of a successful answer waits for this callback's onSuccess to settle (the usage log:
+   * its row's commit); callbacks after it in the pipeline run once the answer is complete.
+   */
+  readonly holdsAnswer: boolean = false;
   constructor(protected readonly deps: CallbackDeps) {}
   onRequest(_ctx: Context): void | Promise<void> {}
   onSuccess(_ctx: Context): void | Promise<void> {}
@@ -40,6 +45,8 @@ export abstract class Callback {
 export type CallbackClass = new (deps: CallbackDeps) => Callback;
 
 type Hook = 'onSuccess' | 'onError';
+
+const noop = (): void => {};
 
 export class CallbackManager {
   constructor(
@@ -55,24 +62,46 @@ export class CallbackManager {
     }
   }
 
-  runSuccess(ctx: Context): Promise<void> {
-    return this.runIsolated('onSuccess', ctx);
-  }
-
-  runError(ctx: Context): Promise<void> {
-    return this.runIsolated('onError', ctx);
-  }
-
-  private async runIsolated(hook: Hook, ctx: Context): Promise<void> {
+  /**
+   * Runs onSuccess in order. `answer` (the held-back end of the response) is called once the
+   * callback that holds the answer has settled, so the callbacks after it (metrics) are off the
+   * client's clock; without such a callback, after all of them.
+   */
+  async runSuccess(ctx: Context, answer: () => void = noop): Promise<void> {
+    let answered = false;
     for (const cb of this.callbacks) {
-      try {
-        const r = cb[hook](ctx);
-        if (r) await r;
-      } catch (err) {
-        this.deps.metrics.callbackErrors.inc({ callback: cb.name, hook });
-        this.deps.log.error('callback_failed', { callback: cb.name, hook, request_id: ctx.requestId, error: String(err) });
+      const r = this.runHook(cb, 'onSuccess', ctx);
+      if (r) await r;
+      if (cb.holdsAnswer && !answered) {
+        answered = true;
+        answer();
       }
     }
+    if (!answered) answer();
+  }
+
+  async runError(ctx: Context): Promise<void> {
+    for (const cb of this.callbacks) {
+      const r = this.runHook(cb, 'onError', ctx);
+      if (r) await r;
+    }
+  }
+
+  /** One hook, isolated: a throw or a rejection is logged and counted, never passed on. */
+  private runHook(cb: Callback, hook: Hook, ctx: Context): Promise<void> | undefined {
+    try {
+      const r = cb[hook](ctx);
+      // sync hooks (the built-in ones) cost no promise
+      return r ? Promise.resolve(r).then(undefined, (err: unknown) => this.hookFailed(cb, hook, ctx, err)) : undefined;
+    } catch (err) {
+      this.hookFailed(cb, hook, ctx, err);
+      return undefined;
+    }
+  }
+
+  private hookFailed(cb: Callback, hook: Hook, ctx: Context, err: unknown): void {
+    this.deps.metrics.callbackErrors.inc({ callback: cb.name, hook });
+    this.deps.log.error('callback_failed', { callback: cb.name, hook, request_id: ctx.requestId, error: String(err) });
   }
 
   async reconfigure(config: ResolvedConfig): Promise<void> {

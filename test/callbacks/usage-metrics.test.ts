@@ -7,7 +7,7 @@ import type { ResolvedConfig } from '../../src/config/load.js';
 import { MetricsCallback } from '../../src/gateway/callbacks/metrics.js';
 import { MAX_ERROR_MESSAGE, UsageLogCallback } from '../../src/gateway/callbacks/usage-log.js';
 import { GatewayError } from '../../src/gateway/errors.js';
-import { CallbackManager, type CallbackDeps } from '../../src/gateway/pipeline.js';
+import { Callback, CallbackManager, type CallbackDeps } from '../../src/gateway/pipeline.js';
 import { UsageLog } from '../../src/usage/log.js';
 import type { StoredUsageRow } from '../../src/usage/schema.js';
 import { tempDir } from '../helpers/usage.js';
@@ -295,6 +295,40 @@ describe('usage-log hooks wired to metrics', () => {
     expect((await d.metrics.usageLogBuffered.get()).values[0]!.value).toBe(0);
     expect(locked.db.prepare('SELECT count(*) FROM llm_usage').pluck().get()).toBe(1);
     locked.close();
+    usage = UsageLog.open(dbPath); // for afterEach
+  });
+});
+
+describe('the held-back end of a success', () => {
+  it("goes out once the usage row is committed ('tick' batching), before the metrics, and with a failing callback too", async () => {
+    usage.close();
+    const ticked = UsageLog.open(dbPath, {}, { batch: 'tick' });
+    const d = callbackDeps(config, ticked, logLines);
+    const seen: string[] = [];
+    const committed = () => ticked.db.prepare('SELECT count(*) FROM llm_usage').pluck().get() as number;
+    class Failing extends Callback {
+      readonly name = 'failing';
+      override onSuccess(): Promise<void> {
+        seen.push('failing');
+        return Promise.reject(new Error('boom'));
+      }
+    }
+    class Metrics extends MetricsCallback {
+      override onSuccess(ctx: Parameters<MetricsCallback['onSuccess']>[0]): void {
+        seen.push('metrics');
+        super.onSuccess(ctx);
+      }
+    }
+    const m = new CallbackManager([new Failing(d), new UsageLogCallback(d), new Metrics(d)], d);
+    await m.runSuccess(finishedContext(config), () => seen.push(`answer after ${committed()} row(s)`));
+    expect(seen).toEqual(['failing', 'answer after 1 row(s)', 'metrics']);
+    expect(logLines.some((l) => JSON.parse(l).event === 'callback_failed')).toBe(true);
+
+    // without a callback that holds the answer, it goes out after all of them
+    seen.length = 0;
+    await new CallbackManager([new Metrics(d)], d).runSuccess(finishedContext(config), () => seen.push('answer'));
+    expect(seen).toEqual(['metrics', 'answer']);
+    ticked.close();
     usage = UsageLog.open(dbPath); // for afterEach
   });
 });

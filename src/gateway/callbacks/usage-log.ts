@@ -115,6 +115,7 @@ export function usageRowFromContext(ctx: Context, status: 'success' | 'error'): 
 
 export class UsageLogCallback extends Callback {
   readonly name = 'usage-log';
+  override readonly holdsAnswer = true;
 
   constructor(deps: CallbackDeps) {
     super(deps);

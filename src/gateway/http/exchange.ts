@@ -75,10 +75,13 @@ export class Exchange {
     if (this.reply.tail === null) await afterIo();
     const failed = ctx.error !== null;
     if (failed) await this.manager.runError(ctx);
-    else await this.manager.runSuccess(ctx);
+    else await this.manager.runSuccess(ctx, this.sendTail);
     this.reply.sendTail();
     this.logOutcome(failed);
   }
+
+  /** The held-back end of a success, sent once its usage row is committed (see Callback.holdsAnswer). */
+  private readonly sendTail = (): void => this.reply.sendTail();
 
   private logOutcome(failed: boolean): void {
     const ctx = this.ctx;
