@@ -147,6 +147,16 @@ export const consolePlugin = {
     // Ink loads its devtools bridge only when DEV=true; the dashboard never runs that way.
     b.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: 'react-devtools-core', namespace: 'ptui-empty' }));
     b.onLoad({ filter: /.*/, namespace: 'ptui-empty' }, () => ({ contents: 'export default {};', loader: 'js' }));
+    // Ink and its helpers measure every changed line with string-width; the console's own
+    // count gives the same numbers and skips string-width's per-character work on the usual lines.
+    // (only where the import means the string-width the console depends on: another version
+    // stays itself)
+    const ownStringWidth = path.join(ROOT, 'node_modules', 'string-width', 'index.js');
+    b.onResolve({ filter: /^string-width$/ }, async (args) => {
+      if (args.pluginData?.asIs || !args.importer.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+      const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { asIs: true } });
+      return resolved.path === ownStringWidth ? { path: path.join(ROOT, 'dist', 'tui', 'presentation', 'textWidth.js') } : undefined;
+    });
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('node:')) return { path: args.path, external: true };
       const fromPackage = args.importer.includes(`${path.sep}node_modules${path.sep}`);

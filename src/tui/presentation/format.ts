@@ -2,6 +2,7 @@
 // so a missing reading is never shown as 0. Widths are terminal columns (a CJK character or an
 // emoji takes two), never string lengths, so columns stay aligned whatever the text.
 import stringWidth from 'string-width';
+import { terminalWidth } from './textWidth.js';
 
 export const NA = '–';
 
@@ -19,7 +20,7 @@ export function displayWidth(text: string): number {
   let w = wideWidths.get(text);
   if (w === undefined) {
     if (wideWidths.size >= WIDE_MEMO_BOUND) wideWidths.clear();
-    w = stringWidth(text);
+    w = terminalWidth(text);
     wideWidths.set(text, w);
   }
   return w;
