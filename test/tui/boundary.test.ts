@@ -19,6 +19,25 @@ afterEach(async () => {
 });
 
 describe('the boundary where outside text enters the console', () => {
+  it('cleans the rows of a source that never changes a row once published, each row once', () => {
+    const hostile = { id: 1, error_message: HOSTILE_TEXT.join(' '), model: 'ok' };
+    const plain = { id: 2, error_message: null, model: 'gpt-4' };
+    const source = new ValueStore({ rows: [hostile, plain] as Array<typeof hostile | typeof plain> });
+    const shown = new ValueStore(source.getSnapshot());
+    cleanups.push(mirrorInto(source, shown, { immutable: true }));
+    const first = shown.getSnapshot().rows;
+    expect(first[0].error_message).not.toMatch(CONTROL);
+    expect(first[0]).not.toBe(hostile); // a cleaned copy
+    expect(first[1]).toBe(plain); // nothing to clean: the row itself
+    // the next value holds the same rows and a new hostile one: the same cleaned copies come back
+    const fresh = { id: 3, error_message: `\x1b]52;c;${'A'.repeat(8)}\x07new`, model: 'x' };
+    source.set({ rows: [fresh, hostile, plain] });
+    const next = shown.getSnapshot().rows;
+    expect(next[0].error_message).toBe('\ufffdnew');
+    expect(next[1]).toBe(first[0]);
+    expect(next[2]).toBe(plain);
+  });
+
   it('cleans the reason a gateway child died, read from its log', async () => {
     const dir = tempDir('ptui-boundary-');
     cleanups.push(() => dir.cleanup());

@@ -4,10 +4,15 @@
 import type { Store, ValueStore } from '../../system/store.js';
 import { cleanData } from './cleanText.js';
 
-/** Copy every value of a source, cleaned, into the store the App reads, from now on. */
-export function mirrorInto<T>(from: Store<T>, to: ValueStore<T>): () => void {
-  to.set(cleanData(from.getSnapshot()));
-  return from.subscribe((value) => to.set(cleanData(value)));
+/**
+ * Copy every value of a source, cleaned, into the store the App reads, from now on. A source
+ * that publishes each value as new objects and never changes one afterwards (`immutable`) has
+ * the parts it publishes again (the usage rows still shown) cleaned once, not on every change.
+ */
+export function mirrorInto<T>(from: Store<T>, to: ValueStore<T>, opts: { immutable?: boolean } = {}): () => void {
+  const seen = opts.immutable ? new WeakMap<object, unknown>() : undefined;
+  to.set(cleanData(from.getSnapshot(), seen));
+  return from.subscribe((value) => to.set(cleanData(value, seen)));
 }
 
 /** An async action whose answer is shown: its result (or error message) cleaned. */

@@ -86,14 +86,24 @@ export function cleanText(s: string): string {
 /**
  * Plain data (objects, arrays, strings, numbers) with every string cleaned; a part with nothing
  * to clean is returned as it was, so unchanged rows keep their identity (and React's memo).
+ * With `seen`, for a source that never changes a part in place once it has published it (the
+ * usage feed's rows), a part cleaned before is not walked again: its earlier answer is reused.
  */
-export function cleanData<T>(value: T): T {
+export function cleanData<T>(value: T, seen?: WeakMap<object, unknown>): T {
   if (typeof value === 'string') return cleanText(value) as T;
   if (value === null || typeof value !== 'object') return value;
+  const known = seen?.get(value);
+  if (known !== undefined) return known as T;
+  const cleaned = cleanParts(value, seen);
+  seen?.set(value, cleaned);
+  return cleaned;
+}
+
+function cleanParts<T extends object>(value: T, seen: WeakMap<object, unknown> | undefined): T {
   if (Array.isArray(value)) {
     let copy: unknown[] | null = null;
     for (let i = 0; i < value.length; i++) {
-      const c = cleanData(value[i]);
+      const c = cleanData(value[i], seen);
       if (c !== value[i]) (copy ??= value.slice())[i] = c;
     }
     return (copy ?? value) as T;
@@ -102,7 +112,7 @@ export function cleanData<T>(value: T): T {
   if (proto !== Object.prototype && proto !== null) return value; // Maps, class instances: not text from outside
   let copy: Record<string, unknown> | null = null;
   for (const [k, v] of Object.entries(value)) {
-    const c = cleanData(v);
+    const c = cleanData(v, seen);
     if (c !== v) (copy ??= { ...(value as Record<string, unknown>) })[k] = c;
   }
   return (copy ?? value) as T;

@@ -83,7 +83,8 @@ export function startCollectors(stores: PanelStores, o: CollectorOptions): Colle
     mirrorInto(gpu, stores.gpu),
     mirrorInto(host, stores.host),
     mirrorInto(services, stores.services),
-    mirrorInto(usage, stores.usage),
+    // the usage feed publishes new state objects and keeps its rows as read (usageFeed.ts)
+    mirrorInto(usage, stores.usage, { immutable: true }),
     mirrorInto(budgets, stores.budgets),
     mirrorInto(engines, stores.engines),
   ];
