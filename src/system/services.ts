@@ -11,6 +11,7 @@ import {
   actionArgs,
   journalFollowArgs,
   parseShowOutput,
+  runShow,
   showArgs,
   unitProperties,
   type SystemctlScope,
@@ -223,20 +224,14 @@ export class ServicesMonitor extends EventEmitter implements Store<ServicesState
       return;
     }
     const units = this.specs.map((s) => s.unit);
-    const r = await execa('systemctl', showArgs(units, this.scope), {
-      env: this.env,
-      extendEnv: false,
-      reject: false,
-      timeout: 10_000,
-      stdin: 'ignore',
-    });
-    if (r.failed && (r as { code?: string }).code === 'ENOENT') {
+    const r = await runShow(showArgs(units, this.scope), this.env, 10_000);
+    if (r.notFound) {
       await this.markSystemdUnavailable();
       return;
     }
     this.systemdAvailable = true;
     this.notice = null;
-    const blocks = r.exitCode === 0 ? parseShowOutput(r.stdout ?? '') : [];
+    const blocks = r.exitCode === 0 ? parseShowOutput(r.stdout) : [];
     const failure =
       r.exitCode !== 0
         ? (firstLine(r.stderr) ?? `systemctl show exited with code ${r.exitCode ?? r.signal}`)

@@ -1,5 +1,7 @@
-// systemctl/journalctl argv builders and the pure parser of `systemctl show` output. The
-// argv are built here, and only here, as arrays: unit names never pass through a shell.
+// systemctl/journalctl argv builders, the pure parser of `systemctl show` output, and the run
+// of the periodic `show`. The argv are built here, and only here, as arrays: unit names never
+// pass through a shell.
+import { execFile } from 'node:child_process';
 import type { ServiceVerb } from './types.js';
 
 export type SystemctlScope = 'system' | 'user';
@@ -95,4 +97,36 @@ export function parseSystemdTimestamp(raw: string | undefined): string | null {
       ? new Date(Date.UTC(y, mo - 1, d, h, mi, sec, ms))
       : new Date(y, mo - 1, d, h, mi, sec, ms);
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+export interface ShowRun {
+  /** no systemctl on PATH */
+  notFound: boolean;
+  /** null when it was killed (the timeout) or never ran */
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The unit poll's `systemctl show`, through Node's execFile: it runs every few seconds for the
+ * whole session, and execa's stream handling cost several times what the spawn itself costs
+ * there. The actions, run once each, keep execa. Never rejects.
+ */
+export function runShow(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ShowRun> {
+  return new Promise((resolve) => {
+    const child = execFile('systemctl', args, { env, timeout: timeoutMs, encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const e = err as (Error & { code?: string | number; signal?: string | null }) | null;
+      resolve({
+        notFound: e?.code === 'ENOENT',
+        exitCode: e ? (typeof e.code === 'number' ? e.code : null) : 0,
+        signal: e?.signal ?? null,
+        stdout: stdout ?? '',
+        stderr: stderr ?? '',
+      });
+    });
+    // systemctl show reads nothing: its stdin is closed at once, as with stdin 'ignore'
+    child.stdin?.end();
+  });
 }
