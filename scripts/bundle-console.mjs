@@ -9,6 +9,7 @@
 // Dynamic imports stay separate chunks, so what the dashboard loads after its first frame
 // (the collectors, SQLite) still loads after it. Packages with native parts or their own
 // loaders stay outside the bundle and resolve from node_modules as before.
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -165,14 +166,12 @@ export const consolePlugin = {
     // React picks its development or production build by NODE_ENV when first loaded; the
     // dashboard always runs production (see src/tui/main.tsx), so only that one is bundled.
     b.onLoad({ filter: /node_modules[\\/](react|react-reconciler|scheduler)[\\/][\w-]+\.js$/ }, async (args) => {
-      const fs = await import('node:fs/promises');
-      const source = await fs.readFile(args.path, 'utf8');
+      const source = await fs.promises.readFile(args.path, 'utf8');
       return { contents: source.replaceAll('process.env.NODE_ENV', '"production"'), loader: 'js' };
     });
     const files = Object.keys(INK_PATCHES).join('|').replaceAll('.', '\\.').replaceAll('/', '[\\\\/]');
     b.onLoad({ filter: new RegExp(`node_modules[\\\\/](${files})$`) }, async (args) => {
-      const fs = await import('node:fs/promises');
-      let source = await fs.readFile(args.path, 'utf8');
+      let source = await fs.promises.readFile(args.path, 'utf8');
       const key = Object.keys(INK_PATCHES).find((k) => args.path.replaceAll('\\', '/').endsWith(k));
       for (const [from, to] of INK_PATCHES[key]) {
         // an Ink upgrade that moved these lines must fail the build, not go slow unnoticed
@@ -202,4 +201,8 @@ export const BUNDLE_OPTIONS = {
   plugins: [consolePlugin],
 };
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await build(BUNDLE_OPTIONS);
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // chunk names change with their content: last build's chunks must not pile up
+  fs.rmSync(OUT_DIR, { recursive: true, force: true });
+  await build(BUNDLE_OPTIONS);
+}
