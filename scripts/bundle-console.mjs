@@ -4,8 +4,10 @@
 //  - start-up: loading Ink as ~150 separate modules (es-toolkit/compat alone is hundreds) took
 //    ~400 ms before the first frame could be drawn; one tree-shaken file loads in about a third;
 //  - cost per frame: Ink measures and tokenizes every line of the screen afresh on every frame
-//    (its caches live for one frame). Two of its files are adjusted here so those caches live
-//    across frames, bounded; what is drawn is byte for byte the same (see patchInk below).
+//    (its caches live for one frame) and rebuilds every row from per-cell objects. Two of its
+//    files are adjusted here so those caches live across frames, bounded, and a row is rebuilt
+//    only when what is written to it changed; Ink counts widths with the console's textWidth.
+//    What is drawn is byte for byte the same (test/tui/inkBundle.test.ts).
 // Dynamic imports stay separate chunks, so what the dashboard loads after its first frame
 // (the collectors, SQLite) still loads after it. Packages with native parts or their own
 // loaders stay outside the bundle and resolve from node_modules as before.
