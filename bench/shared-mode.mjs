@@ -7,13 +7,16 @@
 //
 // Targets: at most +0.15 ms p50 at c=1, and at least 85 % of local mode's req/s at c=16.
 //
-//   node bench/shared-mode.mjs [--quick] [--no-pin] [--rounds N] [--n N] [--seconds S]
+// --aa runs the same with the second gateway in local mode too: what the figures read when
+// nothing differs, the noise floor of this machine at this moment.
+//
+//   node bench/shared-mode.mjs [--quick] [--no-pin] [--aa] [--rounds N] [--n N] [--seconds S]
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import YAML from 'yaml';
 import { Redis } from 'ioredis';
-import { QUICK, PIN, CLIENT_CPUS, SERVER_CPUS, fmt, freePort, log, numFlag, pinSelf, sleep, startProcess, summarize, table, writeResult } from './lib/common.mjs';
+import { QUICK, PIN, CLIENT_CPUS, SERVER_CPUS, argv, fmt, freePort, log, numFlag, pinSelf, sleep, startProcess, summarize, table, writeResult } from './lib/common.mjs';
 import { Samples, chatBody, makePool, runAutocannon, runConcurrent, runSequential } from './lib/load.mjs';
 import { LOGICAL_MODEL, makeBenchHome, removeHome, startGateway, startUpstream } from './lib/servers.mjs';
 
@@ -22,6 +25,7 @@ const N_SEQ = numFlag('n', QUICK ? 400 : 2000);
 const AC_SECONDS = numFlag('seconds', QUICK ? 3 : 8);
 const WARMUP = numFlag('warmup', QUICK ? 600 : 2000);
 const CONC = 16;
+const AA = argv.includes('--aa');
 
 async function startRedis() {
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) throw new Error('redis-server is not installed (Debian package redis-server)');
@@ -49,7 +53,7 @@ async function main() {
   const sharedHome = makeBenchHome(upstream.base);
   const gwFile = path.join(sharedHome, 'config', 'gateway.yaml');
   const gwYaml = YAML.parse(fs.readFileSync(gwFile, 'utf8'));
-  gwYaml.shared = { redis_url: `redis://127.0.0.1:${redis.port}`, gateway_id: 'bench-shared', on_unavailable: 'local' };
+  if (!AA) gwYaml.shared = { redis_url: `redis://127.0.0.1:${redis.port}`, gateway_id: 'bench-shared', on_unavailable: 'local' };
   fs.writeFileSync(gwFile, YAML.stringify(gwYaml));
   const [local, shared] = await Promise.all([
     startGateway({ name: 'ptui-local', home: localHome }),
@@ -57,10 +61,10 @@ async function main() {
   ]);
   const targets = [
     { key: 'local', label: 'ptui, local mode', origin: `http://127.0.0.1:${local.port}`, proc: local },
-    { key: 'shared', label: 'ptui, shared mode (Redis on this machine)', origin: `http://127.0.0.1:${shared.port}`, proc: shared },
+    { key: 'shared', label: AA ? 'ptui, local mode again (--aa)' : 'ptui, shared mode (Redis on this machine)', origin: `http://127.0.0.1:${shared.port}`, proc: shared },
   ];
   const health = await (await fetch(`${targets[1].origin}/health`)).json();
-  if (health.shared?.state !== 'up') throw new Error(`shared gateway is not connected to Redis: ${JSON.stringify(health)}`);
+  if (!AA && health.shared?.state !== 'up') throw new Error(`shared gateway is not connected to Redis: ${JSON.stringify(health)}`);
 
   const r = reqs();
   for (const t of targets) {
@@ -140,8 +144,8 @@ async function main() {
   console.log(tables.latency + '\n');
   console.log(tables.summary + '\n');
   console.log('targets: ' + Object.entries(targetsMet).map(([k, v]) => `${k}=${v ? 'met' : 'MISSED'}`).join(', '));
-  if (sharedHealth?.shared?.state !== 'up') console.log(`note: the shared gateway's link was ${JSON.stringify(sharedHealth?.shared)} at the end`);
-  const file = writeResult('shared-mode', { params: { rounds: ROUNDS, n_c1: N_SEQ, autocannon_s: AC_SECONDS, warmup: WARMUP, concurrency: CONC, pinned: PIN }, results, redis: { per_request: perRequest, commandstats: redisStats }, added_us: added, rps_ratio: rpsRatio, targets_met: targetsMet, tables });
+  if (!AA && sharedHealth?.shared?.state !== 'up') console.log(`note: the shared gateway's link was ${JSON.stringify(sharedHealth?.shared)} at the end`);
+  const file = writeResult(AA ? 'shared-mode-aa' : 'shared-mode', { params: { aa: AA, rounds: ROUNDS, n_c1: N_SEQ, autocannon_s: AC_SECONDS, warmup: WARMUP, concurrency: CONC, pinned: PIN }, results, redis: { per_request: perRequest, commandstats: redisStats }, added_us: added, rps_ratio: rpsRatio, targets_met: targetsMet, tables });
   log(`wrote ${file}`);
   for (const t of targets) await t.proc.stop();
   await redis.proc.stop();
