@@ -11,6 +11,14 @@ import { randomUUID } from 'node:crypto';
 export function timeOrderedId(nowMs: number = Date.now()): string {
   const random = randomUUID(); // xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx
   const ms = Number.isFinite(nowMs) && nowMs > 0 ? Math.floor(nowMs) % 2 ** 48 : 0;
-  const t = ms.toString(16).padStart(12, '0');
-  return `${t.slice(0, 8)}-${t.slice(8)}-7${random.slice(15)}`;
+  // the time part changes once a millisecond; requests of the same one reuse it
+  if (ms !== prefixMs) {
+    const t = ms.toString(16).padStart(12, '0');
+    prefix = `${t.slice(0, 8)}-${t.slice(8)}-7`;
+    prefixMs = ms;
+  }
+  return prefix + random.slice(15);
 }
+
+let prefixMs = -1;
+let prefix = '';

@@ -213,6 +213,15 @@ export class UsageLog {
     return (this.turnWritten ??= new Promise<void>((resolve) => (this.resolveTurn = resolve)));
   }
 
+  /**
+   * 'tick' mode: writes this turn's rows now instead of after the turn, for a caller that knows
+   * no other row can join them (the only request in flight): its answer then waits for the
+   * commit alone, not for a trip round the event loop as well.
+   */
+  writePending(): void {
+    if (this.pending.length > 0) this.drainPending();
+  }
+
   /** 'tick' mode: this turn's rows in one transaction; on failure they join the retry buffer. */
   private readonly drainPending = (): void => {
     this.drainScheduled = false;

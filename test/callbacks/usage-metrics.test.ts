@@ -331,4 +331,26 @@ describe('the held-back end of a success', () => {
     ticked.close();
     usage = UsageLog.open(dbPath); // for afterEach
   });
+
+  it('the only request in flight commits its row at once; with others on their way, rows wait for the turn and share it', async () => {
+    usage.close();
+    const ticked = UsageLog.open(dbPath, {}, { batch: 'tick' });
+    const d = callbackDeps(config, ticked, logLines);
+    const cb = new UsageLogCallback(d);
+    const committed = () => ticked.db.prepare('SELECT count(*) FROM llm_usage').pluck().get() as number;
+    const [a, b, c] = [finishedContext(config), finishedContext(config), finishedContext(config)];
+    for (const ctx of [a, b]) cb.onRequest(ctx);
+    const wroteA = cb.onSuccess(a); // b is still on its way: a's row waits for the turn
+    expect(committed()).toBe(0);
+    const wroteB = cb.onSuccess(b); // the last one in flight: both rows go now, in one commit
+    expect(committed()).toBe(2);
+    await Promise.all([wroteA, wroteB]);
+    cb.onRequest(c);
+    cb.onError(c); // an error's row is not waited for: it goes with the turn
+    expect(committed()).toBe(2);
+    await new Promise((r) => setImmediate(r));
+    expect(committed()).toBe(3);
+    ticked.close();
+    usage = UsageLog.open(dbPath); // for afterEach
+  });
 });

@@ -113,6 +113,8 @@ export function usageRowFromContext(ctx: Context, status: 'success' | 'error'): 
   };
 }
 
+const IN_FLIGHT = 'in-flight';
+
 export class UsageLogCallback extends Callback {
   readonly name = 'usage-log';
   override readonly holdsAnswer = true;
@@ -122,14 +124,36 @@ export class UsageLogCallback extends Callback {
     deps.usage.setHooks(usageLogHooks(deps.metrics, deps.log));
   }
 
+  /**
+   * Requests between this callback's onRequest and their record here. Rows of one event-loop turn
+   * share a commit; when no other request is on its way, none can join this one's, and waiting
+   * for the turn to end would only delay the answer.
+   */
+  private inFlight = 0;
+
+  override onRequest(ctx: Context): void {
+    ctx.state[this.name] = IN_FLIGHT;
+    this.inFlight++;
+  }
+
   /** Resolves once the row is written (see UsageLog.written): the server sends the end of the answer after that. */
   override onSuccess(ctx: Context): Promise<void> {
-    this.deps.usage.insert(usageRowFromContext(ctx, 'success'));
-    return this.deps.usage.written();
+    this.landed(ctx);
+    const usage = this.deps.usage;
+    usage.insert(usageRowFromContext(ctx, 'success'));
+    if (this.inFlight === 0) usage.writePending();
+    return usage.written();
   }
 
   override onError(ctx: Context): void {
+    this.landed(ctx);
     this.deps.usage.insert(usageRowFromContext(ctx, 'error'));
+  }
+
+  private landed(ctx: Context): void {
+    if (ctx.state[this.name] !== IN_FLIGHT) return;
+    ctx.state[this.name] = null;
+    this.inFlight--;
   }
 
   /** The gateway owns the log and closes it; here we only push buffered rows out. */
