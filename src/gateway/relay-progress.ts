@@ -22,6 +22,11 @@ export abstract class RelayProgress {
   lastDataAt = 0;
   /** content events that carried text: ptui's count of completion tokens, for a stream without usage */
   completionTokens = 0;
+
+  /** The completion tokens counted so far (what an answer that ends early is charged). */
+  countedTokens(): number {
+    return this.completionTokens;
+  }
   /** false once the sink asked to wait, until the next feed */
   protected writable = true;
 

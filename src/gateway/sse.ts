@@ -9,6 +9,7 @@ const LF = 10;
 const CR = 13;
 const DATA = Buffer.from('data:');
 const DONE = Buffer.from('[DONE]');
+const USAGE = Buffer.from('"usage"');
 const END_OF_EVENT = Buffer.from('\n\n');
 const BLANK_LF = Buffer.from('\n\n');
 const BLANK_CRLF = Buffer.from('\n\r\n');
@@ -39,7 +40,13 @@ export class SseEventTooLarge extends Error {
   }
 }
 
-/** The chat and completions relay: sawContent means a data event other than [DONE] and the usage-only chunk. */
+/**
+ * The chat and completions relay: sawContent means a data event other than [DONE] and the
+ * usage-only chunk. Its token count is each such event, less the first when it carries no text
+ * (the role-only chunk) and the last when it finishes the choice or is empty; it is worked out
+ * only when asked for (an answer that ended early), so an ordinary stream pays one increment per
+ * event for it. A chunk with no text in the middle of a stream (rare: n > 1 choices) counts one.
+ */
 export class SseRelay extends RelayProgress {
   /** data payloads in order (without [DONE]) when capturing for the cache */
   readonly events: string[] | null;
@@ -49,6 +56,12 @@ export class SseRelay extends RelayProgress {
   /** the last two bytes held in `pending` (an event's end may straddle two chunks) */
   private last1 = -1;
   private last2 = -1;
+  /** content events, whether the first carried text, and where the latest one's payload is */
+  private contentEvents = 0;
+  private firstIsToken = false;
+  private lastBuf: Buffer | null = null;
+  private lastStart = 0;
+  private lastEnd = 0;
 
   constructor(
     sink: ByteSink,
@@ -140,8 +153,7 @@ export class SseRelay extends RelayProgress {
     }
     const events = this.events;
     if (events) events.push(buf.toString('utf8', s, e));
-    const payload = buf.toString('latin1', s, e);
-    if (payload.includes('"usage"')) {
+    if (buf.subarray(s, e).indexOf(USAGE) !== -1) {
       try {
         const obj = JSON.parse(buf.toString('utf8', s, e)) as { usage?: unknown; choices?: unknown };
         if (obj.usage) {
@@ -153,8 +165,20 @@ export class SseRelay extends RelayProgress {
       }
     }
     this.sawContent = true;
-    if (isTokenChunk(payload)) this.completionTokens++;
+    if (++this.contentEvents === 1) this.firstIsToken = isTokenChunk(buf.toString('latin1', s, e));
+    else {
+      this.lastBuf = buf;
+      this.lastStart = s;
+      this.lastEnd = e;
+    }
     return true;
+  }
+
+  override countedTokens(): number {
+    let n = this.contentEvents;
+    if (n > 0 && !this.firstIsToken) n--;
+    if (this.lastBuf !== null && !isTokenChunk(this.lastBuf.toString('latin1', this.lastStart, this.lastEnd))) n--;
+    return n;
   }
 }
 

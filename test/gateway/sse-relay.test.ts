@@ -35,25 +35,30 @@ describe('SseRelay', () => {
       feedIn(relay, stream, size);
       expect(sink.text(), `chunks of ${size}`).toBe(stream.slice(0, stream.indexOf('data: [DONE]')));
       expect(relay.sawDone).toBe(true);
-      expect(relay.completionTokens).toBe(3);
+      expect(relay.countedTokens()).toBe(3);
     }
   });
 
-  it('counts a token for each chunk with text: not the role-only chunk, not a finishing chunk, whatever the spacing or the choice', () => {
-    const sink = new Sink();
-    const relay = new SseRelay(sink, false, false, MAX);
-    const events = [
-      '{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}', // role only
-      '{"choices":[{"index":0,"delta":{"content": ""}, "finish_reason": null}]}', // empty, spaced
-      '{"choices":[{"index":0,"delta":{"content":"Hé"},"finish_reason":null}]}', // a token (non-ASCII text)
-      '{"choices":[{"index":0,"delta":{"content": "x"}, "finish_reason": null}]}', // a token, spaced
-      '{"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null},{"index":1,"delta":{},"finish_reason":"stop"}]}', // a choice finishes
-      '{"choices":[{"index":0,"delta":{},"finish_reason": "length"}]}', // finishes, spaced
-      '{"choices":[{"index":0,"delta":{"content":"finish_reason\\":\\"x"},"finish_reason":null}]}', // the key's text inside content
-    ];
-    relay.feed(Buffer.from(events.map((e) => `data: ${e}\n\n`).join('') + 'data: [DONE]\n\n'));
-    expect(relay.dataEvents).toBe(events.length + 1);
-    expect(relay.completionTokens).toBe(3);
+  it('counts a token for each content chunk but a first without text (role only) and a last that finishes or is empty, whatever the spacing', () => {
+    const count = (events: string[]) => {
+      const relay = new SseRelay(new Sink(), false, false, MAX);
+      relay.feed(Buffer.from(events.map((e) => `data: ${e}\n\n`).join('')));
+      return relay.countedTokens();
+    };
+    const role = '{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}';
+    const roleSpaced = '{"choices":[{"index":0,"delta":{"role": "assistant", "content": ""}, "finish_reason": null}]}';
+    const text = (t: string) => `{"choices":[{"index":0,"delta":{"content":${JSON.stringify(t)}},"finish_reason":null}]}`;
+    const spaced = '{"choices":[{"index":0,"delta":{"content": "x"}, "finish_reason": null}]}';
+    const finish = '{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}';
+    const finishSpaced = '{"choices":[{"index":0,"delta":{}, "finish_reason": "length"}]}';
+    const keyInText = text('"finish_reason":"x'); // the key's text inside the content is text
+    const usage = '{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}';
+    expect(count([role, text('Hé'), spaced, keyInText, finish, usage, '[DONE]'])).toBe(3);
+    expect(count([roleSpaced, text('a'), finishSpaced])).toBe(1);
+    expect(count([text('a'), text('b')])).toBe(2); // cut short: no finish yet
+    expect(count([role])).toBe(0);
+    expect(count([role, text('only')])).toBe(1);
+    expect(count([])).toBe(0);
   });
 
   it('CRLF line endings end events too', () => {
@@ -84,7 +89,7 @@ describe('SseRelay', () => {
     for (let i = 0; i < 8192; i++) relay.feed(piece);
     relay.feed(Buffer.from('"}}]}\n\n'));
     expect(sink.out.reduce((n, b) => n + b.length, 0)).toBeGreaterThan(32 * 1024 * 1024);
-    expect(relay.completionTokens).toBe(1);
+    expect(relay.countedTokens()).toBe(1);
   });
 
   it('comments before the first data event are not relayed (a keep-alive is not an answer)', () => {

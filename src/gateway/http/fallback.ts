@@ -197,7 +197,7 @@ export class FallbackLoop {
     if (ctx.usage !== null) return;
     // (a usage chunk may have come before the stream broke)
     const reported = this.relay?.usage ?? null;
-    ctx.usage = reported ?? countedUsage(ctx.body, ctx.endpoint, this.relay?.completionTokens ?? 0);
+    ctx.usage = reported ?? countedUsage(ctx.body, ctx.endpoint, this.relay?.countedTokens() ?? 0);
     ctx.usageSource = reported ? 'upstream' : 'estimated';
     ctx.costUsd = costUsd(target.pricing, ctx.usage);
   }
