@@ -70,8 +70,12 @@ export class CallbackManager {
   async runSuccess(ctx: Context, answer: () => void = noop): Promise<void> {
     let answered = false;
     for (const cb of this.callbacks) {
-      const r = this.runHook(cb, 'onSuccess', ctx);
-      if (r) await r;
+      try {
+        const r = cb.onSuccess(ctx);
+        if (r) await r;
+      } catch (err) {
+        this.hookFailed(cb, 'onSuccess', ctx, err);
+      }
       if (cb.holdsAnswer && !answered) {
         answered = true;
         answer();
@@ -82,23 +86,16 @@ export class CallbackManager {
 
   async runError(ctx: Context): Promise<void> {
     for (const cb of this.callbacks) {
-      const r = this.runHook(cb, 'onError', ctx);
-      if (r) await r;
+      try {
+        const r = cb.onError(ctx);
+        if (r) await r;
+      } catch (err) {
+        this.hookFailed(cb, 'onError', ctx, err);
+      }
     }
   }
 
-  /** One hook, isolated: a throw or a rejection is logged and counted, never passed on. */
-  private runHook(cb: Callback, hook: Hook, ctx: Context): Promise<void> | undefined {
-    try {
-      const r = cb[hook](ctx);
-      // sync hooks (the built-in ones) cost no promise
-      return r ? Promise.resolve(r).then(undefined, (err: unknown) => this.hookFailed(cb, hook, ctx, err)) : undefined;
-    } catch (err) {
-      this.hookFailed(cb, hook, ctx, err);
-      return undefined;
-    }
-  }
-
+  /** A hook threw or rejected: logged and counted, never passed on (the hooks are isolated). */
   private hookFailed(cb: Callback, hook: Hook, ctx: Context, err: unknown): void {
     this.deps.metrics.callbackErrors.inc({ callback: cb.name, hook });
     this.deps.log.error('callback_failed', { callback: cb.name, hook, request_id: ctx.requestId, error: String(err) });
