@@ -46,19 +46,31 @@ describe('budget leases (the gateway side)', () => {
     expect(book.held('a')).toBe(0);
   });
 
+  it('holds a request on the leases that cover it when another budget must go to the exact script', () => {
+    const book = new LeaseBook();
+    book.noteAdmitted([ask('big', 0.1), ask('small', 0.1)], T0);
+    const changes = book.take(T0);
+    book.done(changes, changes.map((c) => (c.id === 'big' ? c.want : 0)), T0);
+    expect(book.holdCovered('r', [ask('big', 0.1), ask('small', 0.1)], T0 + 1, T0 + 60_000)).toEqual([true, false]);
+    // held on `big`: its free part shrank by the estimate
+    expect(book.giveBack('big')).toBeCloseTo(0.7, 9);
+    // the exact script refused: the hold ends with no cost
+    expect(book.settle('r', new Set(), 0)).toEqual(new Set(['big']));
+  });
+
   it('moves a settled cost out of the lease in the next sync, and frees what the estimate overstated', () => {
     const book = new LeaseBook();
     book.noteAdmitted([ask('m', 0.1)], T0);
     sync(book, T0, () => 1);
     expect(book.admit('r1', [ask('m', 0.1)], T0 + 1, T0 + 60_000)).toBe(true);
     // costed 0.04 of the 0.1 held
-    expect(book.settle('r1', new Set(['m']), 0.04)).toBe(true);
-    expect(book.settle('r1', new Set(['m']), 0.04)).toBe(false);
+    expect(book.settle('r1', new Set(['m']), 0.04)).toEqual(new Set(['m']));
+    expect(book.settle('r1', new Set(['m']), 0.04)).toBeNull();
     const [c] = book.take(T0 + 2);
     expect(c!.abs).toBeCloseTo(0.96, 9);
     expect(book.held('m')).toBeCloseTo(0.96, 9);
     // a reservation that was not a lease hold is not the book's
-    expect(book.settle('exact-1', new Set(['m']), 0.5)).toBe(false);
+    expect(book.settle('exact-1', new Set(['m']), 0.5)).toBeNull();
   });
 
   it('gives back the surplus over twice its demand, and everything once idle', () => {
@@ -69,7 +81,6 @@ describe('budget leases (the gateway side)', () => {
     // five granted (a generous Redis) against a target of eight requests: back to 0.08
     expect(surplus!.abs).toBeCloseTo(0.08, 9);
     expect(book.admit('r1', [ask('m', 0.01)], T0 + 2, T0 + 60_000)).toBe(true);
-    book.done([], [], T0 + 2);
     expect(book.take(T0 + 3)).toEqual([]);
     const [idle] = book.take(T0 + 3 + LEASE_IDLE_MS);
     // idle: all but what the request in flight holds goes back
@@ -114,6 +125,6 @@ describe('budget leases (the gateway side)', () => {
     expect(book.admit('r2', [ask('m', 0.1)], T0 + 2, T0 + 60_000)).toBe(false);
     book.take(T0 + 6_000);
     // r1 never settled; past its deadline its estimate no longer counts as in flight
-    expect(book.settle('r1', new Set(['m']), 0.1)).toBe(false);
+    expect(book.settle('r1', new Set(['m']), 0.1)).toBeNull();
   });
 });

@@ -272,6 +272,36 @@ describe.skipIf(!hasTool(TOOLS.redis))('shared state in a real Redis', () => {
     expect(a.state.budgets.leases.held(budgetId(e))).toBe(0);
   });
 
+  it('a request whose lease covers one budget but not another holds on the lease and sends only the other to the exact script', async () => {
+    const small = budget('small', 1);
+    const big = budget('big', 1000);
+    const a = await gateway('box-a', [small, big]);
+    const both = [
+      { entry: small, usd: 0.3 },
+      { entry: big, usd: 0.3 },
+    ];
+    const r1 = a.state.budgets.newReservationId();
+    expect(await a.state.budgets.reserve(r1, both, Date.now() + 60_000)).toEqual({ kind: 'admitted' });
+    a.state.budgets.settle(r1, [small, big], []);
+    // the first admission asks for leases: eight requests on `big`, one on `small` (half its headroom, in whole requests)
+    await waitFor(() => a.state.budgets.leases.held(budgetId(small)) > 0 && a.state.budgets.leases.held(budgetId(big)) > 0, 'leases on both budgets');
+    expect(a.state.budgets.leases.held(budgetId(small))).toBeCloseTo(0.3, 9);
+    const bigLease = a.state.budgets.leases.held(budgetId(big));
+    expect(bigLease).toBeCloseTo(2.4, 9);
+    const onLeases = a.state.budgets.leases.admitted;
+    expect(await a.state.budgets.reserve('r2', both, Date.now() + 60_000)).toEqual({ kind: 'admitted' });
+    expect(a.state.budgets.leases.admitted).toBe(onLeases + 1);
+    // `small`'s lease is used up by r2: r3 holds on `big`'s lease and reserves `small` in Redis
+    expect(await a.state.budgets.reserve('r3', both, Date.now() + 60_000)).toEqual({ kind: 'admitted' });
+    const members = await redis.client().hkeys('ptui:ra:box-a');
+    expect(members).toContain(`r3|${budgetId(small)}`);
+    expect(members).not.toContain(`r3|${budgetId(big)}`);
+    expect(a.state.budgets.leases.held(budgetId(big))).toBeCloseTo(bigLease, 9);
+    a.state.budgets.settle('r2', [small, big], []);
+    a.state.budgets.settle('r3', [small, big], []);
+    await waitFor(async () => !(await redis.client().hkeys('ptui:ra:box-a')).includes(`r3|${budgetId(small)}`), 'r3 released in Redis');
+  });
+
   it('near the limit lease grants shrink to nothing and admission falls back to the exact script: three gateways spend at most the limit plus one request', async () => {
     const e = budget('capped', 1);
     const gws = [await gateway('box-a', [e]), await gateway('box-b', [e]), await gateway('box-c', [e])];

@@ -2,10 +2,10 @@
 //
 // - reserve(): the hot path. Most requests are admitted on this gateway's budget leases
 //   (leases.ts): slices of each budget's headroom held in Redis, checked in memory, no round
-//   trip. Otherwise one script call checks every `block` budget a request touches against the
-//   global spend plus reservations (leases included) and, only if all pass, reserves on all of
-//   them, handing back in the same call the free part of any lease too small to use. At most
-//   HOT_DEADLINE_MS; a down link answers at once, without waiting.
+//   trip. Otherwise the budgets its leases do cover are held on them, and one script call
+//   checks the others against the global spend plus reservations (leases included) and, only if
+//   all pass, reserves on all of them, handing back in the same call the free part of any lease
+//   too small to use. At most HOT_DEADLINE_MS; a down link answers at once, without waiting.
 // - settle(): off the response path. Releases, this gateway's absolute bucket values and lease
 //   changes (costs moved out, surplus back, refills asked for) are queued and sent in one sync
 //   call: within 10 ms when it releases or refills, 100 ms for spend alone. A call that fails
@@ -19,7 +19,7 @@ import type { Logger } from '../log.js';
 import { LEASE_TTL_MS, LeaseBook, type LeaseChange } from './leases.js';
 import { BACKGROUND_DEADLINE_MS, TIMED_OUT, type RedisLink } from './link.js';
 import type { LocalSpend } from './local-spend.js';
-import { num, pairs, parseBudgetRow, type GlobalBudgetView } from './view.js';
+import { GlobalView, num, type GlobalBudgetView } from './view.js';
 
 export type { GatewaySplit, GlobalBudgetView } from './view.js';
 export type { LocalSpend } from './local-spend.js';
@@ -46,6 +46,7 @@ const SPEND_BATCH_MS = 100;
 const RETRY_MS = 250;
 /** Releases kept while Redis is away; past this the oldest are dropped (their reservations expire by TTL). */
 const MAX_PENDING_RELEASES = 100_000;
+const NO_IDS: ReadonlySet<string> = new Set();
 
 export class SharedBudgets {
   private local: LocalSpend | null = null;
@@ -58,12 +59,9 @@ export class SharedBudgets {
   private flushAt = 0;
   /** the sync in flight, if any: one at a time, since each sets its leases to absolute values */
   private flushing: Promise<void> | null = null;
-  /** last known others' spend + reservations per budget id: what `local` mode enforces on */
-  private readonly othersCommitted = new Map<string, number>();
-  private views = new Map<string, GlobalBudgetView>();
-  private liveGateways: string[] = [];
+  /** the last global figures read: what `local` mode enforces on while Redis is away */
+  private readonly global = new GlobalView();
   private statusTimer: NodeJS.Timeout | null = null;
-  private readTime = 0;
 
   constructor(
     private readonly link: RedisLink,
@@ -113,20 +111,20 @@ export class SharedBudgets {
 
   /** Others' last known spend plus reservations on this budget (0 before the first read). */
   others(entry: BudgetEntry): number {
-    return this.othersCommitted.get(budgetId(entry)) ?? 0;
+    return this.global.others.get(budgetId(entry)) ?? 0;
   }
 
   view(entry: BudgetEntry): GlobalBudgetView | undefined {
-    return this.views.get(budgetId(entry));
+    return this.global.get(budgetId(entry));
   }
 
   get gateways(): readonly string[] {
-    return this.liveGateways;
+    return this.global.gateways;
   }
 
   /** When the global view was last read (epoch ms, 0 = never). */
   get viewReadAt(): number {
-    return this.readTime;
+    return this.global.readAt;
   }
 
   /**
@@ -145,34 +143,41 @@ export class SharedBudgets {
       if (this.leases.pendingOn(asks, now)) this.scheduleFlush();
       return { kind: 'admitted' };
     }
-    const args: Array<string | number> = [now, this.gatewayId, rid, Math.ceil(expiryMs), items.length];
-    for (const it of items) {
+    // what the leases cover is held on them; only the rest goes to the exact script
+    const covered = this.leases.holdCovered(rid, asks, now, expiryMs);
+    const exact = items.filter((_, i) => !covered[i]);
+    const unhold = () => this.leases.settle(rid, NO_IDS, 0);
+    const args: Array<string | number> = [now, this.gatewayId, rid, Math.ceil(expiryMs), exact.length];
+    for (const it of exact) {
       const w = this.local?.window(it.entry);
-      if (!w) return { kind: 'unavailable', reason: 'budget not tracked' };
+      if (!w) return (unhold(), { kind: 'unavailable', reason: 'budget not tracked' });
       // a lease too small for this request goes back in the same call, so it blocks no one
       args.push(budgetId(it.entry), w.bucketMs, w.slots, it.entry.max_budget_usd, it.usd, this.leases.giveBack(budgetId(it.entry)));
     }
     const answer = await this.link.hotCall((c) => c.ptuiReserve(...args));
     if ('unavailable' in answer) {
+      unhold();
       // the call may still run in Redis after we stopped waiting: what it reserved must go again
-      this.release(rid, items);
+      this.release(rid, exact);
       return { kind: 'unavailable', reason: answer.unavailable };
     }
     const reply = answer.reply;
-    if (!Array.isArray(reply)) return { kind: 'unavailable', reason: 'unexpected reply from Redis' };
-    if (Number(reply[1]) !== 1) return { kind: 'unavailable', reason: 'this gateway has no heartbeat in Redis yet (Redis restarted or was flushed)' };
+    if (!Array.isArray(reply) || Number(reply[1]) !== 1) {
+      unhold();
+      return { kind: 'unavailable', reason: Array.isArray(reply) ? 'this gateway has no heartbeat in Redis yet (Redis restarted or was flushed)' : 'unexpected reply from Redis' };
+    }
     const blocked: BudgetEntry[] = [];
     const nowLocal = Date.now();
-    items.forEach((it, i) => {
+    exact.forEach((it, i) => {
       const spend = num(reply[2 + i * 3]);
       const reserved = num(reply[3 + i * 3]);
       if (Number(reply[4 + i * 3]) === 1) blocked.push(it.entry);
       // this request's own reservation is in `committed` locally but not yet in Redis' figures;
       // what is left of this gateway's lease there is what its requests in flight hold
       const own = (this.local?.committed(it.entry, nowLocal) ?? 0) - it.usd;
-      this.othersCommitted.set(budgetId(it.entry), Math.max(0, spend + reserved - Math.max(0, own)));
+      this.global.others.set(budgetId(it.entry), Math.max(0, spend + reserved - Math.max(0, own)));
     });
-    if (Number(reply[0]) !== 1) return { kind: 'blocked', blocked };
+    if (Number(reply[0]) !== 1) return (unhold(), { kind: 'blocked', blocked });
     this.leases.noteAdmitted(asks, nowLocal);
     if (this.leases.pendingOn(asks, nowLocal)) this.scheduleFlush();
     this.counted('redis');
@@ -191,8 +196,15 @@ export class SharedBudgets {
    */
   settle(rid: string | null, reserved: readonly BudgetEntry[], charged: ReadonlyArray<{ entry: BudgetEntry; idx: number }>, costUsd = 0): void {
     const onLease = this.leases.settle(rid, new Set(charged.map((c) => budgetId(c.entry))), costUsd);
-    const releasing = rid !== null && !onLease && reserved.length > 0;
-    if (releasing) for (const e of reserved) this.pendingReleases.push(`${rid}|${budgetId(e)}`);
+    let releasing = false;
+    if (rid !== null) {
+      for (const e of reserved) {
+        const id = budgetId(e);
+        if (onLease?.has(id)) continue;
+        this.pendingReleases.push(`${rid}|${id}`);
+        releasing = true;
+      }
+    }
     if (this.pendingReleases.length > MAX_PENDING_RELEASES) this.pendingReleases.splice(0, this.pendingReleases.length - MAX_PENDING_RELEASES);
     for (const c of charged) this.dirty.set(`${budgetId(c.entry)}\0${c.idx}`, c);
     this.scheduleFlush(releasing ? URGENT_BATCH_MS : SPEND_BATCH_MS);
@@ -325,23 +337,10 @@ export class SharedBudgets {
       const w = local.window(e)!;
       args.push(budgetId(e), w.bucketMs, w.slots);
     }
-    let reply: unknown;
     try {
-      reply = await this.link.call((c) => c.ptuiStatus(...args), BACKGROUND_DEADLINE_MS);
+      this.global.apply(await this.link.call((c) => c.ptuiStatus(...args), BACKGROUND_DEADLINE_MS), entries.map(budgetId), this.gatewayId);
     } catch {
-      return;
+      // Redis away: the last figures stand
     }
-    if (!Array.isArray(reply)) return;
-    this.liveGateways = pairs(reply[0]).map(([gw]) => gw).sort();
-    const views = new Map<string, GlobalBudgetView>();
-    entries.forEach((e, i) => {
-      const parsed = parseBudgetRow(reply[1 + i], this.gatewayId);
-      if (!parsed) return;
-      views.set(budgetId(e), parsed.view);
-      // others = the global figures minus this gateway's own share as Redis has it
-      this.othersCommitted.set(budgetId(e), parsed.others);
-    });
-    this.views = views;
-    this.readTime = Date.now();
   }
 }

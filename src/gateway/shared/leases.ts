@@ -90,6 +90,8 @@ class Lease {
   }
 }
 
+const NOTHING: ReadonlySet<string> = new Set();
+
 interface Hold {
   /** when an unsettled hold is dropped (the request's deadline plus the margin) */
   until: number;
@@ -107,11 +109,31 @@ export class LeaseBook {
    * part covers its estimate there.
    */
   admit(rid: string, asks: readonly LeaseAsk[], now: number, holdUntil: number): boolean {
-    if (asks.length === 0) return false;
-    for (const a of asks) {
-      const l = this.leases.get(a.id);
-      if (!(l && now < l.until && l.free > 0 && l.free >= a.usd)) return false;
-    }
+    if (asks.length === 0 || !asks.every((a) => this.covers(a, now))) return false;
+    this.hold(rid, asks, now, holdUntil);
+    this.noteAdmitted(asks, now);
+    this.admitted++;
+    return true;
+  }
+
+  /**
+   * Holds a request's estimate on those of its budgets whose lease covers it, for a request
+   * whose other budgets go to the exact script; returns which were held. `settle` (with no
+   * cost when the script refused) ends the hold.
+   */
+  holdCovered(rid: string, asks: readonly LeaseAsk[], now: number, holdUntil: number): boolean[] {
+    const covered = asks.map((a) => this.covers(a, now));
+    const held = asks.filter((_, i) => covered[i]);
+    if (held.length > 0) this.hold(rid, held, now, holdUntil);
+    return covered;
+  }
+
+  private covers(a: LeaseAsk, now: number): boolean {
+    const l = this.leases.get(a.id);
+    return l !== undefined && now < l.until && l.free > 0 && l.free >= a.usd;
+  }
+
+  private hold(rid: string, asks: readonly LeaseAsk[], _now: number, holdUntil: number): void {
     const parts: Hold['parts'] = [];
     for (const a of asks) {
       const l = this.leases.get(a.id)!;
@@ -119,9 +141,6 @@ export class LeaseBook {
       parts.push([a.id, l, a.usd]);
     }
     this.holds.set(rid, { until: holdUntil, parts });
-    this.noteAdmitted(asks, now);
-    this.admitted++;
-    return true;
   }
 
   /** An admitted request's demand (on leases or by the exact script): the leases follow it. */
@@ -144,16 +163,21 @@ export class LeaseBook {
     return f;
   }
 
-  /** A request admitted on leases finished: its estimate leaves them, its cost is owed. False: not a lease hold. */
-  settle(rid: string | null, charged: ReadonlySet<string>, cost: number): boolean {
+  /**
+   * A request held on leases finished: its estimate leaves them, its cost on those budgets is
+   * owed. Returns the budget ids it held on leases (null: none), whose reservations are not in Redis.
+   */
+  settle(rid: string | null, charged: ReadonlySet<string>, cost: number): ReadonlySet<string> | null {
     const h = rid === null ? undefined : this.holds.get(rid);
-    if (!h) return false;
+    if (!h) return null;
     this.holds.delete(rid!);
+    const ids = new Set<string>();
     for (const [id, l, usd] of h.parts) {
+      ids.add(id);
       l.inflight = Math.max(0, l.inflight - usd);
       if (cost > 0 && charged.has(id)) l.owed += cost;
     }
-    return true;
+    return ids;
   }
 
   /** Whether a sync would change anything: cost owed, a lease to grow, return or renew. */
@@ -244,6 +268,6 @@ export class LeaseBook {
 
   /** Requests that never settled (a crash inside the pipeline) stop holding their estimates at their deadline. */
   private dropStaleHolds(now: number): void {
-    for (const [rid, h] of this.holds) if (now > h.until) this.settle(rid, new Set(), 0);
+    for (const [rid, h] of this.holds) if (now > h.until) this.settle(rid, NOTHING, 0);
   }
 }

@@ -1,6 +1,7 @@
 // The global view of the shared budgets as the status script returns it: per budget the spend
-// and reservations over every gateway and the split per gateway. Parsed here from Redis' reply,
-// which is outside input: every figure is held to a finite, non-negative number.
+// and reservations over every gateway and the split per gateway, kept as the last known figures
+// (GlobalView). Parsed here from Redis' reply, which is outside input: every figure is held to a
+// finite, non-negative number.
 
 export interface GatewaySplit {
   gateway_id: string;
@@ -46,4 +47,34 @@ export function parseBudgetRow(row: unknown, gatewayId: string): { view: GlobalB
   const gateways = [...split.values()].sort((a, b) => a.gateway_id.localeCompare(b.gateway_id));
   const mine = split.get(gatewayId);
   return { view: { spend_usd: spend, reserved_usd: reserved, gateways }, others: Math.max(0, spend + reserved - (mine ? mine.spend_usd + mine.reserved_usd : 0)) };
+}
+
+/** What this gateway last read of every budget over all gateways: what it falls back on while Redis is away. */
+export class GlobalView {
+  /** others' spend plus reservations per budget id (the global figure less this gateway's share) */
+  readonly others = new Map<string, number>();
+  private views = new Map<string, GlobalBudgetView>();
+  /** gateways with a live heartbeat */
+  gateways: string[] = [];
+  /** epoch ms of the last read, 0 = never */
+  readAt = 0;
+
+  get(id: string): GlobalBudgetView | undefined {
+    return this.views.get(id);
+  }
+
+  /** Takes in the status script's reply for the budgets `ids`, in that order. */
+  apply(reply: unknown, ids: readonly string[], gatewayId: string): void {
+    if (!Array.isArray(reply)) return;
+    this.gateways = pairs(reply[0]).map(([gw]) => gw).sort();
+    const views = new Map<string, GlobalBudgetView>();
+    ids.forEach((id, i) => {
+      const parsed = parseBudgetRow(reply[1 + i], gatewayId);
+      if (!parsed) return;
+      views.set(id, parsed.view);
+      this.others.set(id, parsed.others);
+    });
+    this.views = views;
+    this.readAt = Date.now();
+  }
 }
