@@ -24,8 +24,13 @@ const BUNDLED = new Set(['ink', 'react', 'react/jsx-runtime', 'string-width', 'z
 const packageName = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
 
 // Ink's cache of measured lines and tokenized cells lives for one frame; these make it live
-// across frames, cleared when it grows past a bound (a clock's line is new every second).
-const CACHE_BOUND = 4096;
+// across frames, each cleared when it grows past its bound (a clock's line is new every second,
+// and with requests flowing every row of the Requests panel is new every frame). A screen holds
+// a few dozen lines: the bounds keep several screens' worth. A tokenized line is an object per
+// character, so that cache is the smallest.
+const LINES_BOUND = 256;
+const ROWS_BOUND = 512;
+const WIDTHS_BOUND = 4096;
 // Ink's Output.get, the same steps, except that a screen row is built from its cells only when
 // the writes that reach it (position and text) differ from those of a row built before: most
 // rows of a frame are the rows of the frame before, and building one costs a cell object and an
@@ -104,7 +109,7 @@ Output.prototype.get = function get() {
         for (let i = 0; i < writes.length; i += 2) key += ' ' + writes[i] + ',' + writes[i + 1].length + ':' + writes[i + 1];
         let row = lastingRows.get(key);
         if (row === undefined) {
-            if (lastingRows.size > ${CACHE_BOUND}) lastingRows.clear();
+            if (lastingRows.size > ${ROWS_BOUND}) lastingRows.clear();
             row = buildRow(this.width, writes, this.caches);
             lastingRows.set(key, row);
         }
@@ -120,11 +125,21 @@ const INK_PATCHES = {
       '//# sourceMappingURL=output.js.map',
       `const lasting = new OutputCaches();
 function lastingOutputCaches() {
-    for (const m of [lasting.widths, lasting.blockWidths, lasting.styledChars]) if (m.size > ${CACHE_BOUND}) m.clear();
+    if (lasting.styledChars.size > ${LINES_BOUND}) lasting.styledChars.clear();
+    for (const m of [lasting.widths, lasting.blockWidths]) if (m.size > ${WIDTHS_BOUND}) m.clear();
     return lasting;
 }
 ${ROWS_GET}`,
     ],
+  ],
+  // Ink's own caches of text measures and cut lines keep every text it ever drew (a leak with
+  // requests flowing): bounded like the others
+  'ink/build/measure-text.js': [
+    ['    cache.set(text, dimensions);', `    if (cache.size > ${WIDTHS_BOUND}) cache.clear();\n    cache.set(text, dimensions);`],
+  ],
+  'ink/build/wrap-text.js': [
+    ['const cache = {};', 'let cache = {};\nlet cached = 0;'],
+    ['    cache[cacheKey] = wrappedText;', `    if (++cached > ${WIDTHS_BOUND}) {\n        cache = {};\n        cached = 1;\n    }\n    cache[cacheKey] = wrappedText;`],
   ],
   'ink/build/render-node-to-output.js': [
     [
@@ -134,7 +149,7 @@ const widths = new Map();
 const widestLine = (text) => {
     let w = widths.get(text);
     if (w === undefined) {
-        if (widths.size > ${CACHE_BOUND}) widths.clear();
+        if (widths.size > ${WIDTHS_BOUND}) widths.clear();
         w = widestLineUncached(text);
         widths.set(text, w);
     }

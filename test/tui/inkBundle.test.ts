@@ -30,7 +30,7 @@ class Terminal extends EventEmitter {
 }
 
 /** Frames that exercise what the adjusted code does: colours, wide characters, rows shared by boxes, clipping, borders, wrapping. */
-function scene(kit: Kit, step: number) {
+function scene(kit: Kit, step: number, fresh = false) {
   const { Box, Text } = kit.ink;
   const h = kit.React.createElement;
   const rows = Array.from({ length: 6 }, (_, i) => (step + i) % 9);
@@ -41,7 +41,7 @@ function scene(kit: Kit, step: number) {
     h(
       Box,
       { flexDirection: 'row' },
-      h(Box, { width: 30, flexDirection: 'column' }, ...rows.map((r) => h(Text, { key: r, wrap: 'truncate', color: r % 2 ? 'green' : 'red' }, `row ${r} ${'█▇▆'.repeat(r % 4)} 日本 ${r}`))),
+      h(Box, { width: 30, flexDirection: 'column' }, ...rows.map((r) => h(Text, { key: r, wrap: 'truncate', color: r % 2 ? 'green' : 'red' }, `row ${r} ${'█▇▆'.repeat(r % 4)} 日本 ${fresh ? step : r}`))),
       h(Box, { width: 1 }),
       h(Box, { width: 20, overflow: 'hidden', flexDirection: 'column' }, h(Text, null, `wide 😀 ${step} ${'x'.repeat(30)}`), h(Text, { color: 'yellow' }, 'e\u0301 combining')),
     ),
@@ -50,11 +50,10 @@ function scene(kit: Kit, step: number) {
   );
 }
 
-function frames(kit: Kit): string[] {
+function frames(kit: Kit, steps: number[], fresh = false): string[] {
   const term = new Terminal();
-  const app = kit.ink.render(scene(kit, 0), { stdout: term as never, debug: true, patchConsole: false, exitOnCtrlC: false });
-  // back and forth, so that rows come from the lasting caches as well as fresh
-  for (const step of [1, 2, 1, 0, 3, 3, 4, 0]) app.rerender(scene(kit, step));
+  const app = kit.ink.render(scene(kit, steps[0], fresh), { stdout: term as never, debug: true, patchConsole: false, exitOnCtrlC: false });
+  for (const step of steps.slice(1)) app.rerender(scene(kit, step, fresh));
   app.unmount();
   return term.frames;
 }
@@ -82,11 +81,20 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('the bundled Ink', () => {
   it('draws the frames Ink draws, byte for byte', () => {
-    const expected = frames({ ink: plainInk, React: plainReact });
-    const got = frames(bundled);
+    // back and forth, so that rows come from the lasting caches as well as fresh
+    const steps = [0, 1, 2, 1, 0, 3, 3, 4, 0];
+    const expected = frames({ ink: plainInk, React: plainReact }, steps);
+    const got = frames(bundled, steps);
     expect(got.length).toBe(expected.length);
     expect(got).toEqual(expected);
     // the scene did change between frames, so both the cached and the fresh paths ran
     expect(new Set(expected).size).toBeGreaterThan(3);
+  });
+
+  it('still draws them when its bounded caches have been cleared, again and again', () => {
+    // every step draws new lines (six rows, the wide line, the cut one; some steps come back):
+    // thousands of texts, more than any bound holds, so each cache is cleared several times
+    const steps = Array.from({ length: 700 }, (_, i) => (i % 2 ? i * 7 : i % 50));
+    expect(frames(bundled, steps, true)).toEqual(frames({ ink: plainInk, React: plainReact }, steps, true));
   });
 });
