@@ -6,6 +6,7 @@ import type http from 'node:http';
 import type { Context } from '../context.js';
 import { GatewayError } from '../errors.js';
 import type { ByteSink } from '../relay-progress.js';
+import { AttemptSignal } from './attempt-signal.js';
 
 export const JSON_TYPE = 'application/json';
 export const SSE_DONE = 'data: [DONE]\n\n';
@@ -27,7 +28,7 @@ export function sendText(res: http.ServerResponse, status: number, type: string,
 export class Reply implements ByteSink {
   clientGone = false;
   /** the current upstream attempt's abort: the client leaving aborts it, and so may its timeouts */
-  private attempt: AbortController | null = null;
+  private attempt: AttemptSignal | null = null;
   private headSent = false;
   /** performance.now() when the current upstream attempt started (0 between attempts) */
   private attemptStart = 0;
@@ -60,11 +61,11 @@ export class Reply implements ByteSink {
    * A new upstream attempt starts: its time is not the gateway's overhead, and it gets its own
    * abort signal (aborted when the client leaves, or by abortAttempt).
    */
-  startAttempt(): AbortSignal {
+  startAttempt(): AttemptSignal {
     this.attemptStart = performance.now();
-    this.attempt = new AbortController();
+    this.attempt = new AttemptSignal();
     if (this.clientGone) this.attempt.abort();
-    return this.attempt.signal;
+    return this.attempt;
   }
 
   /** Ends the current upstream call now (a timeout, an answer over its bound): its connection is closed. */

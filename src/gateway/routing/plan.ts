@@ -41,6 +41,12 @@ const turns = new WeakMap<ResolvedModel, number>();
 export function planAttempts(model: ResolvedModel, inputs: PlanInputs, candidates: Target[] = [...model.targets, ...(model.fallbacks ?? [])]): Plan {
   const { states, providers, engineLoad, now } = inputs;
   const balanced = model.routing === 'balanced';
+  // One candidate that can serve now (most models, every request): nothing to order or pass over.
+  if (candidates.length === 1) {
+    const t = candidates[0]!;
+    const s = states.get(t.provider);
+    if (!s.drained && !s.cooling(now) && !(balanced && saturated(providers[t.provider], engineLoad(t.provider)))) return { attempts: candidates, note: null };
+  }
   const passed: Array<{ t: Target; why: PassReason }> = [];
   const drained: string[] = [];
   const split = (list: Target[]): Target[] => {
