@@ -35,30 +35,24 @@ const PROMTOOL_REJECTED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_activ
 
 const LLM_LABELS = ['provider', 'model', 'capability'] as const;
 
-/**
- * One labels() child per label value, made on first use: labels() binds five functions a call,
- * which the request path would pay per request. For labels whose values come from the config
- * (providers), so the map stays small.
- */
-export function childPerValue<T>(make: (value: string) => T): (value: string) => T {
-  const children = new Map<string, T>();
-  return (value) => {
-    let c = children.get(value);
-    if (c === undefined) children.set(value, (c = make(value)));
-    return c;
-  };
-}
-
 export function createMetrics() {
   const registry = new client.Registry();
   const r = [registry];
   client.collectDefaultMetrics({ register: registry });
   for (const name of PROMTOOL_REJECTED_DEFAULTS) registry.removeSingleMetric(name);
+  // Read at scrape time from whoever counts attempts (the routing states): an update per attempt
+  // would cost two label lookups on every request for a figure read every few seconds.
+  let inFlightSource: (() => Iterable<[string, number]>) | null = null;
   const inFlight = new client.Gauge({
     name: 'backend_llm_requests_in_flight',
     help: 'Upstream requests in progress, by provider.',
     labelNames: ['provider'],
     registers: r,
+    collect() {
+      if (inFlightSource === null) return;
+      this.reset();
+      for (const [provider, n] of inFlightSource()) this.set({ provider }, n);
+    },
   });
   return {
     registry,
@@ -89,8 +83,10 @@ export function createMetrics() {
       registers: r,
     }),
     inFlight,
-    /** the in-flight gauge's child for a provider */
-    inFlightOf: childPerValue((provider) => inFlight.labels(provider)),
+    /** where the in-flight gauge reads its per-provider counts when scraped */
+    readInFlightFrom(source: () => Iterable<[string, number]>): void {
+      inFlightSource = source;
+    },
     tokens: new client.Counter({
       name: 'backend_llm_tokens_total',
       help: 'Tokens by type (prompt or completion).',

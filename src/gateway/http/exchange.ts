@@ -12,7 +12,6 @@ import type { Context, ShortCircuitResponse } from '../context.js';
 import { checkModelAllowed, refuseKeyInUrl, type KeyLookup } from '../auth.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { GatewayMetrics } from '../metrics.js';
 import type { CallbackManager } from '../pipeline.js';
 import type { Snapshot } from '../snapshot.js';
 import { eventsToJson, isUsageOnlyEvent, jsonToEvents } from '../sse.js';
@@ -37,8 +36,6 @@ export class Exchange {
     private readonly req: http.IncomingMessage,
     res: http.ServerResponse,
     private readonly routing: Routing,
-    /** upstream requests in progress per provider (backend_llm_requests_in_flight) */
-    private readonly inFlight: GatewayMetrics['inFlightOf'] | null = null,
   ) {
     this.reply = new Reply(ctx, res);
   }
@@ -59,7 +56,7 @@ export class Exchange {
       await this.manager.runRequest(ctx);
       if (this.reply.clientGone) throw clientClosed();
       if (ctx.shortCircuit) this.replay(ctx.shortCircuit);
-      else await new FallbackLoop(ctx, snap, this.reply, this.log, this.routing, snap.maxResponseBytes, this.inFlight).run();
+      else await new FallbackLoop(ctx, snap, this.reply, this.log, this.routing, snap.maxResponseBytes).run();
     } catch (err) {
       this.fail(err);
     }

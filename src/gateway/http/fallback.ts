@@ -20,7 +20,6 @@ import type { Context, TokenUsage } from '../context.js';
 import { costUsd, readUsage } from '../cost.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { GatewayMetrics } from '../metrics.js';
 import { errorFrame, planResponses, responsesJson, responsesRelay, type ResponsesPlan } from '../responses/attempt.js';
 import type { Routing } from '../routing/routing.js';
 import type { Snapshot } from '../snapshot.js';
@@ -57,7 +56,6 @@ export class FallbackLoop {
     private readonly log: Logger,
     private readonly routing: Routing,
     private readonly maxResponseBytes: number,
-    private readonly inFlight: GatewayMetrics['inFlightOf'] | null = null,
   ) {
     this.clock = new AttemptClock(() => reply.abortAttempt());
   }
@@ -76,8 +74,7 @@ export class FallbackLoop {
       const client = this.snap.clients.get(target.provider);
       if (!client) continue;
       last = target;
-      const gauge = this.inFlight?.(target.provider);
-      gauge?.inc();
+      // (backend_llm_requests_in_flight reads these counts when scraped)
       states.begin(target.provider);
       this.outcome = 'failure';
       let done = false;
@@ -90,7 +87,6 @@ export class FallbackLoop {
         throw err;
       } finally {
         this.clock.stop();
-        gauge?.dec();
         states.end(target.provider, client.provider, this.reply.clientGone ? 'neutral' : this.outcome);
       }
       if (done) return;

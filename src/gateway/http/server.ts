@@ -78,6 +78,7 @@ export class GatewayServer implements admin.AdminState {
     this.instanceSecret = opts.instanceSecret ?? null;
     this.keys = opts.keys;
     this.snapshot = new Snapshot(config, opts.upstreams.update(config.providers));
+    opts.metrics.readInFlightFrom(() => opts.routing.states.inFlightByProvider());
     this.http = http.createServer(
       {
         keepAliveTimeout: 65_000,
@@ -195,7 +196,7 @@ export class GatewayServer implements admin.AdminState {
     const ctx = new Context(requestId, endpoint, req.headers, snap.config, startMono);
     this.inflight++;
     try {
-      await new Exchange(this.opts.manager, this.opts.log, snap, this.keys, ctx, req, res, this.opts.routing, this.opts.metrics.inFlightOf).run();
+      await new Exchange(this.opts.manager, this.opts.log, snap, this.keys, ctx, req, res, this.opts.routing).run();
     } catch (err) {
       this.opts.log.error('request_failed', { request_id: requestId, error: String(err) });
     } finally {

@@ -45,6 +45,11 @@ export class ProviderStates {
     return s;
   }
 
+  /** Attempts in progress per provider (the in-flight gauge reads this when scraped). */
+  *inFlightByProvider(): IterableIterator<[string, number]> {
+    for (const [name, s] of this.byName) yield [name, s.inFlight];
+  }
+
   begin(name: string): void {
     this.get(name).inFlight++;
   }
