@@ -169,11 +169,12 @@ export const consolePlugin = {
     // count gives the same numbers and skips string-width's per-character work on the usual lines.
     // (only where the import means the string-width the console depends on: another version
     // stays itself)
-    const ownStringWidth = path.join(ROOT, 'node_modules', 'string-width', 'index.js');
+    // (compared as real paths: esbuild resolves through a symlinked node_modules)
+    const ownStringWidth = fs.realpathSync(path.join(ROOT, 'node_modules', 'string-width', 'index.js'));
     b.onResolve({ filter: /^string-width$/ }, async (args) => {
       if (args.pluginData?.asIs || !args.importer.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
       const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { asIs: true } });
-      return resolved.path === ownStringWidth ? { path: path.join(ROOT, 'dist', 'tui', 'presentation', 'textWidth.js') } : undefined;
+      return resolved.path && fs.realpathSync(resolved.path) === ownStringWidth ? { path: path.join(ROOT, 'dist', 'tui', 'presentation', 'textWidth.js') } : undefined;
     });
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('node:')) return { path: args.path, external: true };
