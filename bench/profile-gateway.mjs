@@ -5,18 +5,20 @@
 // files with the most inclusive time in our code. The .cpuprofile stays in bench/results/prof/
 // for Chrome DevTools or speedscope.
 //
-//   node bench/profile-gateway.mjs [--requests 20000] [--c 16] [--no-pipeline] [--top 30]
+//   node bench/profile-gateway.mjs [--requests 20000] [--c 16] [--no-pipeline] [--shared] [--top 30]
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RESULTS_DIR, argv, log, numFlag, pinSelf, table } from './lib/common.mjs';
 import { chatBody, makePool, runAutocannon, runSequential } from './lib/load.mjs';
-import { LOGICAL_MODEL, makeBenchHome, removeHome, startGateway, startUpstream } from './lib/servers.mjs';
+import { LOGICAL_MODEL, makeBenchHome, removeHome, shareThroughRedis, startGateway, startRedis, startUpstream } from './lib/servers.mjs';
 
 const REQUESTS = numFlag('requests', 20_000);
 const CONC = numFlag('c', 16);
 const TOP = numFlag('top', 30);
 const PIPELINE = !argv.includes('--no-pipeline');
+/** --shared: the gateway in shared mode against a redis-server on this machine */
+const SHARED = argv.includes('--shared');
 
 /** Self time per function and inclusive time per source file, from a .cpuprofile. */
 export function summarizeProfile(file, top = TOP) {
@@ -78,6 +80,8 @@ async function main() {
   const before = new Set(fs.readdirSync(profDir));
   const upstream = await startUpstream();
   const home = makeBenchHome(upstream.base);
+  const redis = SHARED ? await startRedis() : null;
+  if (redis) shareThroughRedis(home, redis.port, 'bench-profile');
   const gw = await startGateway({ home, pipeline: PIPELINE, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] });
   const origin = `http://127.0.0.1:${gw.port}`;
   const headers = { 'content-type': 'application/json' };
@@ -85,7 +89,7 @@ async function main() {
     chat: { path: '/v1/chat/completions', headers, body: chatBody(LOGICAL_MODEL, false) },
     stream: { path: '/v1/chat/completions', headers, body: chatBody(LOGICAL_MODEL, true) },
   };
-  log(`profiling ptui (pipeline ${PIPELINE ? 'on' : 'off'}): ${REQUESTS} requests at c=${CONC}`);
+  log(`profiling ptui (pipeline ${PIPELINE ? 'on' : 'off'}${SHARED ? ', shared mode' : ''}): ${REQUESTS} requests at c=${CONC}`);
   if (CONC === 1) {
     const pool = makePool(origin, 1);
     await runSequential(pool, reqs, REQUESTS);
@@ -96,6 +100,7 @@ async function main() {
   }
   await gw.stop('SIGTERM', 15_000);
   await upstream.stop();
+  await redis?.proc.stop();
   removeHome(home);
   const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
   if (!file) throw new Error(`no profile written in ${profDir}`);

@@ -11,14 +11,10 @@
 // nothing differs, the noise floor of this machine at this moment.
 //
 //   node bench/shared-mode.mjs [--quick] [--no-pin] [--aa] [--rounds N] [--n N] [--seconds S]
-import fs from 'node:fs';
-import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import YAML from 'yaml';
 import { Redis } from 'ioredis';
-import { QUICK, PIN, CLIENT_CPUS, SERVER_CPUS, argv, fmt, freePort, log, numFlag, pinSelf, sleep, startProcess, summarize, table, writeResult } from './lib/common.mjs';
+import { QUICK, PIN, CLIENT_CPUS, SERVER_CPUS, argv, fmt, log, numFlag, pinSelf, summarize, table, writeResult } from './lib/common.mjs';
 import { Samples, chatBody, makePool, runAutocannon, runConcurrent, runSequential } from './lib/load.mjs';
-import { LOGICAL_MODEL, makeBenchHome, removeHome, startGateway, startUpstream } from './lib/servers.mjs';
+import { LOGICAL_MODEL, makeBenchHome, removeHome, shareThroughRedis, startGateway, startRedis, startUpstream } from './lib/servers.mjs';
 
 const ROUNDS = numFlag('rounds', QUICK ? 2 : 3);
 const N_SEQ = numFlag('n', QUICK ? 400 : 2000);
@@ -26,17 +22,6 @@ const AC_SECONDS = numFlag('seconds', QUICK ? 3 : 8);
 const WARMUP = numFlag('warmup', QUICK ? 600 : 2000);
 const CONC = 16;
 const AA = argv.includes('--aa');
-
-async function startRedis() {
-  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) throw new Error('redis-server is not installed (Debian package redis-server)');
-  const port = await freePort();
-  const proc = startProcess('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
-  for (let i = 0; !proc.tail.some((l) => l.includes('Ready to accept connections')); i++) {
-    if (i > 150 || proc.exited) throw new Error(`redis-server did not start:\n${proc.tail.join('\n')}`);
-    await sleep(100);
-  }
-  return { proc, port };
-}
 
 function reqs() {
   const headers = { 'content-type': 'application/json' };
@@ -51,10 +36,7 @@ async function main() {
   log(`upstream on ${upstream.port}, redis-server on ${redis.port}`);
   const localHome = makeBenchHome(upstream.base);
   const sharedHome = makeBenchHome(upstream.base);
-  const gwFile = path.join(sharedHome, 'config', 'gateway.yaml');
-  const gwYaml = YAML.parse(fs.readFileSync(gwFile, 'utf8'));
-  if (!AA) gwYaml.shared = { redis_url: `redis://127.0.0.1:${redis.port}`, gateway_id: 'bench-shared', on_unavailable: 'local' };
-  fs.writeFileSync(gwFile, YAML.stringify(gwYaml));
+  if (!AA) shareThroughRedis(sharedHome, redis.port, 'bench-shared');
   const [local, shared] = await Promise.all([
     startGateway({ name: 'ptui-local', home: localHome }),
     startGateway({ name: 'ptui-shared', home: sharedHome }),

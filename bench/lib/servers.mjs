@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { ROOT, freePort, startProcess, waitForHttp } from './common.mjs';
+import { spawnSync } from 'node:child_process';
+import { ROOT, freePort, sleep, startProcess, waitForHttp } from './common.mjs';
 
 export const LOGICAL_MODEL = 'bench-chat';
 /** Another build's bin/ptui (an A/B of a hot-path change, built in a copy of the tree). */
@@ -96,4 +97,24 @@ export function removeHome(home) {
   try {
     fs.rmSync(home, { recursive: true, force: true });
   } catch {}
+}
+
+/** A redis-server on this machine for shared mode, persistence off (README "Several boxes"). */
+export async function startRedis() {
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) throw new Error('redis-server is not installed (Debian package redis-server)');
+  const port = await freePort();
+  const proc = startProcess('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  for (let i = 0; !proc.tail.some((l) => l.includes('Ready to accept connections')); i++) {
+    if (i > 150 || proc.exited) throw new Error(`redis-server did not start:\n${proc.tail.join('\n')}`);
+    await sleep(100);
+  }
+  return { proc, port };
+}
+
+/** Points a bench home's gateway at that Redis, in shared mode with on_unavailable: local. */
+export function shareThroughRedis(home, redisPort, gatewayId) {
+  const file = path.join(home, 'config', 'gateway.yaml');
+  const doc = YAML.parse(fs.readFileSync(file, 'utf8'));
+  doc.shared = { redis_url: `redis://127.0.0.1:${redisPort}`, gateway_id: gatewayId, on_unavailable: 'local' };
+  fs.writeFileSync(file, YAML.stringify(doc));
 }
