@@ -84,6 +84,20 @@ describe.skipIf(!hasTool(TOOLS.redis))('three gateways sharing one Redis', () =>
     return { id, home, gw };
   }
 
+  /**
+   * kill -9 of a box while `held` requests wait on a slow upstream; then the upstream answers at
+   * once and box-a asks for `target` until it is admitted. Returns ms from the kill to that admission.
+   */
+  async function killUntilBoxAAdmits(victim: Box, held: Array<Promise<unknown>>, target: string): Promise<number> {
+    victim.gw.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await victim.gw.exited;
+    sim.setLatency(0);
+    await Promise.all(held);
+    await waitFor(async () => (await post(boxes[0].gw, target)).status === 200, 'box-a to admit again', 30_000, 250);
+    return Date.now() - killedAt;
+  }
+
   beforeAll(async () => {
     redis = await startRedis();
     sim = await startSimUpstream({ latencyMs: 100 });
@@ -142,13 +156,7 @@ describe.skipIf(!hasTool(TOOLS.redis))('three gateways sharing one Redis', () =>
       return b.shared.reserved_usd >= 1 - 1e-9;
     }, 'box-c to hold the whole budget');
     expect((await post(boxes[0].gw, 'held')).status).toBe(429);
-    c.gw.child.kill('SIGKILL');
-    const killedAt = Date.now();
-    await c.gw.exited;
-    sim.setLatency(0);
-    await Promise.all(held);
-    await waitFor(async () => (await post(boxes[0].gw, 'held')).status === 200, 'box-a to admit again', 30_000, 250);
-    const freedAfter = Date.now() - killedAt;
+    const freedAfter = await killUntilBoxAAdmits(c, held, 'held');
     console.log(`reservations of a killed gateway stopped counting after ${freedAfter} ms (heartbeat TTL 10 s)`);
     expect(freedAfter).toBeLessThan(10_000 + 30_000);
     sim.setLatency(100);
@@ -243,13 +251,7 @@ describe.skipIf(!hasTool(TOOLS.redis))('three gateways sharing one Redis', () =>
       return x.spend_usd + x.shared.reserved_usd >= 1 - 1e-9 && split?.leased_usd > 0;
     }, 'box-b to hold the rest of the budget, a lease among it');
     expect((await post(boxes[0].gw, 'leased')).status).toBe(429);
-    b.gw.child.kill('SIGKILL');
-    const killedAt = Date.now();
-    await b.gw.exited;
-    sim.setLatency(0);
-    await Promise.all(held);
-    await waitFor(async () => (await post(boxes[0].gw, 'leased')).status === 200, 'box-a to admit again', 30_000, 250);
-    const freedAfter = Date.now() - killedAt;
+    const freedAfter = await killUntilBoxAAdmits(b, held, 'leased');
     console.log(`box-b held $${split.reserved_usd.toFixed(2)} ($${split.leased_usd.toFixed(2)} of it a lease); after kill -9 box-a admitted again after ${freedAfter} ms (heartbeat TTL 10 s)`);
     expect(freedAfter).toBeLessThan(10_000 + 30_000);
     sim.setLatency(100);

@@ -283,14 +283,19 @@ describe('schema v2: per-minute rollup', () => {
   });
 });
 
+/** A usage log at dbPath exactly as schema version `version` shipped it, open for writing rows. */
+function fileAsShipped(version: number): Database.Database {
+  fs.mkdirSync(path.dirname(dbPath), { recursive: true });
+  const raw = new Database(dbPath);
+  raw.pragma('journal_mode = WAL');
+  for (const m of USAGE_MIGRATIONS.slice(0, version)) raw.exec(m);
+  raw.pragma(`user_version = ${version}`);
+  return raw;
+}
+
 describe('schema v4: usage_source and key_alias', () => {
   it('a v3 file gains both columns (old rows read NULL) and a key index; the writer stores them', () => {
-    fs.mkdirSync(path.dirname(dbPath), { recursive: true });
-    // A file exactly as v3 shipped it.
-    const raw = new Database(dbPath);
-    raw.pragma('journal_mode = WAL');
-    for (const m of USAGE_MIGRATIONS.slice(0, 3)) raw.exec(m);
-    raw.pragma('user_version = 3');
+    const raw = fileAsShipped(3);
     raw.prepare(`INSERT INTO llm_usage (request_id, timestamp, endpoint, status) VALUES ('old', '2026-01-01T00:00:00.000Z', 'chat', 'success')`).run();
     raw.close();
 
@@ -322,11 +327,7 @@ describe('schema v4: usage_source and key_alias', () => {
 
 describe('schema v7: no provider or model index', () => {
   it('a v6 file loses both indexes and keeps its rows, which the time index still finds', () => {
-    fs.mkdirSync(path.dirname(dbPath), { recursive: true });
-    const raw = new Database(dbPath);
-    raw.pragma('journal_mode = WAL');
-    for (const m of USAGE_MIGRATIONS.slice(0, 6)) raw.exec(m);
-    raw.pragma('user_version = 6');
+    const raw = fileAsShipped(6);
     raw.prepare(`INSERT INTO llm_usage (request_id, timestamp, provider, logical_model, endpoint, status) VALUES ('old', '2026-01-01T00:00:00.000Z', 'p', 'm', 'chat', 'success')`).run();
     const names = (db: Database.Database) => db.prepare(`SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='llm_usage'`).pluck().all();
     expect(names(raw)).toEqual(expect.arrayContaining(['idx_llm_usage_provider_ts', 'idx_llm_usage_model_ts']));
