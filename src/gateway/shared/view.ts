@@ -35,7 +35,7 @@ export function pairs(flat: unknown): Array<[string, string]> {
  * One budget's row of the status reply ({spend, reserved, spend split, reserved split, lease
  * split}); undefined when it is not a row. `others` is the global figure less `gatewayId`'s share.
  */
-export function parseBudgetRow(row: unknown, gatewayId: string): { view: GlobalBudgetView; others: number } | undefined {
+function parseBudgetRow(row: unknown, gatewayId: string): { view: GlobalBudgetView; others: number } | undefined {
   if (!Array.isArray(row)) return undefined;
   const spend = num(row[0]);
   const reserved = num(row[1]);
