@@ -17,7 +17,10 @@ export abstract class RelayProgress {
   sawContent = false;
   /** bytes written to the client so far: after the first one there is no fallback */
   bytesOut = 0;
-  /** data events seen (comments are not events), and performance.now() of the last one */
+  /**
+   * data events seen (comments are not events), and performance.now() when the latest chunk that
+   * held one was fed (the feeder stamps it: once per chunk, not per event)
+   */
   dataEvents = 0;
   lastDataAt = 0;
   /** content events that carried text: ptui's count of completion tokens, for a stream without usage */
@@ -39,7 +42,6 @@ export abstract class RelayProgress {
 
   protected noteDataEvent(): void {
     this.dataEvents++;
-    this.lastDataAt = performance.now();
   }
 
   protected send(bytes: Buffer): void {

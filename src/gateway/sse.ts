@@ -7,16 +7,11 @@ import { RelayProgress, type ByteSink } from './relay-progress.js';
 
 const LF = 10;
 const CR = 13;
-const DATA = Buffer.from('data:');
-const DONE = Buffer.from('[DONE]');
-const USAGE = Buffer.from('"usage"');
 const END_OF_EVENT = Buffer.from('\n\n');
 const BLANK_LF = Buffer.from('\n\n');
 const BLANK_CRLF = Buffer.from('\n\r\n');
 // A chunk that finishes a choice (a string finish_reason), or carries no text (the role-only
-// first chunk: content ""), is no token. Looked for in the payload read as latin1: the keys are
-// ASCII, which latin1 keeps byte for byte, and a string search costs a fraction of a
-// Buffer.indexOf call (this runs for every event).
+// first chunk: content ""), is no token.
 const FINISH_KEY = '"finish_reason":';
 const CONTENT_KEY = '"content":';
 
@@ -59,9 +54,11 @@ export class SseRelay extends RelayProgress {
   /** content events, whether the first carried text, and where the latest one's payload is */
   private contentEvents = 0;
   private firstIsToken = false;
-  private lastBuf: Buffer | null = null;
+  private lastText: string | null = null;
   private lastStart = 0;
   private lastEnd = 0;
+  /** where the next `"usage"` is in the text being parsed (Infinity: none left), so finding it stays linear */
+  private nextUsage = -1;
 
   constructor(
     sink: ByteSink,
@@ -111,30 +108,39 @@ export class SseRelay extends RelayProgress {
     this.last1 = b[b.length - 1];
   }
 
+  /**
+   * The chunk is read as latin1, one character per byte, so positions in the text are positions in
+   * the bytes, and every marker looked for (newlines, `data:`, `[DONE]`, `"usage"`) is ASCII,
+   * which UTF-8 never uses inside another character. String searches are inlined by the JIT,
+   * where each Buffer.indexOf or compare is a native call, and this runs for every line of every
+   * stream. Only a payload that is kept or parsed is decoded, as UTF-8, from the bytes.
+   */
   private parse(buf: Buffer): void {
+    const text = buf.toString('latin1');
+    this.nextUsage = -1;
     let eventStart = 0;
     let emitFrom = 0;
     let lineStart = 0;
     let dataStart = -1;
     let dataEnd = -1;
     for (;;) {
-      const nl = buf.indexOf(LF, lineStart);
+      const nl = text.indexOf('\n', lineStart);
       if (nl === -1) break;
       let lineEnd = nl;
-      if (lineEnd > lineStart && buf[lineEnd - 1] === CR) lineEnd--;
+      if (lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === CR) lineEnd--;
       if (lineEnd === lineStart) {
         if (nl + 1 - eventStart > this.maxEventBytes) throw new SseEventTooLarge(this.maxEventBytes);
         // A data event the relay drops, or (before any data) a comment: a keep-alive is not an answer.
-        const drop = dataStart >= 0 ? !this.onData(buf, dataStart, dataEnd) : this.dataEvents === 0;
+        const drop = dataStart >= 0 ? !this.onData(buf, text, dataStart, dataEnd) : this.dataEvents === 0;
         if (drop) {
           if (eventStart > emitFrom) this.send(buf.subarray(emitFrom, eventStart));
           emitFrom = nl + 1;
         }
         eventStart = nl + 1;
         dataStart = -1;
-      } else if (lineEnd - lineStart >= 5 && buf.compare(DATA, 0, 5, lineStart, lineStart + 5) === 0) {
+      } else if (lineEnd - lineStart >= 5 && text.startsWith('data:', lineStart)) {
         dataStart = lineStart + 5;
-        if (buf[dataStart] === 32) dataStart++;
+        if (text.charCodeAt(dataStart) === 32) dataStart++;
         dataEnd = lineEnd;
       }
       lineStart = nl + 1;
@@ -143,17 +149,21 @@ export class SseRelay extends RelayProgress {
     if (eventStart < buf.length) this.hold(buf.subarray(eventStart));
   }
 
-  /** Looks at one event's data; false = drop the event. */
-  private onData(buf: Buffer, s: number, e: number): boolean {
+  /** Looks at one event's data (text[s, e), the same span of buf); false = drop the event. */
+  private onData(buf: Buffer, text: string, s: number, e: number): boolean {
     this.noteDataEvent();
-    if (e - s === 6 && buf.compare(DONE, 0, 6, s, e) === 0) {
+    if (e - s === 6 && text.startsWith('[DONE]', s)) {
       // Held back: the gateway sends [DONE] itself once the usage row is written.
       this.sawDone = true;
       return false;
     }
     const events = this.events;
     if (events) events.push(buf.toString('utf8', s, e));
-    if (buf.subarray(s, e).indexOf(USAGE) !== -1) {
+    if (this.nextUsage < s) {
+      const at = text.indexOf('"usage"', s);
+      this.nextUsage = at === -1 ? Infinity : at;
+    }
+    if (this.nextUsage < e) {
       try {
         const obj = JSON.parse(buf.toString('utf8', s, e)) as { usage?: unknown; choices?: unknown };
         if (obj.usage) {
@@ -165,9 +175,9 @@ export class SseRelay extends RelayProgress {
       }
     }
     this.sawContent = true;
-    if (++this.contentEvents === 1) this.firstIsToken = isTokenChunk(buf.toString('latin1', s, e));
+    if (++this.contentEvents === 1) this.firstIsToken = isTokenChunk(text.slice(s, e));
     else {
-      this.lastBuf = buf;
+      this.lastText = text;
       this.lastStart = s;
       this.lastEnd = e;
     }
@@ -177,7 +187,7 @@ export class SseRelay extends RelayProgress {
   override countedTokens(): number {
     let n = this.contentEvents;
     if (n > 0 && !this.firstIsToken) n--;
-    if (this.lastBuf !== null && !isTokenChunk(this.lastBuf.toString('latin1', this.lastStart, this.lastEnd))) n--;
+    if (this.lastText !== null && !isTokenChunk(this.lastText.slice(this.lastStart, this.lastEnd))) n--;
     return n;
   }
 }

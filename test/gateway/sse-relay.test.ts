@@ -39,6 +39,27 @@ describe('SseRelay', () => {
     }
   });
 
+  it('reads UTF-8 payloads whole and takes usage from its chunk, however the bytes of a character are split', () => {
+    const usage = { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 };
+    // vLLM-style chunks that each say "usage": null, then the usage-only chunk
+    const withNull = (content: string) =>
+      `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content }, finish_reason: null }], usage: null })}\n\n`;
+    const usageChunk = `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', choices: [], usage })}\n\n`;
+    const stream = withNull('Grüße ') + withNull('🙂 “quoted” usage') + chunk('', 'stop') + usageChunk + 'data: [DONE]\n\n';
+    for (const size of [1, 2, 5, 1 << 16]) {
+      for (const keep of [false, true]) {
+        const sink = new Sink();
+        const relay = new SseRelay(sink, keep, true, MAX);
+        feedIn(relay, stream, size);
+        const relayed = keep ? stream.slice(0, stream.indexOf('data: [DONE]')) : stream.slice(0, stream.indexOf(usageChunk));
+        expect(sink.text(), `chunks of ${size}`).toBe(relayed);
+        expect(relay.usage).toEqual(usage);
+        expect(relay.events!.map((e) => JSON.parse(e).choices[0]?.delta?.content ?? 'usage')).toEqual(['Grüße ', '🙂 “quoted” usage', '', 'usage']);
+        expect(relay.countedTokens()).toBe(2);
+      }
+    }
+  });
+
   it('counts a token for each content chunk but a first without text (role only) and a last that finishes or is empty, whatever the spacing', () => {
     const count = (events: string[]) => {
       const relay = new SseRelay(new Sink(), false, false, MAX);

@@ -249,6 +249,7 @@ export class FallbackLoop {
         const writable = relay.feed(chunk as Buffer);
         if (relay.dataEvents !== events) {
           events = relay.dataEvents;
+          relay.lastDataAt = performance.now();
           sinceEvent = 0;
         } else if ((sinceEvent += (chunk as Buffer).length) > this.maxResponseBytes) throw new SseEventTooLarge(this.maxResponseBytes);
         if (ctx.ttftMs === null && relay.sawContent) ctx.ttftMs = performance.now() - ctx.startMono;
