@@ -53,9 +53,11 @@ export function parseJsonBody(buf: Buffer): Record<string, unknown> {
 /** The body's one parse, with the text it was parsed from (the guardrails read it: see scanRequest). */
 export function parseJsonText(buf: Buffer): { body: Record<string, unknown>; source: BodySource } {
   if (buf.length === 0) throw badRequest('request body is empty; expected a JSON object');
-  const problem = jsonShapeProblem(buf);
+  // All-ASCII bytes (the usual body) are their own text: read as latin1, without UTF-8 decoding.
+  const ascii = isAscii(buf);
+  const text = buf.toString(ascii ? 'latin1' : 'utf8');
+  const problem = jsonShapeProblem(text);
   if (problem !== null) throw badRequest(problem);
-  const text = buf.toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -65,7 +67,7 @@ export function parseJsonText(buf: Buffer): { body: Record<string, unknown>; sou
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw badRequest(`request body must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
   }
-  return { body: value as Record<string, unknown>, source: { text, ascii: isAscii(buf) } };
+  return { body: value as Record<string, unknown>, source: { text, ascii } };
 }
 
 const isStringOrArray = (v: unknown) => typeof v === 'string' || Array.isArray(v);
@@ -87,7 +89,8 @@ export function resolveModel(config: ResolvedConfig, name: string): ResolvedMode
  */
 export function acceptBody(ctx: Context, body: Record<string, unknown>, source: BodySource | null = null): void {
   ctx.body = body;
-  if (source !== null) ctx.bodySource = { ...source, body };
+  // (written out: an object spread here measured several µs on the request path)
+  if (source !== null) ctx.bodySource = { text: source.text, ascii: source.ascii, body };
   const model = body.model;
   if (typeof model === 'string') ctx.logicalModel = model;
   if (model === undefined) throw badRequest('missing required field "model"', 'model');
