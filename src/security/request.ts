@@ -46,6 +46,11 @@ function anchorAtJunction(a: string, b: string): boolean {
   return holdsAnchor(a.slice(-JUNCTION) + b.slice(0, JUNCTION));
 }
 
+function anyAnchorAtJunction(slots: readonly TextSlot[]): boolean {
+  for (let i = 0; i + 1 < slots.length; i++) if (anchorAtJunction(slots[i]!.text, slots[i + 1]!.text)) return true;
+  return false;
+}
+
 class Scan {
   readonly result: RequestScan = { kinds: [], counts: new Map(), sites: [], incomplete: false };
   /** value sites by owner and key, so a seam finding joins the site of its string */
@@ -130,9 +135,13 @@ function plainJson(src: BodySource): boolean {
  * walk over its strings: one sweep over the text shows that none of them holds a secret.
  */
 export function scanRequest(body: Obj, source?: BodySource | null): RequestScan | null {
+  const plain = !!source && plainJson(source);
+  const slots = collectTextSlots(body);
+  // The usual request: plain text, and no seam where an anchor could straddle two strings.
+  if (plain && !anyAnchorAtJunction(slots)) return null;
   const scan = new Scan();
   let complete = true;
-  if (!source || !plainJson(source)) {
+  if (!plain) {
     complete = walkStrings(body, (text, owner, key, isKey) => {
       if (!mayHoldSecret(text)) return;
       if (!isKey) scan.markNotPlain(owner, key);
@@ -143,7 +152,6 @@ export function scanRequest(body: Obj, source?: BodySource | null): RequestScan 
     });
   }
   scan.walked = complete;
-  const slots = collectTextSlots(body);
   for (let i = 0; i + 1 < slots.length; i++) scan.seam(slots[i]!, slots[i + 1]!);
   scan.result.incomplete = !complete;
   return scan.result.sites.length > 0 || !complete ? scan.result : null;
