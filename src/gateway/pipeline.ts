@@ -54,10 +54,26 @@ export class CallbackManager {
     private readonly deps: CallbackDeps,
   ) {}
 
-  /** Runs onRequest in order; the first throw rejects the request (the caller turns it into a response). */
-  async runRequest(ctx: Context): Promise<void> {
-    for (const cb of this.callbacks) {
-      const r = cb.onRequest(ctx);
+  /**
+   * Runs onRequest in order; the first throw rejects the request (the caller turns it into a
+   * response). While every hook answers synchronously, so does this (undefined): no promise and
+   * no microtask for the usual request, whose built-in hooks are all synchronous.
+   */
+  runRequest(ctx: Context): Promise<void> | undefined {
+    const callbacks = this.callbacks;
+    for (let i = 0; i < callbacks.length; i++) {
+      const r = callbacks[i]!.onRequest(ctx);
+      if (r) return this.runRequestFrom(ctx, r, i + 1);
+    }
+    return undefined;
+  }
+
+  /** The rest of runRequest once a hook has returned a promise: each awaited in turn. */
+  private async runRequestFrom(ctx: Context, pending: Promise<void>, next: number): Promise<void> {
+    await pending;
+    const callbacks = this.callbacks;
+    for (let i = next; i < callbacks.length; i++) {
+      const r = callbacks[i]!.onRequest(ctx);
       if (r) await r;
     }
   }

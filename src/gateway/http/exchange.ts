@@ -53,7 +53,8 @@ export class Exchange {
         checkModelAllowed(ctx.apiKey, body.model);
       }
       acceptBody(ctx, body, source);
-      await this.manager.runRequest(ctx);
+      const pending = this.manager.runRequest(ctx);
+      if (pending) await pending;
       if (this.reply.clientGone) throw clientClosed();
       if (ctx.shortCircuit) this.replay(ctx.shortCircuit);
       else await new FallbackLoop(ctx, snap, this.reply, this.log, this.routing, snap.maxResponseBytes).run();

@@ -100,6 +100,8 @@ export class RateLimitsCallback extends Callback {
   }
 
   override onRequest(ctx: Context): void | Promise<void> {
+    // neither a key nor a model limit applies (the usual request): nothing to count
+    if (ctx.apiKey === null && !ctx.model?.rate_limits) return;
     const now = Date.now();
     const subjects = this.subjects(ctx, now);
     if (!subjects) return;
