@@ -4,7 +4,8 @@
 // with the whole pipeline on, (c) through ptui with no callbacks, (d) through Portkey's
 // open-source gateway. Rounds are interleaved after a warm-up so that drift (thermal, other
 // tenants) hits every target alike. Reports added latency at concurrency 1 and 16, requests/s
-// at 16 (autocannon), time to first token for streams, and each server's RSS afterwards.
+// at 16 (autocannon), time to first token for streams, and each server's RSS after each round's
+// load (the median of the rounds, and the largest).
 //
 // A fifth target, "node floor proxy" (bench/lib/floor-proxy.mjs: node:http + undici, nothing
 // else), shows what one extra Node.js hop costs on this machine: no Node gateway adds less.
@@ -117,7 +118,11 @@ async function main() {
     log(`round ${r + 1}/${ROUNDS}: c=1 x${N_SEQ}, c=${CONC} x${N_CONC}, autocannon ${AC_SECONDS}s`);
     for (const t of order) await runSequential(t.pool1, t.reqs, N_SEQ, t.seq);
     for (const t of order) await runConcurrent(t.pool16, t.reqs, N_CONC, CONC, t.conc);
-    for (const t of order) t.ac.push(await runAutocannon(t.origin, t.reqs, { connections: CONC, duration: AC_SECONDS }));
+    for (const t of order) {
+      t.ac.push(await runAutocannon(t.origin, t.reqs, { connections: CONC, duration: AC_SECONDS }));
+      // right after its heaviest load: one reading at the end swings ±10 MB with the GC's timing
+      (t.rss ??= []).push(rssMb(t.proc.pid));
+    }
   }
 
   const KINDS = [
@@ -131,7 +136,8 @@ async function main() {
     const r = {
       label: t.label,
       pid: t.proc.pid,
-      rss_mb: rssMb(t.proc.pid),
+      rss_mb: median(t.rss),
+      rss_max_mb: Math.max(...t.rss),
       c1_us: {},
       c16_us: {},
       errors: t.seq.errors + t.conc.errors,
@@ -178,8 +184,8 @@ async function main() {
       latencyRows,
     ),
     throughput: table(
-      ['target', 'req/s at c=16', 'errors', 'RSS after (MB)'],
-      keys.map((k) => [results[k].label, results[k].rps_c16 ?? 'errors', results[k].errors + results[k].rps_errors, round1(results[k].rss_mb)]),
+      ['target', 'req/s at c=16', 'errors', 'RSS after each round, median (MB)', 'max (MB)'],
+      keys.map((k) => [results[k].label, results[k].rps_c16 ?? 'errors', results[k].errors + results[k].rps_errors, round1(results[k].rss_mb), round1(results[k].rss_max_mb)]),
     ),
   };
   const p = results.ptui;
@@ -193,7 +199,7 @@ async function main() {
     }
   }
   ratioRows.push(['req/s at c=16', p?.rps_c16, pk?.rps_c16, bare?.rps_c16, floor?.rps_c16, d.rps_c16]);
-  ratioRows.push(['RSS after (MB)', p?.rss_mb, pk?.rss_mb, bare?.rss_mb, floor?.rss_mb, null]);
+  ratioRows.push(['RSS after each round, median (MB)', p?.rss_mb, pk?.rss_mb, bare?.rss_mb, floor?.rss_mb, null]);
   // For latency the ratio that means something is total time through the gateway over total
   // time direct (at c=1, p50): how much slower a client sees the call.
   ratioRows.push(['c=1 p50 chat, total (µs)', p?.c1_us.chat.p50, pk?.c1_us.chat.p50, bare?.c1_us.chat.p50, floor?.c1_us.chat.p50, d.c1_us.chat.p50]);
