@@ -6,7 +6,8 @@
 //  - cost per frame: Ink measures and tokenizes every line of the screen afresh on every frame
 //    (its caches live for one frame) and rebuilds every row from per-cell objects. Two of its
 //    files are adjusted here so those caches live across frames, bounded, and a row is rebuilt
-//    only when what is written to it changed; Ink counts widths with the console's textWidth.
+//    only when what is written to it changed, a row of simple characters without an object per
+//    cell (FAST_ROW below); Ink counts widths with the console's textWidth.
 //    What is drawn is byte for byte the same (test/tui/inkBundle.test.ts).
 // Dynamic imports stay separate chunks, so what the dashboard loads after its first frame
 // (the collectors, SQLite) still loads after it. Packages with native parts or their own
@@ -31,12 +32,112 @@ const packageName = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 
 const LINES_BOUND = 256;
 const ROWS_BOUND = 512;
 const WIDTHS_BOUND = 4096;
+// A screen row built without an object per cell, for the rows made only of "simple" characters
+// (one grapheme and one column each, whatever surrounds them: printable ASCII, Latin-1, general
+// punctuation, arrows, maths, box drawing, blocks, shapes, braille) and SGR colour codes: the
+// same styles per cell and the same codes between cells as Ink's tokenize, styledCharsFromTokens
+// and styledCharsToString give, worked out once per run of cells that share their styles
+// instead of once per cell (a cell costs Ink a grapheme segmentation, an object and a style diff
+// of three Sets). Any other row (wide or combining characters, emoji, links, clipped or
+// overflowing writes) goes Ink's way. Each character is checked against Ink's own tokenizer and
+// width the first time it is met.
+const FAST_ROW = `const SIMPLE_RANGES = [[0x20, 0x7e], [0xa0, 0xff], [0x2010, 0x2027], [0x2030, 0x205e], [0x2190, 0x22ff], [0x2500, 0x25ff], [0x2800, 0x28ff]];
+const simpleChar = new Uint8Array(0x10000); // 0 not checked yet, 1 simple, 2 not
+function isSimpleChar(unit, caches) {
+    let known = simpleChar[unit];
+    if (known === 0) {
+        const ch = String.fromCharCode(unit);
+        const tokens = tokenize(ch);
+        const inRange = SIMPLE_RANGES.some(([lo, hi]) => unit >= lo && unit <= hi);
+        known = inRange && tokens.length === 1 && tokens[0].type === 'char' && !tokens[0].fullWidth && caches.getStringWidth(ch) === 1 ? 1 : 2;
+        simpleChar[unit] = known;
+    }
+    return known === 1;
+}
+const NO_STYLES = [];
+const sgrTokens = new Map();
+/** The codes of one SGR sequence as Ink's tokenizer reads it, or null if it reads anything else. */
+function sgrCodes(sequence) {
+    let codes = sgrTokens.get(sequence);
+    if (codes === undefined) {
+        const tokens = tokenize(sequence);
+        codes = tokens.length > 0 && tokens.every(t => t.type === 'ansi') ? tokens : null;
+        if (sgrTokens.size > ${WIDTHS_BOUND}) sgrTokens.clear();
+        sgrTokens.set(sequence, codes);
+    }
+    return codes;
+}
+const lastingRuns = new Map();
+/** A line as runs of characters that share their styles ([styles, text, ...]), or null if it is not simple. */
+function simpleRuns(line, caches) {
+    let runs = lastingRuns.get(line);
+    if (runs !== undefined) return runs;
+    runs = [];
+    let styles = NO_STYLES;
+    let text = '';
+    for (let i = 0; i < line.length; i++) {
+        const unit = line.charCodeAt(i);
+        if (unit === 0x1b) {
+            if (line.charCodeAt(i + 1) !== 0x5b) { runs = null; break; }
+            let end = i + 2;
+            while (end < line.length && /[0-9;]/.test(line[end])) end++;
+            if (line[end] !== 'm') { runs = null; break; }
+            const codes = sgrCodes(line.slice(i, end + 1));
+            if (codes === null) { runs = null; break; }
+            if (text) runs.push(styles, text);
+            text = '';
+            styles = reduceAnsiCodesIncremental(styles, codes);
+            i = end;
+        } else if (isSimpleChar(unit, caches)) {
+            text += line[i];
+        } else {
+            runs = null;
+            break;
+        }
+    }
+    if (runs !== null && text) runs.push(styles, text);
+    if (lastingRuns.size > ${ROWS_BOUND}) lastingRuns.clear();
+    lastingRuns.set(line, runs);
+    return runs;
+}
+const codesBetween = (from, to) => ansiCodesToString(from.length === 0 ? to : diffAnsiCodes(from, to));
+function fastRow(width, writes, caches) {
+    const cellStyles = new Array(width).fill(NO_STYLES);
+    const cellText = new Array(width).fill(' ');
+    for (let i = 0; i < writes.length; i += 2) {
+        const runs = simpleRuns(writes[i + 1], caches);
+        if (runs === null) return undefined;
+        let x = writes[i];
+        if (x < 0) return undefined;
+        for (let r = 0; r < runs.length; r += 2) {
+            const text = runs[r + 1];
+            if (x + text.length > width) return undefined;
+            for (let c = 0; c < text.length; c++, x++) {
+                cellStyles[x] = runs[r];
+                cellText[x] = text[c];
+            }
+        }
+    }
+    if (width === 0) return '';
+    let out = ansiCodesToString(cellStyles[0]);
+    let from = 0;
+    for (let x = 1; x <= width; x++) {
+        if (x < width && cellStyles[x] === cellStyles[from]) continue;
+        out += cellText.slice(from, x).join('');
+        out += codesBetween(cellStyles[from], x < width ? cellStyles[x] : NO_STYLES);
+        from = x;
+    }
+    return out.trimEnd();
+}`;
 // Ink's Output.get, the same steps, except that a screen row is built from its cells only when
 // the writes that reach it (position and text) differ from those of a row built before: most
 // rows of a frame are the rows of the frame before, and building one costs a cell object and an
 // ANSI diff per column. Kept in output.js's own scope (sliceAnsi, styledCharsToString).
 const ROWS_GET = `const lastingRows = new Map();
+${FAST_ROW}
 function buildRow(width, writes, caches) {
+    const fast = fastRow(width, writes, caches);
+    if (fast !== undefined) return fast;
     const currentLine = [];
     for (let x = 0; x < width; x++) {
         currentLine.push({ type: 'char', value: ' ', fullWidth: false, styles: [] });
@@ -120,6 +221,7 @@ Output.prototype.get = function get() {
 
 const INK_PATCHES = {
   'ink/build/output.js': [
+    ["import { styledCharsFromTokens, styledCharsToString, tokenize, } from '@alcalzone/ansi-tokenize';", "import { styledCharsFromTokens, styledCharsToString, tokenize, reduceAnsiCodesIncremental, diffAnsiCodes, ansiCodesToString } from '@alcalzone/ansi-tokenize';"],
     ['caches = new OutputCaches();', 'caches = lastingOutputCaches();'],
     [
       '//# sourceMappingURL=output.js.map',

@@ -7,8 +7,10 @@ import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
+import fc from 'fast-check';
 import * as plainInk from 'ink';
 import plainReact from 'react';
+import type React from 'react';
 // @ts-expect-error a build script without types
 import { BUNDLE_OPTIONS } from '../../scripts/bundle-console.mjs';
 
@@ -51,9 +53,13 @@ function scene(kit: Kit, step: number, fresh = false) {
 }
 
 function frames(kit: Kit, steps: number[], fresh = false): string[] {
+  return framesOf(kit, steps.map((step) => (k: Kit) => scene(k, step, fresh)));
+}
+
+function framesOf(kit: Kit, scenes: Array<(kit: Kit) => React.ReactElement>): string[] {
   const term = new Terminal();
-  const app = kit.ink.render(scene(kit, steps[0], fresh), { stdout: term as never, debug: true, patchConsole: false, exitOnCtrlC: false });
-  for (const step of steps.slice(1)) app.rerender(scene(kit, step, fresh));
+  const app = kit.ink.render(scenes[0](kit), { stdout: term as never, debug: true, patchConsole: false, exitOnCtrlC: false });
+  for (const next of scenes.slice(1)) app.rerender(next(kit));
   app.unmount();
   return term.frames;
 }
@@ -96,5 +102,41 @@ describe('the bundled Ink', () => {
     // thousands of texts, more than any bound holds, so each cache is cleared several times
     const steps = Array.from({ length: 700 }, (_, i) => (i % 2 ? i * 7 : i % 50));
     expect(frames(bundled, steps, true)).toEqual(frames({ ink: plainInk, React: plainReact }, steps, true));
+  });
+
+  it('draws any mix of plain, box-drawing, wide and combining characters, colours and raw escape codes as Ink does', () => {
+    // rows of simple characters take the bundle's own way, any other goes Ink's: both must give Ink's bytes
+    const piece = fc.oneof(
+      fc.constantFrom('a', 'Z', '0', ' ', '  ', 'x'.repeat(30), '-', '|', '%', '$', '─', '━', '│', '█', '▏', '▁', '▇', '°', '·', '…', '→', '≤', 'é', 'ñ', '⣿', '●'),
+      fc.constantFrom('日', '😀', 'e\u0301', '\u200d', '\ufe0f', '\u00ad', '\t', '\x1b[31m', '\x1b[1;4m', '\x1b[m', '\x1b[0m', '\x1b[38;5;120m', '\x1b[', '\x1b[9x', '\x1b]8;;x\x07', '\x9b1m'),
+    );
+    const text = fc.array(piece, { maxLength: 14 }).map((p) => p.join(''));
+    const style = fc.record({
+      color: fc.constantFrom(undefined, 'red', 'green', '#ff8800'),
+      bold: fc.boolean(),
+      dimColor: fc.boolean(),
+      inverse: fc.boolean(),
+    });
+    const span = fc.tuple(style, text);
+    const line = fc.record({ spans: fc.array(span, { minLength: 1, maxLength: 4 }), wrap: fc.constantFrom('truncate', 'wrap') as fc.Arbitrary<'truncate' | 'wrap'>, width: fc.oneof(fc.constant(60), fc.integer({ min: 1, max: 60 })) });
+    const screen = fc.array(line, { minLength: 1, maxLength: 5 });
+    fc.assert(
+      fc.property(fc.array(screen, { minLength: 1, maxLength: 3 }), (screens) => {
+        const draw = (lines: (typeof screens)[number]) => (kit: Kit) => {
+          const { Box, Text } = kit.ink;
+          const h = kit.React.createElement;
+          return h(
+            Box,
+            { flexDirection: 'column', width: 60 },
+            ...lines.map((l, i) =>
+              h(Box, { key: i, width: l.width, overflow: i % 2 ? 'hidden' : 'visible' }, h(Text, { wrap: l.wrap }, ...l.spans.map(([st, t], j) => h(Text, { key: j, ...st }, t)))),
+            ),
+          );
+        };
+        const scenes = screens.map(draw);
+        expect(framesOf(bundled, scenes)).toEqual(framesOf({ ink: plainInk, React: plainReact }, scenes));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
