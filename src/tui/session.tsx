@@ -100,8 +100,9 @@ export async function runSession(opts: DashboardOptions): Promise<number> {
       String(listen.port),
     ],
     logFile,
-    // A gateway the console starts reads its engines at the console's refresh, so what the
-    // Services panel shows is at most two refreshes old (unless the environment says otherwise).
+    // A gateway the console starts reads its engines at the console's refresh, so while traffic
+    // flows what the Services panel shows is at most two refreshes old (on a quiet box the
+    // console asks less often: data/pollRhythm.ts), unless the environment says otherwise.
     env: process.env.PTUI_ENGINE_REFRESH_MS ? process.env : { ...process.env, PTUI_ENGINE_REFRESH_MS: String(refreshMs) },
   });
   let collectors: Collectors | null = null;

@@ -1,4 +1,5 @@
-// Live budgets: GET /budgets from the gateway (its O(1) counters), or the same figures summed
+// Live budgets: GET /budgets from the gateway (its O(1) counters; asked at every refresh while
+// requests are logged, less often on a quiet box: pollRhythm.ts), or the same figures summed
 // from the usage log when the gateway is down; plus each budget's spend over the last hour,
 // from which the panel forecasts when it runs out.
 import { budgetKey, type BudgetEntry, type BudgetStatus } from '../../config/schema.js';
@@ -8,6 +9,7 @@ import { sortBudgets, type BudgetRow, type BudgetSourceKind } from '../presentat
 import { sameData } from '../../system/store.js';
 import { PolledStore } from './polledStore.js';
 import { getJson } from '../gatewayChild/httpGet.js';
+import type { PollRhythm } from './pollRhythm.js';
 
 export interface BudgetFeedState {
   rows: readonly BudgetRow[];
@@ -28,6 +30,8 @@ export interface BudgetFeedOptions {
   logEveryMs?: number;
   lastHourEveryMs?: number;
   fetchTimeoutMs?: number;
+  /** when GET /budgets is asked (pollRhythm.ts); without one, at every refresh */
+  rhythm?: PollRhythm;
 }
 
 const HOUR_S = 3600;
@@ -53,6 +57,8 @@ export class BudgetFeed extends PolledStore<BudgetFeedState> {
   private lastHourAt = 0;
   private fromLog: BudgetStatus[] | null = null;
   private fromLogAt = 0;
+  /** the gateway's last answer, reused between questions on a quiet box */
+  private live: { budgets: BudgetStatus[]; sharedGateways: number | null } | null = null;
 
   constructor(private readonly opts: BudgetFeedOptions) {
     super({ rows: [], source: null, notice: null }, sameData, opts.refreshMs);
@@ -63,7 +69,11 @@ export class BudgetFeed extends PolledStore<BudgetFeedState> {
       const budgets = this.opts.budgets();
       const db = this.opts.db();
       this.refreshLastHour(db, budgets, now);
-      const live = await this.fetchGateway();
+      // in shared mode other gateways spend without this box's log growing: asked every refresh
+      const due = this.opts.rhythm?.due(now, this.live?.sharedGateways != null) ?? true;
+      const ask = due || !this.live;
+      const live = ask ? await this.fetchGateway(now) : this.live;
+      this.live = live;
       let statuses: BudgetStatus[];
       let source: BudgetSourceKind;
       let notice: string | null = null;
@@ -103,7 +113,7 @@ export class BudgetFeed extends PolledStore<BudgetFeedState> {
     this.lastHourAt = now;
   }
 
-  private async fetchGateway(): Promise<{ budgets: BudgetStatus[]; sharedGateways: number | null } | null> {
+  private async fetchGateway(now: number): Promise<{ budgets: BudgetStatus[]; sharedGateways: number | null } | null> {
     const base = this.opts.gatewayUrl();
     if (!base) return null;
     const key = this.opts.masterKey();
@@ -113,6 +123,7 @@ export class BudgetFeed extends PolledStore<BudgetFeedState> {
         timeoutMs: this.opts.fetchTimeoutMs ?? 1000,
       });
       const budgets = res.status === 200 ? parseBudgets(res.body) : null;
+      if (budgets) this.opts.rhythm?.answered(now);
       return budgets ? { budgets, sharedGateways: parseSharedGateways(res.body) } : null;
     } catch {
       return null;

@@ -18,6 +18,7 @@ import type { ConfigState } from './configStore.js';
 import { mirrorInto } from './boundary.js';
 import { EngineFeed, type EngineFeedState } from './engineFeed.js';
 import { GatewayAdmin } from './gatewayAdmin.js';
+import { PollRhythm } from './pollRhythm.js';
 import type { ProviderActions } from './drainRestart.js';
 
 export interface PanelStores {
@@ -33,6 +34,7 @@ export interface CollectorOptions {
   paths: Paths;
   config: Store<ConfigState>;
   refreshMs: number;
+  /** also the rhythm of the gateway's figures on a quiet box (pollRhythm.ts) */
   servicesRefreshMs: number;
   statsWindowMs: number;
   rateWindowMs: number;
@@ -76,9 +78,10 @@ export function startCollectors(stores: PanelStores, o: CollectorOptions): Colle
     masterKey: () => o.config.getSnapshot().config?.gateway.master_key,
     budgets: () => o.config.getSnapshot().config?.budgets ?? [],
     db: () => usage.db(),
+    rhythm: new PollRhythm(() => usage.newestId(), o.servicesRefreshMs),
   });
   const admin = new GatewayAdmin({ gatewayUrl: o.gatewayUrl, masterKey: () => o.config.getSnapshot().config?.gateway.master_key });
-  const engines = new EngineFeed(admin, o.refreshMs);
+  const engines = new EngineFeed(admin, o.refreshMs, new PollRhythm(() => usage.newestId(), o.servicesRefreshMs));
   const offs = [
     mirrorInto(gpu, stores.gpu),
     mirrorInto(host, stores.host),
@@ -103,8 +106,8 @@ export function startCollectors(stores: PanelStores, o: CollectorOptions): Colle
     journalFollowCommand: (unit) => services.journalFollowCommand(unit),
     unitState: (unit) => services.unitState(unit),
     providers: {
-      drain: (name) => admin.setDrained(name, true),
-      undrain: (name) => admin.setDrained(name, false),
+      drain: (name) => admin.setDrained(name, true).finally(() => void engines.refreshSoon()),
+      undrain: (name) => admin.setDrained(name, false).finally(() => void engines.refreshSoon()),
       keepDrained: (name) => admin.keepDrained(name),
       routing: (name) => admin.provider(name),
       engine: async (name) => (await admin.engines()).engines.find((e) => e.provider === name) ?? null,

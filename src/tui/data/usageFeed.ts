@@ -113,6 +113,11 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
     return this.reader.perMinuteOf(scope, target, sinceMs, nowMs);
   }
 
+  /** The newest row id read so far (0 before any): it changes whenever a request is logged. */
+  newestId(): number {
+    return this.lastId;
+  }
+
   /** The open read-only connection, for budget figures computed from the same log. */
   db(): Db | null {
     return this.reader?.db ?? null;
