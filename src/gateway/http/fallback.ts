@@ -27,7 +27,7 @@ import type { RelayProgress } from '../relay-progress.js';
 import { SseEventTooLarge, SseRelay } from '../sse.js';
 import { classifyUpstreamError, describeUpstreamError, type FailureKind, type ProviderClient } from '../upstream.js';
 import { AttemptClock } from './clock.js';
-import { BodyTooLarge, readBounded, upstreamPayload } from './wire.js';
+import { BodyTooLarge, eachChunk, readBounded, upstreamPayload } from './wire.js';
 import { clientClosed, JSON_TYPE, SSE_DONE, type Reply } from './reply.js';
 
 /** What the pump needs of a stream relay (the chat one, or a Responses one). */
@@ -244,22 +244,23 @@ export class FallbackLoop {
     // bytes since the relay last saw an event: one event may be at most max_response_bytes
     let sinceEvent = 0;
     let events = 0;
+    const afterDrain = () => {
+      // time spent waiting for a slow client is not upstream silence
+      relay.lastDataAt = performance.now();
+      if (reply.clientGone) throw clientClosed();
+    };
     try {
-      for await (const chunk of up.body) {
-        const writable = relay.feed(chunk as Buffer);
+      await eachChunk(up, (chunk) => {
+        const writable = relay.feed(chunk);
         if (relay.dataEvents !== events) {
           events = relay.dataEvents;
           relay.lastDataAt = performance.now();
           sinceEvent = 0;
-        } else if ((sinceEvent += (chunk as Buffer).length) > this.maxResponseBytes) throw new SseEventTooLarge(this.maxResponseBytes);
+        } else if ((sinceEvent += chunk.length) > this.maxResponseBytes) throw new SseEventTooLarge(this.maxResponseBytes);
         if (ctx.ttftMs === null && relay.sawContent) ctx.ttftMs = performance.now() - ctx.startMono;
-        if (!writable) {
-          await reply.drain();
-          // time spent waiting for a slow client is not upstream silence
-          relay.lastDataAt = performance.now();
-        }
         if (reply.clientGone) throw clientClosed();
-      }
+        if (!writable) return reply.drain().then(afterDrain);
+      });
       relay.end();
     } catch (err) {
       if (err instanceof SseEventTooLarge) throw this.tooLarge(target, err.message);

@@ -1,5 +1,5 @@
-// The bytes of one upstream attempt: the payload built for its target, and a non-streamed answer
-// read whole but never past max_response_bytes.
+// The bytes of one upstream attempt: the payload built for its target, a non-streamed answer read
+// whole but never past max_response_bytes, and a streamed one handed on chunk by chunk.
 import type { Dispatcher } from 'undici';
 
 const INCLUDE_USAGE = Object.freeze({ include_usage: true });
@@ -22,47 +22,84 @@ export class BodyTooLarge extends Error {}
 
 /**
  * The whole body, refused before reading when its content-length is over max, and the moment it
- * passes max (the body is destroyed then, so its connection closes). Read with 'data' events: an
- * async iterator costs a promise and several closures per chunk, and this is on every request.
+ * passes max (the body is destroyed then, so its connection closes).
  */
 export function readBounded(up: Dispatcher.ResponseData, max: number): Promise<Buffer> {
-  const body = up.body;
   const declared = Number(up.headers['content-length']);
   if (declared > max) {
-    body.destroy();
+    up.body.destroy();
     return Promise.reject(new BodyTooLarge());
   }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return eachChunk(
+    up,
+    (c) => {
+      size += c.length;
+      if (size > max) throw new BodyTooLarge();
+      chunks.push(c);
+    },
+    () => (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)),
+  );
+}
+
+/**
+ * Hands each chunk of an upstream body to onChunk as it comes, read with 'data' events: an async
+ * iterator costs a promise and several closures per chunk, and this is on every request. onChunk
+ * may return a promise (a slow client's drain): the body pauses until it settles, and the end
+ * waits for it. A throw or a rejection ends the body (destroyed, so its connection closes) and
+ * rejects. At the body's end, resolves with atEnd's value; rejects with the body's error, or when
+ * it closes before its end (the attempt aborted).
+ */
+export function eachChunk<T = void>(up: Dispatcher.ResponseData, onChunk: (chunk: Buffer) => Promise<void> | void, atEnd?: () => T): Promise<T> {
+  const body = up.body;
   // destroyed before we listen (aborted between the headers and here): 'close' has been and gone
   if (body.destroyed) return Promise.reject(body.errored ?? abortedBody());
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
-        done();
-        body.destroy();
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(c);
-    };
-    const onEnd = () => {
+    let settled = false;
+    let waiting = false;
+    let ended = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
       done();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      resolve(atEnd ? atEnd() : (undefined as T));
     };
-    const onError = (err: Error) => {
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
       done();
+      body.destroy();
       reject(err);
     };
-    // a body destroyed under us (the attempt aborted: a timeout, the client gone) ends with
-    // 'close' and no 'end'; undici then also emits 'error', but the close must settle it regardless
-    const onClose = () => {
-      done();
-      reject(body.errored ?? abortedBody());
+    const resume = () => {
+      waiting = false;
+      if (ended) finish();
+      else if (!settled) body.resume();
     };
-    // the error listener stays: undici may still destroy the body with an error after we let it
-    // go, and an 'error' nobody listens to would end the process (once settled, reject is a no-op)
+    const onData = (c: Buffer) => {
+      let wait: Promise<void> | void;
+      try {
+        wait = onChunk(c);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      if (!wait) return;
+      waiting = true;
+      body.pause();
+      wait.then(resume, fail);
+    };
+    // the end may be announced while a drain is awaited (the last chunk was read): it waits too
+    const onEnd = () => {
+      ended = true;
+      if (!waiting) finish();
+    };
+    const onClose = () => {
+      if (!ended) fail(body.errored ?? abortedBody());
+    };
+    // the error listener stays once settled: undici may still destroy the body with an error
+    // after we let it go, and an 'error' nobody listens to would end the process
     const done = () => {
       body.off('data', onData);
       body.off('end', onEnd);
@@ -70,7 +107,7 @@ export function readBounded(up: Dispatcher.ResponseData, max: number): Promise<B
     };
     body.on('data', onData);
     body.on('end', onEnd);
-    body.on('error', onError);
+    body.on('error', fail);
     body.on('close', onClose);
   });
 }
