@@ -123,6 +123,12 @@ function targetsSection() {
     }
   }
   if (!dash) rows.push(['dashboard ≤ 1.5 % of a core idle, ≤ 5 ms a frame, first frame ≤ 500 ms', '–', 'not measured in this run']);
+  const sm = load('stream-memory');
+  rows.push([
+    'memory per open stream ≤ 1.5× the floor proxy\'s',
+    sm ? `${v(sm.results.ptui.kb_per_stream, ' KB')} vs ${v(sm.results.floor.kb_per_stream, ' KB')} (${fmt(sm.ratio_ptui_to_floor, 2)}×, ${sm.params.streams} streams)` : '–',
+    verdict(sm?.targets_met?.per_stream_le_1_5x_floor),
+  ]);
   return table(['target', 'measured', 'verdict'], rows, { left: true });
 }
 
@@ -136,6 +142,7 @@ export function updateBenchmarksMd() {
     'usage-log': () => section('usage-log'),
     'budget-check': () => section('budget-check'),
     dashboard: () => section('dashboard'),
+    'stream-memory': () => section('stream-memory'),
   };
   for (const [name, fn] of Object.entries(gen)) {
     const re = new RegExp(`(<!-- bench:${name} -->)[\\s\\S]*?(<!-- /bench:${name} -->)`);

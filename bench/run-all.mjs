@@ -21,6 +21,7 @@ const BENCHES = [
   { name: 'budget-check', script: 'budget-check.mjs' },
   { name: 'dashboard', script: 'dashboard.mjs' },
   { name: 'shared-mode', script: 'shared-mode.mjs' },
+  { name: 'stream-memory', script: 'stream-memory.mjs' },
 ];
 
 const only = flag('only', '')

@@ -3,13 +3,13 @@
 // out, body relayed chunk by chunk, no parsing, no logging). What it adds over direct access is
 // the price of one more process hop on this machine; no Node gateway can add less.
 //
-//   node bench/lib/floor-proxy.mjs --port N --upstream http://127.0.0.1:M
+//   node bench/lib/floor-proxy.mjs --port N --upstream http://127.0.0.1:M [--connections N (64)]
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 
-const { values } = parseArgs({ options: { port: { type: 'string' }, upstream: { type: 'string' } } });
-const pool = new Pool(values.upstream, { connections: 64, pipelining: 1, keepAliveTimeout: 60_000 });
+const { values } = parseArgs({ options: { port: { type: 'string' }, upstream: { type: 'string' }, connections: { type: 'string' } } });
+const pool = new Pool(values.upstream, { connections: Number(values.connections ?? 64), pipelining: 1, keepAliveTimeout: 60_000 });
 
 http
   .createServer({ keepAliveTimeout: 65_000, noDelay: true }, (req, res) => {
