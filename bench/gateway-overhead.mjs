@@ -13,7 +13,7 @@
 // PTUI_BENCH_ALT_BIN=/path/to/other/tree/bin/ptui adds that build (pipeline on) as one more
 // target, for a before/after of a hot-path change measured in the same interleaved rounds.
 //
-//   node bench/gateway-overhead.mjs [--quick] [--no-portkey] [--no-floor] [--no-pin] [--rounds N] [--n N]
+//   node bench/gateway-overhead.mjs [--quick] [--no-portkey] [--no-floor] [--no-pin] [--features] [--rounds N] [--n N]
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -21,7 +21,7 @@ import {
 } from './lib/common.mjs';
 import { Samples, chatBody, makePool, runAutocannon, runConcurrent, runSequential } from './lib/load.mjs';
 import { ensurePortkey, portkeyHeaders, startPortkey } from './lib/portkey.mjs';
-import { CONCRETE_MODEL, LOGICAL_MODEL, makeBenchHome, removeHome, startGateway, startUpstream } from './lib/servers.mjs';
+import { CONCRETE_MODEL, LOGICAL_MODEL, makeBenchHome, makeFeaturesHome, removeHome, startGateway, startUpstream } from './lib/servers.mjs';
 
 const ROUNDS = numFlag('rounds', QUICK ? 2 : 3);
 const N_SEQ = numFlag('n', QUICK ? 300 : 2000); // per target per round, at c=1
@@ -39,8 +39,13 @@ function requests(model, extraHeaders = {}) {
   };
 }
 
+/** --features: one more target, ptui with a virtual key, rate limits and engine scraping on */
+const FEATURES = argv.includes('--features');
+
 async function main() {
   pinSelf();
+  // the features target scrapes the upstream as a vLLM engine: every target then talks to the same sim
+  if (FEATURES) process.env.PTUI_BENCH_ENGINE ??= 'vllm';
   const upstream = await startUpstream();
   log(`upstream on ${upstream.port} (pid ${upstream.pid})`);
   const targets = [
@@ -65,6 +70,12 @@ async function main() {
       { key: 'ptui', label: 'ptui, pipeline on', origin: `http://127.0.0.1:${gwOn.port}`, reqs: requests(LOGICAL_MODEL), proc: gwOn },
       { key: 'ptui_bare', label: 'ptui, pipeline off', origin: `http://127.0.0.1:${gwOff.port}`, reqs: requests(LOGICAL_MODEL), proc: gwOff },
     );
+    if (FEATURES) {
+      const f = makeFeaturesHome(upstream.base);
+      homes.push(f.home);
+      const gwF = await startGateway({ name: 'ptui-features', home: f.home, pipeline: true });
+      targets.push({ key: 'ptui_features', label: 'ptui, + key, rate limits, engine', origin: `http://127.0.0.1:${gwF.port}`, reqs: requests(LOGICAL_MODEL, f.headers), proc: gwF });
+    }
     // Before/after for a hot-path change: another build's bin/ptui as one more target.
     const alt = process.env.PTUI_BENCH_ALT_BIN;
     if (alt) {
@@ -208,6 +219,18 @@ async function main() {
     ['metric', 'ptui', 'portkey', 'ptui bare', 'node floor', 'direct', 'ptui/direct', 'ptui/portkey'],
     ratioRows.map(([m, ours, theirs, b, f, direct]) => [m, round1(ours), round1(theirs), round1(b), round1(f), round1(direct), ratio(ours, direct), ratio(ours, theirs)]),
   );
+  const feat = results.ptui_features;
+  if (feat && p) {
+    // what the newer features cost over the pipeline alone: at most +10 % is the target
+    const pct = (a, b) => (a != null && b ? `${a >= b ? '+' : ''}${(((a - b) / b) * 100).toFixed(1)} %` : '–');
+    const rows = [
+      ['added chat p50, c=1 (µs)', p.added_us.chat.c1_p50, feat.added_us.chat.c1_p50],
+      ['added stream TTFT p50, c=1 (µs)', p.added_us.ttft.c1_p50, feat.added_us.ttft.c1_p50],
+      ['req/s at c=16', p.rps_c16, feat.rps_c16],
+      ['RSS after each round, median (MB)', p.rss_mb, feat.rss_mb],
+    ];
+    tables.features = table(['with a key, rate limits and engine scraping', 'ptui', 'ptui + features', 'change'], rows.map(([m, a, b]) => [m, round1(a), round1(b), pct(b, a)]));
+  }
   const targetsMet = {
     added_p50_c1_le_300us: p ? p.added_us.chat.c1_p50 <= 300 && p.added_us.stream.c1_p50 <= 300 : null,
     rps_c16_ge_5x_portkey: p?.rps_c16 && pk?.rps_c16 ? p.rps_c16 >= 5 * pk.rps_c16 : null,
@@ -219,6 +242,7 @@ async function main() {
   console.log(tables.latency + '\n');
   console.log(tables.throughput + '\n');
   console.log(tables.ratios + '\n');
+  if (tables.features) console.log(tables.features + '\n');
   console.log('targets: ' + Object.entries(targetsMet).map(([k, v]) => `${k}=${v === null ? 'n/a' : v ? 'met' : 'MISSED'}`).join(', '));
   const file = writeResult('gateway-overhead', {
     params: { rounds: ROUNDS, n_c1: N_SEQ, n_c16: N_CONC, autocannon_s: AC_SECONDS, warmup: WARMUP, concurrency: CONC, pinned: PIN },

@@ -93,6 +93,31 @@ export async function startGateway({ name = 'gateway', home, port, pipeline = tr
   return proc;
 }
 
+/**
+ * The bench home with the features the pipeline grew since: its provider read as a vLLM engine
+ * (the upstream must be started with PTUI_BENCH_ENGINE=vllm), a requests and tokens per minute
+ * limit on the model, and a virtual key with its own limits that every request carries. No
+ * limit is ever reached. Returns the home and the key's Authorization header.
+ */
+export function makeFeaturesHome(upstreamBase, bin = GATEWAY_BIN) {
+  const home = makeBenchHome(upstreamBase);
+  const edit = (name, fn) => {
+    const file = path.join(home, 'config', name);
+    const doc = YAML.parse(fs.readFileSync(file, 'utf8'));
+    fn(doc);
+    fs.writeFileSync(file, YAML.stringify(doc));
+  };
+  edit('providers.yaml', (d) => (d.providers.sim.engine = 'vllm'));
+  edit('model-mappings.yaml', (d) => (d.models[LOGICAL_MODEL].rate_limits = { rpm: 1_000_000_000, tpm: 1_000_000_000_000 }));
+  const r = spawnSync(process.execPath, [bin, '--home', home, 'keys', 'create', '--alias', 'bench', '--rpm', '1000000000', '--tpm', '1000000000000'], {
+    encoding: 'utf8',
+    env: { ...process.env, AI_BACKEND_HOME: undefined, AI_BACKEND_RUNTIME_DIR: undefined, AI_BACKEND_CONFIG_DIR: undefined },
+  });
+  const key = r.stdout.trim();
+  if (r.status !== 0 || !key) throw new Error(`ptui keys create failed: ${r.stderr}`);
+  return { home, headers: { authorization: `Bearer ${key}` } };
+}
+
 export function removeHome(home) {
   try {
     fs.rmSync(home, { recursive: true, force: true });
