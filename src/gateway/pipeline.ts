@@ -48,11 +48,28 @@ type Hook = 'onSuccess' | 'onError';
 
 const noop = (): void => {};
 
+/** Whether a callback does something in this hook (a class's own override, or one set on the object). */
+const hasHook = (cb: Callback, hook: 'onRequest' | Hook) => cb[hook] !== Callback.prototype[hook];
+
 export class CallbackManager {
+  /**
+   * Per hook, the callbacks that do something in it, in pipeline order: a no-op hook is not
+   * called on every request (of the built-in callbacks: the metrics' onRequest, the guardrails'
+   * onSuccess and onError, the cache's onError). A callback that holds the answer stays in
+   * onSuccess's list, where the answer waits for it.
+   */
+  private readonly requestHooks: readonly Callback[];
+  private readonly successHooks: readonly Callback[];
+  private readonly errorHooks: readonly Callback[];
+
   constructor(
     readonly callbacks: readonly Callback[],
     private readonly deps: CallbackDeps,
-  ) {}
+  ) {
+    this.requestHooks = callbacks.filter((cb) => hasHook(cb, 'onRequest'));
+    this.successHooks = callbacks.filter((cb) => cb.holdsAnswer || hasHook(cb, 'onSuccess'));
+    this.errorHooks = callbacks.filter((cb) => hasHook(cb, 'onError'));
+  }
 
   /**
    * Runs onRequest in order; the first throw rejects the request (the caller turns it into a
@@ -60,7 +77,7 @@ export class CallbackManager {
    * no microtask for the usual request, whose built-in hooks are all synchronous.
    */
   runRequest(ctx: Context): Promise<void> | undefined {
-    const callbacks = this.callbacks;
+    const callbacks = this.requestHooks;
     for (let i = 0; i < callbacks.length; i++) {
       const r = callbacks[i]!.onRequest(ctx);
       if (r) return this.runRequestFrom(ctx, r, i + 1);
@@ -71,7 +88,7 @@ export class CallbackManager {
   /** The rest of runRequest once a hook has returned a promise: each awaited in turn. */
   private async runRequestFrom(ctx: Context, pending: Promise<void>, next: number): Promise<void> {
     await pending;
-    const callbacks = this.callbacks;
+    const callbacks = this.requestHooks;
     for (let i = next; i < callbacks.length; i++) {
       const r = callbacks[i]!.onRequest(ctx);
       if (r) await r;
@@ -85,7 +102,7 @@ export class CallbackManager {
    */
   async runSuccess(ctx: Context, answer: () => void = noop): Promise<void> {
     let answered = false;
-    for (const cb of this.callbacks) {
+    for (const cb of this.successHooks) {
       try {
         const r = cb.onSuccess(ctx);
         if (r) await r;
@@ -101,7 +118,7 @@ export class CallbackManager {
   }
 
   async runError(ctx: Context): Promise<void> {
-    for (const cb of this.callbacks) {
+    for (const cb of this.errorHooks) {
       try {
         const r = cb.onError(ctx);
         if (r) await r;
