@@ -189,6 +189,19 @@ function footerEntry(entry: (typeof FOOTER)[number], short: boolean): string {
  * leaving out the spare entries one by one until it fits (help and quit always stay).
  */
 export function footerHints(width = Number.MAX_SAFE_INTEGER): string {
+  // the status line asks on every frame; the bindings never change, so each width's answer is kept
+  let hints = footerByWidth.get(width);
+  if (hints === undefined) {
+    if (footerByWidth.size >= 64) footerByWidth.clear();
+    hints = fitFooter(width);
+    footerByWidth.set(width, hints);
+  }
+  return hints;
+}
+
+const footerByWidth = new Map<number, string>();
+
+function fitFooter(width: number): string {
   const long = FOOTER.map((e) => footerEntry(e, false)).join(' · ');
   if (long.length <= width) return long;
   let entries = [...FOOTER];
