@@ -7,7 +7,8 @@
 //    (its caches live for one frame) and rebuilds every row from per-cell objects. Two of its
 //    files are adjusted here so those caches live across frames, bounded, and a row is rebuilt
 //    only when what is written to it changed, a row of simple characters without an object per
-//    cell (FAST_ROW below); Ink counts widths with the console's textWidth.
+//    cell (FAST_ROW below), and a text's colour codes are sanitised once, not on every frame;
+//    Ink counts widths with the console's textWidth.
 //    What is drawn is byte for byte the same (test/tui/inkBundle.test.ts).
 // Dynamic imports stay separate chunks, so what the dashboard loads after its first frame
 // (the collectors, SQLite) still loads after it. Packages with native parts or their own
@@ -74,7 +75,7 @@ function simpleRuns(line, caches) {
     if (runs !== undefined) return runs;
     runs = [];
     let styles = NO_STYLES;
-    let text = '';
+    let from = 0;
     for (let i = 0; i < line.length; i++) {
         const unit = line.charCodeAt(i);
         if (unit === 0x1b) {
@@ -84,24 +85,66 @@ function simpleRuns(line, caches) {
             if (line[end] !== 'm') { runs = null; break; }
             const codes = sgrCodes(line.slice(i, end + 1));
             if (codes === null) { runs = null; break; }
-            if (text) runs.push(styles, text);
-            text = '';
+            if (i > from) runs.push(styles, line.slice(from, i));
             styles = reduceAnsiCodesIncremental(styles, codes);
             i = end;
-        } else if (isSimpleChar(unit, caches)) {
-            text += line[i];
-        } else {
+            from = end + 1;
+        } else if (!isSimpleChar(unit, caches)) {
             runs = null;
             break;
         }
     }
-    if (runs !== null && text) runs.push(styles, text);
+    if (runs !== null && line.length > from) runs.push(styles, line.slice(from));
     if (lastingRuns.size > ${ROWS_BOUND}) lastingRuns.clear();
     lastingRuns.set(line, runs);
     return runs;
 }
-const codesBetween = (from, to) => ansiCodesToString(from.length === 0 ? to : diffAnsiCodes(from, to));
+// the codes between two styles depend on their contents only, and a line's styles are kept
+// with its runs: worked out once per pair of them
+const between = new WeakMap();
+function codesBetween(from, to) {
+    let fromHere = between.get(from);
+    if (fromHere === undefined) {
+        fromHere = new WeakMap();
+        between.set(from, fromHere);
+    }
+    let codes = fromHere.get(to);
+    if (codes === undefined) {
+        codes = ansiCodesToString(from.length === 0 ? to : diffAnsiCodes(from, to));
+        fromHere.set(to, codes);
+    }
+    return codes;
+}
 function fastRow(width, writes, caches) {
+    // the usual row: writes left to right that do not overlap, each a list of runs
+    const segments = [];
+    let end = 0;
+    for (let i = 0; i < writes.length; i += 2) {
+        const runs = simpleRuns(writes[i + 1], caches);
+        if (runs === null) return undefined;
+        const x = writes[i];
+        if (x < end) return overlappingRow(width, writes, caches);
+        if (x > end) segments.push(NO_STYLES, ' '.repeat(x - end));
+        end = x;
+        for (let r = 0; r < runs.length; r += 2) {
+            segments.push(runs[r], runs[r + 1]);
+            end += runs[r + 1].length;
+        }
+    }
+    if (end > width) return undefined;
+    if (width === 0) return '';
+    if (end < width) segments.push(NO_STYLES, ' '.repeat(width - end));
+    // as styledCharsToString: the first cell's codes, then at each change of styles the codes
+    // between (none between runs of the same styles), and at the end those that close the last
+    let out = ansiCodesToString(segments[0]);
+    for (let k = 0; k < segments.length; k += 2) {
+        out += segments[k + 1];
+        out += codesBetween(segments[k], k + 2 < segments.length ? segments[k + 2] : NO_STYLES);
+    }
+    return out.trimEnd();
+}
+/** A row whose writes overlap (a later one covers part of an earlier one): cell by cell. */
+function overlappingRow(width, writes, caches) {
     const cellStyles = new Array(width).fill(NO_STYLES);
     const cellText = new Array(width).fill(' ');
     for (let i = 0; i < writes.length; i += 2) {
@@ -196,7 +239,8 @@ Output.prototype.get = function get() {
             }
         }
         let offsetY = 0;
-        for (let [index, line] of lines.entries()) {
+        for (let index = 0; index < lines.length; index++) {
+            let line = lines[index];
             const row = rows[y + offsetY];
             if (!row) continue;
             for (const transformer of transformers) line = transformer(line, index);
@@ -217,6 +261,18 @@ Output.prototype.get = function get() {
         output.push(row);
     }
     return { output: output.join('\\n'), height: output.length };
+};`;
+
+/** The code of \`name\`(text): \`compute\`(text), kept per text (bounded). */
+const memoOfText = (name, compute) => `const ${name}Kept = new Map();
+const ${name} = (text) => {
+    let value = ${name}Kept.get(text);
+    if (value === undefined) {
+        if (${name}Kept.size > ${WIDTHS_BOUND}) ${name}Kept.clear();
+        value = ${compute}(text);
+        ${name}Kept.set(text, value);
+    }
+    return value;
 };`;
 
 const INK_PATCHES = {
@@ -243,20 +299,21 @@ ${ROWS_GET}`,
     ['const cache = {};', 'let cache = {};\nlet cached = 0;'],
     ['    cache[cacheKey] = wrappedText;', `    if (++cached > ${WIDTHS_BOUND}) {\n        cache = {};\n        cached = 1;\n    }\n    cache[cacheKey] = wrappedText;`],
   ],
+  // Ink keeps only the colour codes of a text, tokenizing it to find them, each time a text
+  // node is squashed: every styled text on screen, on every frame. The same text gives the same
+  // answer: kept (bounded).
+  'ink/build/sanitize-ansi.js': [
+    [
+      'export default sanitizeAnsi;',
+      `${memoOfText('sanitized', 'sanitizeAnsi')}
+export default sanitized;`,
+    ],
+  ],
   'ink/build/render-node-to-output.js': [
     [
       "import widestLine from 'widest-line';",
       `import widestLineUncached from 'widest-line';
-const widths = new Map();
-const widestLine = (text) => {
-    let w = widths.get(text);
-    if (w === undefined) {
-        if (widths.size > ${WIDTHS_BOUND}) widths.clear();
-        w = widestLineUncached(text);
-        widths.set(text, w);
-    }
-    return w;
-};`,
+${memoOfText('widestLine', 'widestLineUncached')}`,
     ],
   ],
 };

@@ -119,7 +119,10 @@ describe('the bundled Ink', () => {
     });
     const span = fc.tuple(style, text);
     const line = fc.record({ spans: fc.array(span, { minLength: 1, maxLength: 4 }), wrap: fc.constantFrom('truncate', 'wrap') as fc.Arbitrary<'truncate' | 'wrap'>, width: fc.oneof(fc.constant(60), fc.integer({ min: 1, max: 60 })) });
-    const screen = fc.array(line, { minLength: 1, maxLength: 5 });
+    // a row holds one to three boxes side by side (several writes to one screen row), and may
+    // have a box laid over it at some column (writes that overlap)
+    const row = fc.record({ boxes: fc.array(line, { minLength: 1, maxLength: 3 }), over: fc.option(fc.tuple(fc.integer({ min: 0, max: 50 }), line)) });
+    const screen = fc.array(row, { minLength: 1, maxLength: 5 });
     fc.assert(
       fc.property(fc.array(screen, { minLength: 1, maxLength: 3 }), (screens) => {
         const draw = (lines: (typeof screens)[number]) => (kit: Kit) => {
@@ -128,9 +131,12 @@ describe('the bundled Ink', () => {
           return h(
             Box,
             { flexDirection: 'column', width: 60 },
-            ...lines.map((l, i) =>
-              h(Box, { key: i, width: l.width, overflow: i % 2 ? 'hidden' : 'visible' }, h(Text, { wrap: l.wrap }, ...l.spans.map(([st, t], j) => h(Text, { key: j, ...st }, t)))),
-            ),
+            ...lines.map((r, i) => {
+              const box = (l: (typeof r.boxes)[number], key: string | number, extra: Record<string, unknown> = {}) =>
+                h(Box, { key, width: l.width, overflow: i % 2 ? 'hidden' : 'visible', ...extra }, h(Text, { wrap: l.wrap }, ...l.spans.map(([st, t], j) => h(Text, { key: j, ...st }, t))));
+              const over = r.over ? [box(r.over[1], 'over', { position: 'absolute', marginLeft: r.over[0] })] : [];
+              return h(Box, { key: i, flexDirection: 'row', width: 60 }, ...r.boxes.map((b, j) => box(b, j, { flexShrink: 0 })), ...over);
+            }),
           );
         };
         const scenes = screens.map(draw);
