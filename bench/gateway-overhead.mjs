@@ -17,11 +17,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  BENCH_DIR, ROOT, QUICK, startProcess, waitForHttp, argv, fmt, freePort, log, numFlag, pinSelf, PIN, CLIENT_CPUS, SERVER_CPUS, rssMb, summarize, table, writeResult,
+  ROOT, QUICK, argv, fmt, freePort, log, numFlag, pinSelf, PIN, CLIENT_CPUS, SERVER_CPUS, rssMb, summarize, table, writeResult,
 } from './lib/common.mjs';
 import { Samples, chatBody, makePool, runAutocannon, runConcurrent, runSequential } from './lib/load.mjs';
 import { ensurePortkey, portkeyHeaders, startPortkey } from './lib/portkey.mjs';
-import { CONCRETE_MODEL, LOGICAL_MODEL, makeBenchHome, makeFeaturesHome, removeHome, startGateway, startUpstream } from './lib/servers.mjs';
+import { CONCRETE_MODEL, LOGICAL_MODEL, makeBenchHome, makeFeaturesHome, removeHome, startFloor, startGateway, startUpstream } from './lib/servers.mjs';
 
 const ROUNDS = numFlag('rounds', QUICK ? 2 : 3);
 const N_SEQ = numFlag('n', QUICK ? 300 : 2000); // per target per round, at c=1
@@ -53,10 +53,8 @@ async function main() {
   ];
   // The floor: a bare node:http + undici relay, the least any Node.js proxy adds here.
   if (!argv.includes('--no-floor')) {
-    const port = await freePort();
-    const floor = startProcess('floor', process.execPath, [path.join(BENCH_DIR, 'lib', 'floor-proxy.mjs'), '--port', String(port), '--upstream', `http://127.0.0.1:${upstream.port}`]);
-    await waitForHttp(`http://127.0.0.1:${port}/v1/models`, floor);
-    targets.push({ key: 'floor', label: 'node floor proxy', origin: `http://127.0.0.1:${port}`, reqs: requests(CONCRETE_MODEL), proc: floor });
+    const floor = await startFloor(upstream);
+    targets.push({ key: 'floor', label: 'node floor proxy', origin: floor.origin, reqs: requests(CONCRETE_MODEL), proc: floor });
   }
   const homes = [];
   if (gatewayBuilt()) {

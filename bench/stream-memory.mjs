@@ -10,9 +10,9 @@
 //   node bench/stream-memory.mjs [--quick] [--streams 1000] [--interval-ms 250] [--no-pin]
 import path from 'node:path';
 import { Pool } from 'undici';
-import { BENCH_DIR, QUICK, ROOT, freePort, log, median, numFlag, pinSelf, rssMb, sleep, startProcess, table, waitForHttp, writeResult } from './lib/common.mjs';
+import { QUICK, ROOT, log, median, numFlag, pinSelf, rssMb, sleep, table, writeResult } from './lib/common.mjs';
 import { chatBody } from './lib/load.mjs';
-import { CONCRETE_MODEL, LOGICAL_MODEL, makeBenchHome, removeHome, startGateway } from './lib/servers.mjs';
+import { CONCRETE_MODEL, LOGICAL_MODEL, makeBenchHome, removeHome, startFloor, startGateway, startUpstream } from './lib/servers.mjs';
 
 const STREAMS = numFlag('streams', QUICK ? 300 : 1000);
 const INTERVAL_MS = numFlag('interval-ms', 250);
@@ -20,15 +20,6 @@ const INTERVAL_MS = numFlag('interval-ms', 250);
 const TOKENS = Math.ceil(120_000 / INTERVAL_MS);
 /** The target: one open stream through ptui costs at most this many times what it costs through the floor. */
 const TARGET_RATIO = 1.5;
-
-async function startSlowUpstream() {
-  const port = await freePort();
-  const proc = startProcess('upstream', process.execPath, [path.join(ROOT, 'dist', 'sim', 'main.js'), '--port', String(port), '--latency-ms', '0', '--chunk-interval-ms', String(INTERVAL_MS)]);
-  await waitForHttp(`http://127.0.0.1:${port}/v1/models`, proc);
-  proc.port = port;
-  proc.base = `http://127.0.0.1:${port}/v1`;
-  return proc;
-}
 
 /** Opens n streams at once; resolves once every one has its first event, with a function that cuts them all. */
 async function openStreams(origin, model, n, tokens) {
@@ -87,13 +78,11 @@ async function measure(t) {
 
 async function main() {
   pinSelf();
-  const upstream = await startSlowUpstream();
+  const upstream = await startUpstream(undefined, { chunkIntervalMs: INTERVAL_MS });
   log(`slow upstream on ${upstream.port}: one event every ${INTERVAL_MS} ms`);
   const targets = [];
-  const floorPort = await freePort();
-  const floor = startProcess('floor', process.execPath, [path.join(BENCH_DIR, 'lib', 'floor-proxy.mjs'), '--port', String(floorPort), '--upstream', `http://127.0.0.1:${upstream.port}`, '--connections', String(STREAMS + 100)]);
-  await waitForHttp(`http://127.0.0.1:${floorPort}/v1/models`, floor);
-  targets.push({ key: 'floor', label: 'node floor proxy', origin: `http://127.0.0.1:${floorPort}`, model: CONCRETE_MODEL, proc: floor });
+  const floor = await startFloor(upstream, { connections: STREAMS + 100 });
+  targets.push({ key: 'floor', label: 'node floor proxy', origin: floor.origin, model: CONCRETE_MODEL, proc: floor });
   const homes = [makeBenchHome(upstream.base)];
   const gw = await startGateway({ name: 'ptui', home: homes[0] });
   targets.push({ key: 'ptui', label: 'ptui, pipeline on', origin: `http://127.0.0.1:${gw.port}`, model: LOGICAL_MODEL, proc: gw });

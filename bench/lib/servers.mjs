@@ -5,26 +5,44 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { spawnSync } from 'node:child_process';
-import { ROOT, freePort, sleep, startProcess, waitForHttp } from './common.mjs';
+import { BENCH_DIR, ROOT, freePort, sleep, startProcess, waitForHttp } from './common.mjs';
 
 export const LOGICAL_MODEL = 'bench-chat';
 /** Another build's bin/ptui (an A/B of a hot-path change, built in a copy of the tree). */
 export const GATEWAY_BIN = process.env.PTUI_BENCH_GATEWAY_BIN ?? path.join(ROOT, 'bin', 'ptui');
 export const CONCRETE_MODEL = 'sim-llama-8b';
 
-/** `node dist/sim/main.js --port N --latency-ms 0`: an OpenAI-compatible upstream that answers at once. */
-export async function startUpstream(port) {
+/**
+ * `node dist/sim/main.js --port N --latency-ms 0`: an OpenAI-compatible upstream that answers at
+ * once; with chunkIntervalMs, a stream sends one event that often.
+ */
+export async function startUpstream(port, { chunkIntervalMs } = {}) {
   port ??= await freePort();
   const script = process.env.PTUI_BENCH_UPSTREAM ?? path.join(ROOT, 'dist', 'sim', 'main.js');
   if (!fs.existsSync(script)) throw new Error(`simulated upstream not built: ${script} (run npm run build)`);
   // PTUI_BENCH_ENGINE=vllm|ollama: the sim also serves an engine's /metrics or /api/ps, so a
   // gateway that reads engines scrapes it during the run (a before/after of scraping's cost).
   const engine = process.env.PTUI_BENCH_ENGINE ? ['--engine', process.env.PTUI_BENCH_ENGINE] : [];
-  const proc = startProcess('upstream', process.execPath, [script, '--port', String(port), '--latency-ms', '0', ...engine]);
+  const interval = chunkIntervalMs === undefined ? [] : ['--chunk-interval-ms', String(chunkIntervalMs)];
+  const proc = startProcess('upstream', process.execPath, [script, '--port', String(port), '--latency-ms', '0', ...engine, ...interval]);
   // Any HTTP answer means it listens (the sim need not serve a health path).
   await waitForHttp(`http://127.0.0.1:${port}/v1/models`, proc);
   proc.port = port;
   proc.base = `http://127.0.0.1:${port}/v1`;
+  return proc;
+}
+
+/**
+ * The floor proxy (bench/lib/floor-proxy.mjs) in front of an upstream, once it answers; its
+ * `origin` is set. connections: its pool's size (its default 64 when not given).
+ */
+export async function startFloor(upstream, { connections } = {}) {
+  const port = await freePort();
+  const args = [path.join(BENCH_DIR, 'lib', 'floor-proxy.mjs'), '--port', String(port), '--upstream', `http://127.0.0.1:${upstream.port}`];
+  if (connections !== undefined) args.push('--connections', String(connections));
+  const proc = startProcess('floor', process.execPath, args);
+  await waitForHttp(`http://127.0.0.1:${port}/v1/models`, proc);
+  proc.origin = `http://127.0.0.1:${port}`;
   return proc;
 }
 
@@ -101,14 +119,8 @@ export async function startGateway({ name = 'gateway', home, port, pipeline = tr
  */
 export function makeFeaturesHome(upstreamBase, bin = GATEWAY_BIN) {
   const home = makeBenchHome(upstreamBase);
-  const edit = (name, fn) => {
-    const file = path.join(home, 'config', name);
-    const doc = YAML.parse(fs.readFileSync(file, 'utf8'));
-    fn(doc);
-    fs.writeFileSync(file, YAML.stringify(doc));
-  };
-  edit('providers.yaml', (d) => (d.providers.sim.engine = 'vllm'));
-  edit('model-mappings.yaml', (d) => (d.models[LOGICAL_MODEL].rate_limits = { rpm: 1_000_000_000, tpm: 1_000_000_000_000 }));
+  editConfig(home, 'providers.yaml', (d) => (d.providers.sim.engine = 'vllm'));
+  editConfig(home, 'model-mappings.yaml', (d) => (d.models[LOGICAL_MODEL].rate_limits = { rpm: 1_000_000_000, tpm: 1_000_000_000_000 }));
   const r = spawnSync(process.execPath, [bin, '--home', home, 'keys', 'create', '--alias', 'bench', '--rpm', '1000000000', '--tpm', '1000000000000'], {
     encoding: 'utf8',
     env: { ...process.env, AI_BACKEND_HOME: undefined, AI_BACKEND_RUNTIME_DIR: undefined, AI_BACKEND_CONFIG_DIR: undefined },
@@ -138,8 +150,13 @@ export async function startRedis() {
 
 /** Points a bench home's gateway at that Redis, in shared mode with on_unavailable: local. */
 export function shareThroughRedis(home, redisPort, gatewayId) {
-  const file = path.join(home, 'config', 'gateway.yaml');
+  editConfig(home, 'gateway.yaml', (d) => (d.shared = { redis_url: `redis://127.0.0.1:${redisPort}`, gateway_id: gatewayId, on_unavailable: 'local' }));
+}
+
+/** Changes one config file of a bench home in place: parsed, handed to fn, written back. */
+function editConfig(home, name, fn) {
+  const file = path.join(home, 'config', name);
   const doc = YAML.parse(fs.readFileSync(file, 'utf8'));
-  doc.shared = { redis_url: `redis://127.0.0.1:${redisPort}`, gateway_id: gatewayId, on_unavailable: 'local' };
+  fn(doc);
   fs.writeFileSync(file, YAML.stringify(doc));
 }
