@@ -233,6 +233,16 @@ async function main() {
     added_p50_c1_le_300us: p ? p.added_us.chat.c1_p50 <= 300 && p.added_us.stream.c1_p50 <= 300 : null,
     rps_c16_ge_5x_portkey: p?.rps_c16 && pk?.rps_c16 ? p.rps_c16 >= 5 * pk.rps_c16 : null,
     added_ttft_le_1ms: p ? p.added_us.ttft.c1_p50 <= 1000 : null,
+    // against the node floor proxy of the same run: the least any Node.js gateway adds here
+    added_c1_le_1_3x_floor: p && floor ? p.added_us.chat.c1_p50 <= 1.3 * floor.added_us.chat.c1_p50 && p.added_us.stream.c1_p50 <= 1.3 * floor.added_us.stream.c1_p50 : null,
+    added_ttft_c1_le_1_3x_floor: p && floor ? p.added_us.ttft.c1_p50 <= 1.3 * floor.added_us.ttft.c1_p50 : null,
+    rps_c16_ge_0_8x_floor_and_8x_portkey: p?.rps_c16 && floor?.rps_c16 ? p.rps_c16 >= 0.8 * floor.rps_c16 && (!pk?.rps_c16 || p.rps_c16 >= 8 * pk.rps_c16) : null,
+    rss_le_1_1x_floor: p?.rss_mb && floor?.rss_mb ? p.rss_mb <= 1.1 * floor.rss_mb : null,
+    // keys, rate limits and engine scraping cost at most 10 % over the pipeline alone
+    features_within_10pct: feat && p
+      ? feat.added_us.chat.c1_p50 <= 1.1 * p.added_us.chat.c1_p50 && feat.added_us.ttft.c1_p50 <= 1.1 * p.added_us.ttft.c1_p50 &&
+        feat.rps_c16 >= p.rps_c16 / 1.1 && feat.rss_mb <= 1.1 * p.rss_mb
+      : null,
   };
 
   console.log(`\nGateway overhead (${QUICK ? 'quick' : 'full'}: ${ROUNDS} rounds, c=1 x${N_SEQ}, c=16 x${N_CONC}, autocannon ${AC_SECONDS}s per target per round; ` +

@@ -32,12 +32,16 @@ function runLine(r) {
   return `_Run ${m.date ?? '?'} (${r.quick ? '`--quick`' : 'full'})${r.params ? `; parameters: \`${JSON.stringify(r.params)}\`` : ''}._`;
 }
 
-/** A bench's section: its tables if it wrote any, else its printed output, else a notice. */
+/**
+ * A bench's section: its tables if it wrote any, else its printed output; null when the bench has
+ * not run here, so the section keeps the figures it holds (results are not committed, and one
+ * bench rerun must not wipe the others' figures).
+ */
 function section(name) {
   const r = load(name);
   if (!r) {
     const out = stdoutOf(name);
-    return out ? '```\n' + out + '\n```' : `_No results yet: \`node bench/${name}.mjs\` has not been run here._`;
+    return out ? '```\n' + out + '\n```' : null;
   }
   if (r.skipped) return `${runLine(r)}\n\n_Skipped: ${r.skipped}._`;
   const tables = r.tables && typeof r.tables === 'object' ? Object.values(r.tables).filter((t) => typeof t === 'string') : [];
@@ -48,7 +52,7 @@ function section(name) {
 
 function machineSection() {
   const r = load('run-all') ?? load('gateway-overhead') ?? load('usage-log');
-  if (!r) return '_No run yet._';
+  if (!r) return null;
   const m = r.machine;
   return table(
     ['machine', ''],
@@ -68,7 +72,19 @@ function machineSection() {
 const v = (x, unit = '') => (x === null || x === undefined || Number.isNaN(x) ? '–' : `${fmt(x)}${unit}`);
 const verdict = (b) => (b === null || b === undefined ? 'not measured in this run' : b ? 'met' : '**missed**');
 
-function targetsSection() {
+/** The rows of the targets table as it stands in the file, by target. */
+function currentTargetRows(md) {
+  const block = md.match(/<!-- bench:targets -->([\s\S]*?)<!-- \/bench:targets -->/)?.[1] ?? '';
+  const rows = new Map();
+  for (const line of block.split('\n').slice(3)) {
+    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    if (cells.length === 3) rows.set(cells[0], cells);
+  }
+  return rows;
+}
+
+function targetsSection(md) {
+  const before = currentTargetRows(md);
   const go = load('gateway-overhead');
   const soak = load('soak-rss');
   const usage = load('usage-log');
@@ -99,6 +115,33 @@ function targetsSection() {
       : `≤ 100 MB: ${verdict(soak.targets_met.rss_le_100mb_after_1m)}; flat: ${verdict(soak.targets_met.flat_100k_to_1m_within_10pct)}` +
         (soak.live_heap_end_mb ? ` (live heap ${fmt(soak.live_heap_end_mb, 1)} MB)` : ''),
   ]);
+  const fl = go?.results?.floor;
+  const x = (a, b) => (typeof a === 'number' && typeof b === 'number' && b ? `${fmt(a / b, 2)}×` : '–');
+  rows.push([
+    'added p50 at c=1 ≤ 1.3× the floor proxy\'s (chat, stream)',
+    p && fl ? `chat ${v(p.added_us.chat.c1_p50, ' µs')} (${x(p.added_us.chat.c1_p50, fl.added_us.chat.c1_p50)}), stream ${v(p.added_us.stream.c1_p50, ' µs')} (${x(p.added_us.stream.c1_p50, fl.added_us.stream.c1_p50)})` : '–',
+    verdict(go?.targets_met?.added_c1_le_1_3x_floor),
+  ]);
+  rows.push([
+    'added TTFT p50 at c=1 ≤ 1.3× the floor proxy\'s',
+    p && fl ? `${v(p.added_us.ttft.c1_p50, ' µs')} vs ${v(fl.added_us.ttft.c1_p50, ' µs')} (${x(p.added_us.ttft.c1_p50, fl.added_us.ttft.c1_p50)})` : '–',
+    verdict(go?.targets_met?.added_ttft_c1_le_1_3x_floor),
+  ]);
+  rows.push([
+    'req/s at c=16 ≥ 0.8× the floor proxy\'s and ≥ 8× Portkey',
+    p && fl ? `${v(p.rps_c16)} vs ${v(fl.rps_c16)} (${x(p.rps_c16, fl.rps_c16)}); Portkey ${pk ? `${v(pk.rps_c16)} (${x(p.rps_c16, pk.rps_c16)})` : '–'}` : '–',
+    verdict(go?.targets_met?.rps_c16_ge_0_8x_floor_and_8x_portkey),
+  ]);
+  rows.push([
+    'RSS under the same load ≤ 1.1× the floor proxy\'s',
+    p && fl ? `${v(p.rss_mb, ' MB')} vs ${v(fl.rss_mb, ' MB')} (${x(p.rss_mb, fl.rss_mb)}, median after each round)` : '–',
+    verdict(go?.targets_met?.rss_le_1_1x_floor),
+  ]);
+  rows.push([
+    'keys, rate limits and engines on: ≤ +10 % over the pipeline alone',
+    go?.tables?.features ? 'see "with a key, rate limits and engine scraping" below' : '–',
+    verdict(go?.targets_met?.features_within_10pct),
+  ]);
   rows.push(['added TTFT ≤ 1 ms', p ? v(p.added_us.ttft.c1_p50, ' µs') + ' (p50, c=1)' : '–', verdict(go?.targets_met?.added_ttft_le_1ms)]);
   const big = usage?.params ? Math.max(...usage.params.sizes) : null;
   const q = big ? usage.sizes?.[big]?.queries : null;
@@ -122,21 +165,26 @@ function targetsSection() {
       rows.push([label, r.measured?.[k] !== undefined ? `${fmt(r.measured[k])}${unit}` : 'see section', verdict(met)]);
     }
   }
-  if (!dash) rows.push(['dashboard ≤ 1.5 % of a core idle, ≤ 5 ms a frame, first frame ≤ 500 ms', '–', 'not measured in this run']);
+  if (!dash) {
+    const kept = [...before.values()].filter(([label]) => label.startsWith('dashboard'));
+    rows.push(...(kept.length ? kept : [['dashboard ≤ 1.5 % of a core idle, ≤ 5 ms a frame, first frame ≤ 500 ms', '–', 'not measured in this run']]));
+  }
   const sm = load('stream-memory');
   rows.push([
     'memory per open stream ≤ 1.5× the floor proxy\'s',
     sm ? `${v(sm.results.ptui.kb_per_stream, ' KB')} vs ${v(sm.results.floor.kb_per_stream, ' KB')} (${fmt(sm.ratio_ptui_to_floor, 2)}×, ${sm.params.streams} streams)` : '–',
     verdict(sm?.targets_met?.per_stream_le_1_5x_floor),
   ]);
-  return table(['target', 'measured', 'verdict'], rows, { left: true });
+  // a target whose bench did not run here keeps the row the file holds
+  const kept = rows.map((r) => (r[2] === verdict(null) && before.has(r[0]) ? before.get(r[0]) : r));
+  return table(['target', 'measured', 'verdict'], kept, { left: true });
 }
 
 export function updateBenchmarksMd() {
   let md = fs.readFileSync(MD, 'utf8');
   const gen = {
     machine: machineSection,
-    targets: targetsSection,
+    targets: () => targetsSection(md),
     'gateway-overhead': () => section('gateway-overhead'),
     'soak-rss': () => section('soak-rss'),
     'usage-log': () => section('usage-log'),
@@ -146,7 +194,8 @@ export function updateBenchmarksMd() {
   };
   for (const [name, fn] of Object.entries(gen)) {
     const re = new RegExp(`(<!-- bench:${name} -->)[\\s\\S]*?(<!-- /bench:${name} -->)`);
-    if (re.test(md)) md = md.replace(re, (_m, a, b) => `${a}\n\n${fn()}\n\n${b}`);
+    const text = re.test(md) ? fn() : null;
+    if (text !== null) md = md.replace(re, (_m, a, b) => `${a}\n\n${text}\n\n${b}`);
   }
   fs.writeFileSync(MD, md);
   return MD;
