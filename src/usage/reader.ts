@@ -147,18 +147,22 @@ export class UsageReader {
    * from the newest `maxLatencySamples` rows of the window, so a flood costs a bounded sort.
    */
   stats(sinceMs: number, nowMs: number = Date.now()): TrafficStats {
-    const since = new Date(sinceMs).toISOString();
-    const c = this.qCount.get(since) as { requests: number; errors: number };
-    const seconds = Math.max(1, (nowMs - sinceMs) / 1000);
+    const c = this.count(sinceMs, nowMs);
     let p50: number | null = null;
     let p95: number | null = null;
     if (c.requests > 0) {
-      const lat = Float64Array.from(this.qLatencies.all(since, this.maxSamples) as number[]);
+      const lat = Float64Array.from(this.qLatencies.all(new Date(sinceMs).toISOString(), this.maxSamples) as number[]);
       lat.sort();
       p50 = percentile(lat, 50);
       p95 = percentile(lat, 95);
     }
-    return { requests: c.requests, errors: c.errors, rps: c.requests / seconds, p50LatencyMs: p50, p95LatencyMs: p95 };
+    return { ...c, p50LatencyMs: p50, p95LatencyMs: p95 };
+  }
+
+  /** The counts of `stats` without the percentiles (no latency read and sort): for a rate alone. */
+  count(sinceMs: number, nowMs: number = Date.now()): Pick<TrafficStats, 'requests' | 'errors' | 'rps'> {
+    const c = this.qCount.get(new Date(sinceMs).toISOString()) as { requests: number; errors: number };
+    return { requests: c.requests, errors: c.errors, rps: c.requests / Math.max(1, (nowMs - sinceMs) / 1000) };
   }
 
   /**

@@ -152,6 +152,13 @@ describe('UsageReader: aggregates', () => {
     expect(reader.stats(now + 1, now + 2)).toEqual({ requests: 0, errors: 0, rps: 0, p50LatencyMs: null, p95LatencyMs: null });
   });
 
+  it('count: the counts and rate of stats over the same window, without percentiles', () => {
+    const { reader, now } = fixture();
+    expect(reader.count(T0, now)).toEqual({ requests: 11, errors: 2, rps: 11 / 150 });
+    expect(reader.count(T0 + 6000, now).requests).toBe(6);
+    expect(reader.count(now + 1, now + 2)).toEqual({ requests: 0, errors: 0, rps: 0 });
+  });
+
   it('stats: percentiles from the newest rows only when the window holds more than the sample cap', () => {
     fixture();
     const r = track(UsageReader.open(dbPath, { maxLatencySamples: 3 }));
