@@ -10,10 +10,14 @@
 // A fifth target, "node floor proxy" (bench/lib/floor-proxy.mjs: node:http + undici, nothing
 // else), shows what one extra Node.js hop costs on this machine: no Node gateway adds less.
 //
+// Every ptui target runs with the V8 flags the gateway ships with (bench/lib/servers.mjs,
+// SHIPPED_GATEWAY_FLAGS); the floor runs with node's defaults, and --floor-as-shipped adds it
+// once more with ptui's flags, for a like-with-like RSS.
+//
 // PTUI_BENCH_ALT_BIN=/path/to/other/tree/bin/ptui adds that build (pipeline on) as one more
 // target, for a before/after of a hot-path change measured in the same interleaved rounds.
 //
-//   node bench/gateway-overhead.mjs [--quick] [--no-portkey] [--no-floor] [--no-pin] [--features] [--rounds N] [--n N]
+//   node bench/gateway-overhead.mjs [--quick] [--no-portkey] [--no-floor] [--floor-as-shipped] [--no-pin] [--features] [--rounds N] [--n N]
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -21,7 +25,7 @@ import {
 } from './lib/common.mjs';
 import { Samples, chatBody, makePool, runAutocannon, runConcurrent, runSequential } from './lib/load.mjs';
 import { ensurePortkey, portkeyHeaders, startPortkey } from './lib/portkey.mjs';
-import { CONCRETE_MODEL, LOGICAL_MODEL, makeBenchHome, makeFeaturesHome, removeHome, startFloor, startGateway, startUpstream } from './lib/servers.mjs';
+import { CONCRETE_MODEL, LOGICAL_MODEL, SHIPPED_GATEWAY_FLAGS, makeBenchHome, makeFeaturesHome, removeHome, startFloor, startGateway, startUpstream } from './lib/servers.mjs';
 
 const ROUNDS = numFlag('rounds', QUICK ? 2 : 3);
 const N_SEQ = numFlag('n', QUICK ? 300 : 2000); // per target per round, at c=1
@@ -55,6 +59,11 @@ async function main() {
   if (!argv.includes('--no-floor')) {
     const floor = await startFloor(upstream);
     targets.push({ key: 'floor', label: 'node floor proxy', origin: floor.origin, reqs: requests(CONCRETE_MODEL), proc: floor });
+    // For reference: the floor with the V8 flags ptui ships with (its RSS under like flags).
+    if (argv.includes('--floor-as-shipped') && SHIPPED_GATEWAY_FLAGS.length) {
+      const f2 = await startFloor(upstream, { nodeArgs: SHIPPED_GATEWAY_FLAGS, name: 'floor-flags' });
+      targets.push({ key: 'floor_flags', label: `node floor proxy, ${SHIPPED_GATEWAY_FLAGS.join(' ')}`, origin: f2.origin, reqs: requests(CONCRETE_MODEL), proc: f2 });
+    }
   }
   const homes = [];
   if (gatewayBuilt()) {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { BENCH_DIR, ROOT, freePort, sleep, startProcess, waitForHttp } from './common.mjs';
 
 export const LOGICAL_MODEL = 'bench-chat';
@@ -36,11 +37,11 @@ export async function startUpstream(port, { chunkIntervalMs } = {}) {
  * The floor proxy (bench/lib/floor-proxy.mjs) in front of an upstream, once it answers; its
  * `origin` is set. connections: its pool's size (its default 64 when not given).
  */
-export async function startFloor(upstream, { connections } = {}) {
+export async function startFloor(upstream, { connections, nodeArgs = [], name = 'floor' } = {}) {
   const port = await freePort();
-  const args = [path.join(BENCH_DIR, 'lib', 'floor-proxy.mjs'), '--port', String(port), '--upstream', `http://127.0.0.1:${upstream.port}`];
+  const args = [...nodeArgs, path.join(BENCH_DIR, 'lib', 'floor-proxy.mjs'), '--port', String(port), '--upstream', `http://127.0.0.1:${upstream.port}`];
   if (connections !== undefined) args.push('--connections', String(connections));
-  const proc = startProcess('floor', process.execPath, args);
+  const proc = startProcess(name, process.execPath, args);
   await waitForHttp(`http://127.0.0.1:${port}/v1/models`, proc);
   proc.origin = `http://127.0.0.1:${port}`;
   return proc;
@@ -82,7 +83,20 @@ export function makeBenchHome(upstreamBase) {
 }
 
 /**
- * `node bin/ptui gateway --home <home> --port <p>`. pipeline=false sets PTUI_BENCH_NO_PIPELINE=1,
+ * The V8 flags the gateway ships with: the console starts its gateway child with them and the
+ * systemd unit's ExecStart carries them, so the benches run ptui the same way. Read from the
+ * build (their one owner); PTUI_BENCH_GATEWAY_FLAGS=none benches without them.
+ */
+export const SHIPPED_GATEWAY_FLAGS =
+  process.env.PTUI_BENCH_GATEWAY_FLAGS === 'none'
+    ? []
+    : await import(pathToFileURL(path.join(ROOT, 'dist', 'tui', 'gatewayChild', 'process.js')).href).then(
+        (m) => [...m.GATEWAY_NODE_FLAGS],
+        () => [],
+      );
+
+/**
+ * `node <shipped flags> bin/ptui gateway --home <home> --port <p>`. pipeline=false sets PTUI_BENCH_NO_PIPELINE=1,
  * which makes the gateway register no callbacks: the bare proxy, for comparison.
  */
 export async function startGateway({ name = 'gateway', home, port, pipeline = true, nodeArgs = [], bin = GATEWAY_BIN }) {
@@ -102,7 +116,7 @@ export async function startGateway({ name = 'gateway', home, port, pipeline = tr
   const proc = startProcess(
     name,
     process.execPath,
-    [...nodeArgs, bin, '--home', home, 'gateway', '--port', String(port)],
+    [...SHIPPED_GATEWAY_FLAGS, ...nodeArgs, bin, '--home', home, 'gateway', '--port', String(port)],
     { env },
   );
   await waitForHttp(`http://127.0.0.1:${port}/health`, proc, { okStatus: 200 });
