@@ -8,6 +8,7 @@ import type { Paths } from '../config/paths.js';
 import { windowSeconds, type Budget, type SharedConfig } from '../config/schema.js';
 import { openReaderDb, UsageDbMissingError, type Db } from '../usage/db.js';
 import { keyLastUsed, keySpend } from '../usage/key-spend.js';
+import { usdReplacer } from '../usage/money.js';
 import { generateKey, hashKey } from './key.js';
 import { isActive, keyLimitsSchema, type KeyLimits, type KeyRecord } from './schema.js';
 import { SqliteKeyStore } from './sqlite.js';
@@ -186,7 +187,7 @@ export async function runKeysList(opts: LoadOptions & { json?: boolean }): Promi
       if (db && db !== 'none') db.close();
     }
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ keys: out }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ keys: out }, usdReplacer, 2)}\n`);
       return 0;
     }
     if (out.length === 0) {

@@ -35,6 +35,19 @@ async function budgets(gw: GatewayChild): Promise<any[]> {
 }
 
 describe('budgets through the gateway', () => {
+  it('/budgets serves money without binary-float residue (0.1 + 0.2 of spend is 0.3, 1 - 0.3 left is 0.7)', async () => {
+    const h = home({ budget: { max_budget_usd: 1, budget_window: '1h' } });
+    prefillUsage(h.runtimeDir, [
+      { timestamp: ago(5 * 60_000), cost_usd: 0.1 },
+      { timestamp: ago(4 * 60_000), cost_usd: 0.2 },
+    ]);
+    const gw = await gateway(h);
+    const text = await (await fetch(`${gw.url}/budgets`)).text();
+    expect(text).toContain('"spend_usd":0.3,');
+    expect(text).toContain('"remaining_usd":0.7,');
+    expect(text).not.toMatch(/\d{13,}/);
+  });
+
   it('spend comes from the log: rows older than the window do not count, rows inside do, and a restart sees the same', async () => {
     const h = home({ budget: { max_budget_usd: 10, budget_window: '1h' } });
     prefillUsage(h.runtimeDir, [

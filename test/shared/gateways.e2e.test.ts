@@ -141,7 +141,9 @@ describe.skipIf(!hasTool(TOOLS.redis))('three gateways sharing one Redis', () =>
     }, '/budgets to show the summed spend split over three gateways', 30_000);
     const budgets = await getJson(boxes[0].gw, '/budgets');
     const capped = budgets.budgets.find((b: any) => b.target === 'capped');
-    expect(capped.remaining_usd).toBeLessThan(PER_REQUEST);
+    // at most one request's cost left (19 admitted leave exactly one: a reservation is the
+    // estimate, above the cost the request then settles at)
+    expect(capped.remaining_usd).toBeLessThanOrEqual(PER_REQUEST);
     // (state may read `down` for a moment on a starved machine: three late answers in a row)
     expect(budgets.shared).toMatchObject({ gateway_id: 'box-a', on_unavailable: 'local', gateways: ['box-a', 'box-b', 'box-c'] });
   });
@@ -163,7 +165,7 @@ describe.skipIf(!hasTool(TOOLS.redis))('three gateways sharing one Redis', () =>
     // the same box restarted (same runtime dir) takes its gateway_id back at once
     boxes[2] = await startBox('box-c', 'block', c.home);
     expect((await getJson(boxes[2].gw, '/health')).shared).toMatchObject({ state: 'up', gateway_id: 'box-c' });
-  });
+  }, 120_000);
 
   it('Redis killed under load: no 5xx in local mode, 503 in block mode, /health degraded; back empty, it converges to the logs', async () => {
     let stop = false;
@@ -249,7 +251,8 @@ describe.skipIf(!hasTool(TOOLS.redis))('three gateways sharing one Redis', () =>
       const x = (await getJson(boxes[0].gw, '/budgets')).budgets.find((y: any) => y.target === 'leased');
       split = x.shared.gateways.find((g: any) => g.gateway_id === 'box-b');
       return x.spend_usd + x.shared.reserved_usd >= 1 - 1e-9 && split?.leased_usd > 0;
-    }, 'box-b to hold the rest of the budget, a lease among it');
+      // the view of the others is read about once a second; a starved machine delays it
+    }, 'box-b to hold the rest of the budget, a lease among it', 30_000);
     expect((await post(boxes[0].gw, 'leased')).status).toBe(429);
     const freedAfter = await killUntilBoxAAdmits(b, held, 'leased');
     console.log(`box-b held $${split.reserved_usd.toFixed(2)} ($${split.leased_usd.toFixed(2)} of it a lease); after kill -9 box-a admitted again after ${freedAfter} ms (heartbeat TTL 10 s)`);
@@ -257,5 +260,5 @@ describe.skipIf(!hasTool(TOOLS.redis))('three gateways sharing one Redis', () =>
     sim.setLatency(100);
     boxes[1] = await startBox('box-b', 'local', b.home);
     expect((await getJson(boxes[1].gw, '/health')).shared).toMatchObject({ state: 'up', gateway_id: 'box-b' });
-  });
+  }, 120_000);
 });

@@ -14,6 +14,7 @@ import { checkModelAllowed, refuseKeyInUrl, type Identity, type KeyLookup } from
 import type { Snapshot } from '../snapshot.js';
 import { describeUpstreamError } from '../upstream.js';
 import type { UsageLog } from '../../usage/log.js';
+import { usdReplacer } from '../../usage/money.js';
 import type { SharedHealth } from '../shared/state.js';
 import { INSTANCE_CHALLENGE_HEADER, INSTANCE_CHALLENGE_RE, INSTANCE_PROOF_HEADER, instanceProof } from '../../config/instance-record.js';
 import { JSON_TYPE, sendText } from './reply.js';
@@ -137,7 +138,7 @@ export function model(snap: Snapshot, keys: KeyLookup, req: http.IncomingMessage
 export function budgets(state: AdminState, res: http.ServerResponse): void {
   const body: Record<string, unknown> = { budgets: state.budgets ? state.budgets.status() : [] };
   if (state.shared) body.shared = state.shared.health();
-  sendText(res, 200, JSON_TYPE, JSON.stringify(body));
+  sendText(res, 200, JSON_TYPE, JSON.stringify(body, usdReplacer));
 }
 
 /** Probes every provider once (health_url, else <api_base>/models) and reports per provider and per target. */
