@@ -90,7 +90,7 @@ export function makeBenchHome(upstreamBase) {
 export const SHIPPED_GATEWAY_FLAGS =
   process.env.PTUI_BENCH_GATEWAY_FLAGS === 'none'
     ? []
-    : await import(pathToFileURL(path.join(ROOT, 'dist', 'tui', 'gatewayChild', 'process.js')).href).then(
+    : await import(pathToFileURL(path.join(ROOT, 'dist', 'config', 'gateway-flags.js')).href).then(
         (m) => [...m.GATEWAY_NODE_FLAGS],
         () => [],
       );

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { GATEWAY_NODE_FLAGS } from '../../src/config/gateway-flags.js';
 import { cleanEnv, REPO_ROOT } from '../helpers/config.js';
 
 const read = (p: string) => fs.readFileSync(path.join(REPO_ROOT, p), 'utf8');
@@ -30,6 +31,9 @@ describe('package layout', () => {
   it('the systemd unit runs `ptui gateway` with the .env as EnvironmentFile', () => {
     const unit = read('deploy/ptui-gateway.service');
     expect(unit).toMatch(/^ExecStart=\S*node (?:--\S+ )*\S*\/bin\/ptui gateway$/m);
+    // the same V8 flags as the console's gateway child
+    const execFlags = unit.match(/^ExecStart=\S*node ((?:--\S+ )*)/m)![1]!.trim().split(/\s+/).filter(Boolean);
+    expect(execFlags).toEqual([...GATEWAY_NODE_FLAGS]);
     expect(unit).toMatch(/^EnvironmentFile=-?\S*\/\.env$/m);
     expect(unit).toMatch(/^Environment=AI_BACKEND_HOME=/m);
     expect(unit).toMatch(/^\[Install\]$/m);

@@ -4,15 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { GATEWAY_NODE_FLAGS } from '../../config/gateway-flags.js';
 import { isProcessAlive } from '../../config/instance-record.js';
-
-/**
- * V8 flags the gateway runs with (also in deploy/ptui-gateway.service). A young generation of
- * 4 MB semi-spaces instead of up to 16 MB: under load V8 grows it to 32 MB, most of the gap
- * between the gateway's RSS and a bare Node proxy's (BENCHMARKS.md, gateway memory), while the
- * live heap stays under 20 MB. It can only be set on the command line.
- */
-export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
 
 /** `detached`: a new session and process group, no controlling terminal; unref'd so the console can exit. */
 export function spawnGateway(args: string[], logFile: string, env: NodeJS.ProcessEnv): ChildProcess {
