@@ -1,13 +1,10 @@
 // Prometheus metrics per request (README.md, "Metrics"), fed from the same context fields as the usage-log
 // row so /metrics and the log agree. Label values come from the config only (a model name a
-// client made up reads `unknown`), so series stay bounded; label children are cached so the
-// hot path allocates nothing.
-import type { Counter, Histogram } from 'prom-client';
+// client made up reads `unknown`), so series stay bounded; a handle per label set is cached so the
+// hot path neither allocates nor rebuilds label keys.
 import { Callback } from '../pipeline.js';
 import type { Context } from '../context.js';
-
-type C = Counter.Internal;
-type H = Histogram.Internal<string>;
+import { CounterHandle as C, HistogramHandle as H } from '../metric-handles.js';
 
 interface Series {
   labels: { provider: string; model: string; capability: string };
@@ -57,6 +54,7 @@ export class MetricsCallback extends Callback {
   readonly name = 'metrics';
   private readonly series = new Map<string, Map<string, Map<string, Series>>>();
   private readonly keySpend = new Map<string, C>();
+  private readonly overhead = new H(this.deps.metrics.overhead, {});
 
   override onSuccess(ctx: Context): void {
     this.record(ctx, false);
@@ -83,13 +81,13 @@ export class MetricsCallback extends Callback {
       if (ctx.apiKey) this.keySeries(ctx.apiKey.alias).inc(ctx.costUsd);
     }
     const upstreamMs = Number.isFinite(ctx.upstreamMs) ? ctx.upstreamMs : 0;
-    this.deps.metrics.overhead.observe(Math.max(0, latencyMs - upstreamMs) / 1000);
+    this.overhead.observe(Math.max(0, latencyMs - upstreamMs) / 1000);
   }
 
   /** one child per alias: bounded by the keys that exist, and aliases are plain names */
   private keySeries(alias: string): C {
     let c = this.keySpend.get(alias);
-    if (!c) this.keySpend.set(alias, (c = this.deps.metrics.keySpend.labels(alias)));
+    if (!c) this.keySpend.set(alias, (c = new C(this.deps.metrics.keySpend, { key: alias })));
     return c;
   }
 
@@ -97,7 +95,7 @@ export class MetricsCallback extends Callback {
     const type = errorTypeLabel(ctx);
     let c = s.errorsByType.get(type);
     if (!c) {
-      c = this.deps.metrics.errors.labels(s.labels.provider, s.labels.model, s.labels.capability, type);
+      c = new C(this.deps.metrics.errors, { ...s.labels, error_type: type });
       s.errorsByType.set(type, c);
     }
     return c;
@@ -114,13 +112,13 @@ export class MetricsCallback extends Callback {
       s = {
         labels: { provider, model, capability },
         errorsByType: new Map(),
-        success: m.requests.labels(provider, model, capability, 'success'),
-        error: m.requests.labels(provider, model, capability, 'error'),
-        latency: m.latency.labels(provider, model, capability),
-        ttft: m.ttft.labels(provider, model, capability),
-        promptTokens: m.tokens.labels(provider, model, capability, 'prompt'),
-        completionTokens: m.tokens.labels(provider, model, capability, 'completion'),
-        cost: m.cost.labels(provider, model, capability),
+        success: new C(m.requests, { provider, model, capability, status: 'success' }),
+        error: new C(m.requests, { provider, model, capability, status: 'error' }),
+        latency: new H(m.latency, { provider, model, capability }),
+        ttft: new H(m.ttft, { provider, model, capability }),
+        promptTokens: new C(m.tokens, { provider, model, capability, type: 'prompt' }),
+        completionTokens: new C(m.tokens, { provider, model, capability, type: 'completion' }),
+        cost: new C(m.cost, { provider, model, capability }),
       };
       byCap.set(capability, s);
     }
