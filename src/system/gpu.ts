@@ -15,6 +15,7 @@ import {
   type GpuReading,
 } from './nvidia-smi.js';
 import type { Store } from './store.js';
+import { isDue } from './due.js';
 
 export const NVIDIA_SMI_NOT_FOUND = 'nvidia-smi not found: no GPU panel';
 export const NVIDIA_DRIVER_NOT_LOADED = 'NVIDIA driver not loaded (nvidia-smi exit 9)';
@@ -258,8 +259,7 @@ export class GpuMonitor extends EventEmitter implements Store<GpuState> {
     this.checkStalled();
     if (!this.running || !this.available) return;
     this.dropVanishedGpus();
-    // a tenth of slack, so that timer jitter does not skip a whole refresh
-    if (Date.now() - this.appsQueriedAt >= this.appsIntervalMs * 0.9) this.pollApps();
+    if (isDue(this.appsQueriedAt, this.appsIntervalMs, Date.now())) this.pollApps();
   }
 
   private pollApps(): void {

@@ -6,6 +6,7 @@
 // are out of phase with each other: data frames keep a minimum gap, so changes that arrive
 // within one refresh share one frame instead of each drawing its own.
 import { ValueStore, type Store } from '../../system/store.js';
+import { isDue } from '../../system/due.js';
 
 export class FrameClock extends ValueStore<number> {
   private pending: NodeJS.Timeout | null = null;
@@ -41,7 +42,7 @@ export class FrameClock extends ValueStore<number> {
     if (this.ticker) return;
     this.ticker = setInterval(() => {
       // a data frame came recently, or one is on its way: the clock can wait for it
-      if (!this.pending && Date.now() - this.lastFrameAt >= this.tickMs * 0.9) this.flush();
+      if (!this.pending && isDue(this.lastFrameAt, this.tickMs, Date.now())) this.flush();
     }, this.tickMs);
     this.ticker.unref();
   }

@@ -12,6 +12,7 @@ import type { MinuteStats } from '../../usage/reader.js';
 import { UsageSearch, byStartDesc as startOrder, normalizeFilter, rowMatches } from '../../usage/search.js';
 import type { TrafficStats } from '../gatewayChild/state.js';
 import { ValueStore, sameData } from '../../system/store.js';
+import { isDue } from '../../system/due.js';
 
 export type UsageDbState = 'absent' | 'open' | 'locked' | 'too-new' | 'error';
 
@@ -152,8 +153,7 @@ export class UsageFeed extends ValueStore<UsageFeedState> {
       // Once per statsMs, rows or not: with rows flowing every poll brings new ones, and the two
       // window queries read every row of the last minute (12 k at 200 rows/s), the busiest work
       // of a console watching traffic. Figures a poll late are drawn by the same frame anyway.
-      // (a tenth of slack, so that timer jitter does not skip a whole round)
-      if (now - this.lastStatsAt >= this.opts.statsMs * 0.9) {
+      if (isDue(this.lastStatsAt, this.opts.statsMs, now)) {
         const recent = reader.count(now - this.rateWindowMs, now);
         stats = { ...reader.stats(now - this.statsWindowMs, now), rps: recent.rps };
         this.lastStatsAt = now;
