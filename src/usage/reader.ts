@@ -147,11 +147,12 @@ export class UsageReader {
    * from the newest `maxLatencySamples` rows of the window, so a flood costs a bounded sort.
    */
   stats(sinceMs: number, nowMs: number = Date.now()): TrafficStats {
-    const c = this.count(sinceMs, nowMs);
+    const since = new Date(sinceMs).toISOString();
+    const c = this.countSince(since, sinceMs, nowMs);
     let p50: number | null = null;
     let p95: number | null = null;
     if (c.requests > 0) {
-      const lat = Float64Array.from(this.qLatencies.all(new Date(sinceMs).toISOString(), this.maxSamples) as number[]);
+      const lat = Float64Array.from(this.qLatencies.all(since, this.maxSamples) as number[]);
       lat.sort();
       p50 = percentile(lat, 50);
       p95 = percentile(lat, 95);
@@ -161,7 +162,11 @@ export class UsageReader {
 
   /** The counts of `stats` without the percentiles (no latency read and sort): for a rate alone. */
   count(sinceMs: number, nowMs: number = Date.now()): Pick<TrafficStats, 'requests' | 'errors' | 'rps'> {
-    const c = this.qCount.get(new Date(sinceMs).toISOString()) as { requests: number; errors: number };
+    return this.countSince(new Date(sinceMs).toISOString(), sinceMs, nowMs);
+  }
+
+  private countSince(since: string, sinceMs: number, nowMs: number): Pick<TrafficStats, 'requests' | 'errors' | 'rps'> {
+    const c = this.qCount.get(since) as { requests: number; errors: number };
     return { requests: c.requests, errors: c.errors, rps: c.requests / Math.max(1, (nowMs - sinceMs) / 1000) };
   }
 
