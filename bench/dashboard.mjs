@@ -48,6 +48,9 @@ function cpuTicks(pid) {
   return Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
 }
 
+/** CPU % of one core that `ticks` of utime+stime make over `seconds`. */
+const cpuPct = (ticks, seconds) => (ticks / CLK_TCK / seconds) * 100;
+
 function childrenOf(pid) {
   try {
     return fs
@@ -159,7 +162,7 @@ async function phase(name, home, state, during = async () => () => {}) {
         log(`${name}: first frames ${frames.map((f) => f.toFixed(0)).join(', ')} ms; window ${WINDOW_S} s after ${SETTLE_MS / 1000} s settle`);
         const atFrame = { at: performance.now(), dash: cpuTicks(pid) };
         await sleep(SETTLE_MS);
-        const settleCpu = ((cpuTicks(pid) - atFrame.dash) / CLK_TCK / ((performance.now() - atFrame.at) / 1000)) * 100;
+        const settleCpu = cpuPct(cpuTicks(pid) - atFrame.dash, (performance.now() - atFrame.at) / 1000);
         const gateway = childrenOf(pid).find((c) => cmdline(c).includes(' gateway'));
         const before = { at: performance.now(), dash: cpuTicks(pid), gw: gateway ? cpuTicks(gateway) : 0 };
         const rss = [];
@@ -171,14 +174,14 @@ async function phase(name, home, state, during = async () => () => {}) {
           await sleep(1000);
         }
         const seconds = (performance.now() - before.at) / 1000;
-        const dashCpu = ((cpuTicks(pid) - before.dash) / CLK_TCK / seconds) * 100;
+        const dashCpu = cpuPct(cpuTicks(pid) - before.dash, seconds);
         idle = {
           seconds,
           dashboard_cpu_pct: dashCpu,
           settle_cpu_pct: settleCpu,
           dashboard_rss_mb_median: median(rss.filter((x) => x !== null)),
           dashboard_rss_mb_max: Math.max(...rss.filter((x) => x !== null)),
-          gateway_cpu_pct: gateway ? ((cpuTicks(gateway) - before.gw) / CLK_TCK / seconds) * 100 : null,
+          gateway_cpu_pct: gateway ? cpuPct(cpuTicks(gateway) - before.gw, seconds) : null,
           gateway_rss_mb_median: gwRss.length ? median(gwRss) : null,
           stats_children: childrenOf(pid).map(cmdline).filter((c) => c.includes('nvidia-smi') && c.includes('-lms')).length,
         };
