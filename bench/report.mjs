@@ -175,6 +175,12 @@ function targetsSection(md) {
     sm ? `${v(sm.results.ptui.kb_per_stream, ' KB')} vs ${v(sm.results.floor.kb_per_stream, ' KB')} (${fmt(sm.ratio_ptui_to_floor, 2)}×, ${sm.params.streams} streams)` : '–',
     verdict(sm?.targets_met?.per_stream_le_1_5x_floor),
   ]);
+  const gs = load('guardrail-scan');
+  rows.push([
+    'guardrail scan of every string ≤ 1.10× the content-only scan (100 KB English chat)',
+    gs?.measured ? `${fmt(gs.measured.ratio_english, 2)}×` : '–',
+    verdict(gs?.targets_met?.every_string_le_1_1x_content),
+  ]);
   // a target whose bench did not run here keeps the row the file holds
   const kept = rows.map((r) => (r[2] === verdict(null) && before.has(r[0]) ? before.get(r[0]) : r));
   return table(['target', 'measured', 'verdict'], kept, { left: true });
@@ -191,6 +197,7 @@ export function updateBenchmarksMd() {
     'budget-check': () => section('budget-check'),
     dashboard: () => section('dashboard'),
     'stream-memory': () => section('stream-memory'),
+    'guardrail-scan': () => section('guardrail-scan'),
   };
   for (const [name, fn] of Object.entries(gen)) {
     const re = new RegExp(`(<!-- bench:${name} -->)[\\s\\S]*?(<!-- /bench:${name} -->)`);

@@ -22,6 +22,7 @@ const BENCHES = [
   { name: 'dashboard', script: 'dashboard.mjs' },
   { name: 'shared-mode', script: 'shared-mode.mjs' },
   { name: 'stream-memory', script: 'stream-memory.mjs' },
+  { name: 'guardrail-scan', script: 'guardrail-scan.mjs' },
 ];
 
 const only = flag('only', '')
