@@ -1,12 +1,12 @@
 // Who a request is. The master key is compared after hashing both sides, so timingSafeEqual
 // always compares equal lengths and the time says nothing about the key; a virtual key is looked
 // up by its SHA-256, never compared as text. `Authorization: Bearer <key>`, scheme in any case, one space.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { KEY_IN_TEXT_RE, KEY_RE } from '../keys/key.js';
 import type { KeyRecord } from '../keys/schema.js';
 import { GatewayError, unauthorized } from './errors.js';
 
-const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
+const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer');
 
 export type AuthCheck = (authorization: string | undefined) => boolean;
 
