@@ -47,6 +47,8 @@ export class Context {
   body: Record<string, unknown> | null = null;
   /** the JSON text the server parsed into `body` (read it through source()) */
   bodySource: (BodySource & { body: Record<string, unknown> }) | null = null;
+  /** the token estimate of `body`, and the body it was made from (see requestEstimate) */
+  estimate: { body: Record<string, unknown> | null; tokens: TokenUsage } | null = null;
   stream = false;
   /** the client itself asked for stream_options.include_usage */
   clientWantsUsage = false;

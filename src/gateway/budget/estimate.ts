@@ -7,7 +7,7 @@
 // validation): JSON reads 1e309 as Infinity, and one Infinity reserved is a NaN released, after
 // which `spend + reserved >= max` is never true again.
 import { stringChars } from '../../security/strings.js';
-import type { Endpoint, TokenUsage } from '../context.js';
+import type { Context, Endpoint, TokenUsage } from '../context.js';
 import { badRequest } from '../errors.js';
 
 /** Completion tokens assumed when a request sets no max_tokens. */
@@ -64,6 +64,20 @@ export function estimateTokens(body: Record<string, unknown> | null, endpoint: E
   // best_of generates that many completions server-side, and they are billed.
   const choices = Math.max(field(body, 'n') ?? 1, field(body, 'best_of') ?? 1);
   return usage(promptTokens, perChoice * choices);
+}
+
+/**
+ * estimateTokens of the request's body as it is now, worked out once however many callbacks ask
+ * (the rate limits and the budgets both do; the walk is over every string of the body). A
+ * callback that changes the body replaces it (as the guardrails' redaction does), which makes
+ * the next caller count again.
+ */
+export function requestEstimate(ctx: Context): TokenUsage {
+  const memo = ctx.estimate;
+  if (memo !== null && memo.body === ctx.body) return memo.tokens;
+  const tokens = estimateTokens(ctx.body, ctx.endpoint);
+  ctx.estimate = { body: ctx.body, tokens };
+  return tokens;
 }
 
 /**

@@ -22,9 +22,9 @@ import { keyBudgetEntry } from '../../keys/schema.js';
 import { readKeySpendBuckets } from '../../usage/key-spend.js';
 import { readSpendSeed, type SpendSeed } from '../../usage/spend.js';
 import { BudgetTracker, seedQueryFor, type TrackedBudget } from '../budget/tracker.js';
-import { estimateTokens } from '../budget/estimate.js';
+import { requestEstimate } from '../budget/estimate.js';
 import { retryAfterSeconds } from '../budget/retry-after.js';
-import type { Context, TokenUsage } from '../context.js';
+import type { Context } from '../context.js';
 import { costUsd } from '../cost.js';
 import { GatewayError } from '../errors.js';
 import { Callback, type CallbackDeps } from '../pipeline.js';
@@ -241,8 +241,7 @@ export class BudgetsCallback extends Callback {
     anyTarget: ReadonlyArray<TrackedBudget | undefined>,
   ): void {
     const t = this.tracker;
-    let tokens: TokenUsage | null = null;
-    const estimate = (pricing: Target['pricing']) => (pricing ? costUsd(pricing, (tokens ??= estimateTokens(ctx.body, ctx.endpoint))) : 0);
+    const estimate = (pricing: Target['pricing']) => (pricing ? costUsd(pricing, requestEstimate(ctx)) : 0);
     const reservations: Reservation[] = [];
     const hold = (b: TrackedBudget, usd: number) => {
       const held = t.reserve(b.key, usd);

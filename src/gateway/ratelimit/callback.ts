@@ -12,7 +12,7 @@
 // counting what this gateway admitted, and decide alone while Redis does not answer
 // (`on_unavailable: local`; `block` answers 503 instead).
 import type { ResolvedConfig } from '../../config/load.js';
-import { estimateTokens } from '../budget/estimate.js';
+import { requestEstimate } from '../budget/estimate.js';
 import type { Context } from '../context.js';
 import { GatewayError } from '../errors.js';
 import { Callback, type CallbackDeps } from '../pipeline.js';
@@ -26,6 +26,9 @@ interface Subject {
   label: string;
   rpm: number | undefined;
   tpm: number | undefined;
+  /** the limits as the x-ratelimit-limit-* headers carry them */
+  rpmText: string;
+  tpmText: string;
   counter: MinuteCounter;
 }
 
@@ -39,12 +42,27 @@ interface RateState {
 
 type Kind = 'requests' | 'tokens';
 
-/** OpenAI's duration style for x-ratelimit-reset-*: `20ms`, `1.5s`, `1m0s`. */
+/**
+ * OpenAI's duration style for x-ratelimit-reset-*: `20ms`, `1.5s`, `1m0s`. (A whole number of ms
+ * over 1000 prints with at most three decimals and no trailing zeros: JavaScript's shortest
+ * round-trip form of n / 1000 is that decimal.)
+ */
 export function formatReset(ms: number): string {
   const n = Math.max(0, Math.ceil(ms));
   if (n < 1000) return `${n}ms`;
-  if (n < 60_000) return `${Number((n / 1000).toFixed(3))}s`;
-  return `${Math.floor(n / 60_000)}m${Number(((n % 60_000) / 1000).toFixed(3))}s`;
+  if (n < 60_000) return `${n / 1000}s`;
+  return `${Math.floor(n / 60_000)}m${(n % 60_000) / 1000}s`;
+}
+
+function newSubject(id: string, label: string, limits: { rpm?: number; tpm?: number }, counter: MinuteCounter): Subject {
+  return { id, label, rpm: limits.rpm, tpm: limits.tpm, rpmText: String(limits.rpm), tpmText: String(limits.tpm), counter };
+}
+
+/** The tightest limit of one kind among a request's subjects, as its headers say it. */
+interface Tightest {
+  limit: string;
+  remaining: number;
+  resetMs: number;
 }
 
 /** A subject's window as this gateway counts it. */
@@ -60,6 +78,13 @@ function localView(s: Subject, now: number): RateView {
 export class RateLimitsCallback extends Callback {
   readonly name = 'rate-limits';
   private readonly counters = new Map<string, MinuteCounter>();
+  /**
+   * A subject per key record and per configured model, built on its first request: a reload
+   * (of the keys, or of the config) brings new records and so new subjects, and the counters,
+   * kept by id, carry over.
+   */
+  private readonly keySubjects = new WeakMap<object, Subject>();
+  private readonly modelSubjects = new WeakMap<object, Subject>();
 
   constructor(deps: CallbackDeps) {
     super(deps);
@@ -84,17 +109,26 @@ export class RateLimitsCallback extends Callback {
     return c;
   }
 
+  /** A cached subject with its counter looked up again (a prune may have dropped the one it had). */
+  private counted(s: Subject, nowMs: number): Subject {
+    s.counter = this.counter(s.id, nowMs);
+    return s;
+  }
+
   private subjects(ctx: Context, nowMs: number): Subject[] | null {
     let out: Subject[] | null = null;
     const key = ctx.apiKey;
     if (key && (key.limits.rpm || key.limits.tpm)) {
-      const id = `key:${key.alias}`;
-      (out ??= []).push({ id, label: `key "${key.alias}"`, rpm: key.limits.rpm, tpm: key.limits.tpm, counter: this.counter(id, nowMs) });
+      let s = this.keySubjects.get(key);
+      if (s === undefined) this.keySubjects.set(key, (s = newSubject(`key:${key.alias}`, `key "${key.alias}"`, key.limits, this.counter(`key:${key.alias}`, nowMs))));
+      (out ??= []).push(this.counted(s, nowMs));
     }
-    const limits = ctx.model?.rate_limits;
-    if (limits && (limits.rpm || limits.tpm)) {
-      const id = `model:${ctx.model!.name}`;
-      (out ??= []).push({ id, label: `model "${ctx.model!.name}"`, rpm: limits.rpm, tpm: limits.tpm, counter: this.counter(id, nowMs) });
+    const model = ctx.model;
+    const limits = model?.rate_limits;
+    if (model && limits && (limits.rpm || limits.tpm)) {
+      let s = this.modelSubjects.get(model);
+      if (s === undefined) this.modelSubjects.set(model, (s = newSubject(`model:${model.name}`, `model "${model.name}"`, limits, this.counter(`model:${model.name}`, nowMs))));
+      (out ??= []).push(this.counted(s, nowMs));
     }
     return out;
   }
@@ -107,7 +141,7 @@ export class RateLimitsCallback extends Callback {
     if (!subjects) return;
     let estimate = 0;
     if (subjects.some((s) => s.tpm)) {
-      const t = estimateTokens(ctx.body, ctx.endpoint);
+      const t = requestEstimate(ctx);
       estimate = t.prompt_tokens + t.completion_tokens;
     }
     // a request no window could ever hold: no need to ask anyone
@@ -194,28 +228,27 @@ export class RateLimitsCallback extends Callback {
   /** x-ratelimit-* for the tightest limit of each kind among those this request falls under. */
   private setHeaders(ctx: Context, subjects: Subject[], views: RateView[]): void {
     const h = ctx.responseHeaders;
-    let req: { limit: number; remaining: number; resetMs: number } | null = null;
-    let tok: { limit: number; remaining: number; resetMs: number } | null = null;
-    subjects.forEach((s, i) => {
+    let r: Tightest | null = null;
+    let t: Tightest | null = null;
+    for (let i = 0; i < subjects.length; i++) {
+      const s = subjects[i]!;
       const v = views[i]!;
       if (s.rpm) {
         const remaining = Math.max(0, s.rpm - v.requests);
-        if (!req || remaining < req.remaining) req = { limit: s.rpm, remaining, resetMs: v.resetRequestsMs };
+        if (!r || remaining < r.remaining) r = { limit: s.rpmText, remaining, resetMs: v.resetRequestsMs };
       }
       if (s.tpm) {
         const remaining = Math.max(0, Math.floor(s.tpm - v.tokens));
-        if (!tok || remaining < tok.remaining) tok = { limit: s.tpm, remaining, resetMs: v.resetTokensMs };
+        if (!t || remaining < t.remaining) t = { limit: s.tpmText, remaining, resetMs: v.resetTokensMs };
       }
-    });
-    const r = req as { limit: number; remaining: number; resetMs: number } | null;
-    const t = tok as { limit: number; remaining: number; resetMs: number } | null;
+    }
     if (r) {
-      h['x-ratelimit-limit-requests'] = String(r.limit);
+      h['x-ratelimit-limit-requests'] = r.limit;
       h['x-ratelimit-remaining-requests'] = String(r.remaining);
       h['x-ratelimit-reset-requests'] = formatReset(r.resetMs);
     }
     if (t) {
-      h['x-ratelimit-limit-tokens'] = String(t.limit);
+      h['x-ratelimit-limit-tokens'] = t.limit;
       h['x-ratelimit-remaining-tokens'] = String(t.remaining);
       h['x-ratelimit-reset-tokens'] = formatReset(t.resetMs);
     }
