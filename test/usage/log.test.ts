@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MIGRATION_V1, USAGE_MIGRATIONS, openReaderDb, UsageSchemaTooNewError, UsageDbMissingError } from '../../src/usage/db.js';
+import { MIGRATION_V1, USAGE_MIGRATIONS, openReaderDb, UsageSchemaTooNewError, UsageDbMissingError, WRITER_CACHE_KIB } from '../../src/usage/db.js';
 import { UsageLog } from '../../src/usage/log.js';
 import { USAGE_SCHEMA_VERSION, type StoredUsageRow, type UsageRow } from '../../src/usage/schema.js';
 import { sampleRow, tempDir } from '../helpers/usage.js';
@@ -31,6 +31,9 @@ describe('usage db: open and migrations', () => {
     expect(log.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(log.db.pragma('user_version', { simple: true })).toBe(USAGE_SCHEMA_VERSION);
     expect(log.db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    // SQLite's 2 MB page cache, not better-sqlite3's 16 MB, which the writer would keep full
+    expect(log.db.pragma('cache_size', { simple: true })).toBe(-WRITER_CACHE_KIB);
+    expect(WRITER_CACHE_KIB).toBeLessThanOrEqual(4096);
     const idx = (log.db.prepare(`SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name='llm_usage'`).all() as {
       name: string;
       sql: string;
