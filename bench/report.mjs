@@ -138,6 +138,11 @@ function targetsSection(md) {
     verdict(go?.targets_met?.rss_le_1_1x_floor),
   ]);
   rows.push([
+    'RSS after the soak ≤ 1.1× the floor proxy\'s under the same load',
+    soak?.floor_rss_end_mb ? `${v(soak.rss_end_mb, ' MB')} vs ${v(soak.floor_rss_end_mb, ' MB')} (${x(soak.rss_end_mb, soak.floor_rss_end_mb)}, after ${fmt(soak.total_requests / 1000, 0)} k requests)` : '–',
+    verdict(soak?.targets_met?.rss_le_1_1x_floor_at_end),
+  ]);
+  rows.push([
     'keys, rate limits and engines on: ≤ +10 % over the pipeline alone',
     go?.tables?.features ? 'see "with a key, rate limits and engine scraping" below' : '–',
     verdict(go?.targets_met?.features_within_10pct),
