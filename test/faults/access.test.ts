@@ -116,7 +116,8 @@ describe(`access control (${MODE})`, () => {
     // fixed 32-byte digest (no early exit on length) and compared with crypto.timingSafeEqual.
     const src = fs.readFileSync(path.join(REPO_ROOT, 'src', 'gateway', 'auth.ts'), 'utf8');
     expect(src).toMatch(/import\s*\{[^}]*\btimingSafeEqual\b[^}]*\}\s*from\s*'node:crypto'/);
-    expect(src).toMatch(/createHash\('sha256'\)/);
+    // SHA-256 to a 32-byte Buffer: a Hash object's digest, or the one-shot crypto.hash
+    expect(src).toMatch(/createHash\('sha256'\)|\bhash\('sha256', \w+, 'buffer'\)/);
     expect(src).toMatch(/timingSafeEqual\(\s*sha256\(key\),\s*expected\s*\)/);
     expect(src).toMatch(/timingSafeEqual\(\s*sha256\(token\),\s*this\.masterHash\s*\)/);
     // No plain string comparison of the header against the key anywhere in the gateway.
