@@ -139,7 +139,7 @@ function targetsSection(md) {
   ]);
   rows.push([
     'RSS after the soak ≤ 1.1× the floor proxy\'s under the same load',
-    soak?.floor_rss_end_mb ? `${v(soak.rss_end_mb, ' MB')} vs ${v(soak.floor_rss_end_mb, ' MB')} (${x(soak.rss_end_mb, soak.floor_rss_end_mb)}, after ${fmt(soak.total_requests / 1000, 0)} k requests)` : '–',
+    soak?.floor_rss_end_mb ? `${v(soak.rss_end_mb, ' MB')} vs ${v(soak.floor_rss_end_mb, ' MB')} (${x(soak.rss_end_mb, soak.floor_rss_end_mb)}, after ${soak.total_requests >= 1e6 ? `${fmt(soak.total_requests / 1e6, 0)} M` : `${fmt(soak.total_requests / 1000, 0)} k`} requests)` : '–',
     verdict(soak?.targets_met?.rss_le_1_1x_floor_at_end),
   ]);
   rows.push([
