@@ -23,7 +23,7 @@ import path from 'node:path';
 import {
   ROOT, QUICK, argv, fmt, freePort, log, numFlag, pinSelf, PIN, CLIENT_CPUS, SERVER_CPUS, rssMb, summarize, table, writeResult,
 } from './lib/common.mjs';
-import { Samples, chatBody, makePool, runAutocannon, runConcurrent, runSequential } from './lib/load.mjs';
+import { Samples, chatMix, makePool, runAutocannon, runConcurrent, runSequential } from './lib/load.mjs';
 import { ensurePortkey, portkeyHeaders, startPortkey } from './lib/portkey.mjs';
 import { CONCRETE_MODEL, LOGICAL_MODEL, SHIPPED_GATEWAY_FLAGS, makeBenchHome, makeFeaturesHome, removeHome, startFloor, startGateway, startUpstream } from './lib/servers.mjs';
 
@@ -33,15 +33,6 @@ const N_CONC = numFlag('n16', QUICK ? 1200 : 8000); // per target per round, at 
 const AC_SECONDS = numFlag('seconds', QUICK ? 2 : 8); // autocannon, per target per round
 const WARMUP = numFlag('warmup', QUICK ? 600 : 3000);
 const CONC = 16;
-
-function requests(model, extraHeaders = {}) {
-  const headers = { 'content-type': 'application/json', ...extraHeaders };
-  const path = '/v1/chat/completions';
-  return {
-    chat: { path, headers, body: chatBody(model, false) },
-    stream: { path, headers, body: chatBody(model, true) },
-  };
-}
 
 /** --features: one more target, ptui with a virtual key, rate limits and engine scraping on */
 const FEATURES = argv.includes('--features');
@@ -53,16 +44,16 @@ async function main() {
   const upstream = await startUpstream();
   log(`upstream on ${upstream.port} (pid ${upstream.pid})`);
   const targets = [
-    { key: 'direct', label: 'direct', origin: `http://127.0.0.1:${upstream.port}`, reqs: requests(CONCRETE_MODEL), proc: upstream },
+    { key: 'direct', label: 'direct', origin: `http://127.0.0.1:${upstream.port}`, reqs: chatMix(CONCRETE_MODEL), proc: upstream },
   ];
   // The floor: a bare node:http + undici relay, the least any Node.js proxy adds here.
   if (!argv.includes('--no-floor')) {
     const floor = await startFloor(upstream);
-    targets.push({ key: 'floor', label: 'node floor proxy', origin: floor.origin, reqs: requests(CONCRETE_MODEL), proc: floor });
+    targets.push({ key: 'floor', label: 'node floor proxy', origin: floor.origin, reqs: chatMix(CONCRETE_MODEL), proc: floor });
     // For reference: the floor with the V8 flags ptui ships with (its RSS under like flags).
     if (argv.includes('--floor-as-shipped') && SHIPPED_GATEWAY_FLAGS.length) {
       const f2 = await startFloor(upstream, { nodeArgs: SHIPPED_GATEWAY_FLAGS, name: 'floor-flags' });
-      targets.push({ key: 'floor_flags', label: `node floor proxy, ${SHIPPED_GATEWAY_FLAGS.join(' ')}`, origin: f2.origin, reqs: requests(CONCRETE_MODEL), proc: f2 });
+      targets.push({ key: 'floor_flags', label: `node floor proxy, ${SHIPPED_GATEWAY_FLAGS.join(' ')}`, origin: f2.origin, reqs: chatMix(CONCRETE_MODEL), proc: f2 });
     }
   }
   const homes = [];
@@ -74,21 +65,21 @@ async function main() {
     ]);
     log(`ptui (pipeline) on ${gwOn.port}, ptui (no pipeline) on ${gwOff.port}`);
     targets.push(
-      { key: 'ptui', label: 'ptui, pipeline on', origin: `http://127.0.0.1:${gwOn.port}`, reqs: requests(LOGICAL_MODEL), proc: gwOn },
-      { key: 'ptui_bare', label: 'ptui, pipeline off', origin: `http://127.0.0.1:${gwOff.port}`, reqs: requests(LOGICAL_MODEL), proc: gwOff },
+      { key: 'ptui', label: 'ptui, pipeline on', origin: `http://127.0.0.1:${gwOn.port}`, reqs: chatMix(LOGICAL_MODEL), proc: gwOn },
+      { key: 'ptui_bare', label: 'ptui, pipeline off', origin: `http://127.0.0.1:${gwOff.port}`, reqs: chatMix(LOGICAL_MODEL), proc: gwOff },
     );
     if (FEATURES) {
       const f = makeFeaturesHome(upstream.base);
       homes.push(f.home);
       const gwF = await startGateway({ name: 'ptui-features', home: f.home, pipeline: true });
-      targets.push({ key: 'ptui_features', label: 'ptui, + key, rate limits, engine', origin: `http://127.0.0.1:${gwF.port}`, reqs: requests(LOGICAL_MODEL, f.headers), proc: gwF });
+      targets.push({ key: 'ptui_features', label: 'ptui, + key, rate limits, engine', origin: `http://127.0.0.1:${gwF.port}`, reqs: chatMix(LOGICAL_MODEL, f.headers), proc: gwF });
     }
     // Before/after for a hot-path change: another build's bin/ptui as one more target.
     const alt = process.env.PTUI_BENCH_ALT_BIN;
     if (alt) {
       homes.push(makeBenchHome(upstream.base));
       const gwAlt = await startGateway({ name: 'ptui-alt', home: homes.at(-1), pipeline: true, bin: alt });
-      targets.push({ key: 'ptui_alt', label: 'ptui alt build, pipeline on', origin: `http://127.0.0.1:${gwAlt.port}`, reqs: requests(LOGICAL_MODEL), proc: gwAlt, bin: alt });
+      targets.push({ key: 'ptui_alt', label: 'ptui alt build, pipeline on', origin: `http://127.0.0.1:${gwAlt.port}`, reqs: chatMix(LOGICAL_MODEL), proc: gwAlt, bin: alt });
     }
   } else {
     log('ptui gateway not built (dist/gateway/main.js missing): measuring direct and Portkey only');
@@ -103,7 +94,7 @@ async function main() {
         key: 'portkey',
         label: `portkey ${portkeyInfo.version}`,
         origin: pk.origin,
-        reqs: requests(CONCRETE_MODEL, portkeyHeaders(upstream.base)),
+        reqs: chatMix(CONCRETE_MODEL, portkeyHeaders(upstream.base)),
         proc: pk,
       });
     } catch (err) {

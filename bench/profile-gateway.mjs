@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RESULTS_DIR, argv, log, numFlag, pinSelf, table } from './lib/common.mjs';
-import { chatBody, makePool, runAutocannon, runSequential } from './lib/load.mjs';
+import { chatMix, makePool, runAutocannon, runSequential } from './lib/load.mjs';
 import { LOGICAL_MODEL, makeBenchHome, removeHome, shareThroughRedis, startGateway, startRedis, startUpstream } from './lib/servers.mjs';
 
 const REQUESTS = numFlag('requests', 20_000);
@@ -84,11 +84,7 @@ async function main() {
   if (redis) shareThroughRedis(home, redis.port, 'bench-profile');
   const gw = await startGateway({ home, pipeline: PIPELINE, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] });
   const origin = `http://127.0.0.1:${gw.port}`;
-  const headers = { 'content-type': 'application/json' };
-  const reqs = {
-    chat: { path: '/v1/chat/completions', headers, body: chatBody(LOGICAL_MODEL, false) },
-    stream: { path: '/v1/chat/completions', headers, body: chatBody(LOGICAL_MODEL, true) },
-  };
+  const reqs = chatMix(LOGICAL_MODEL);
   log(`profiling ptui (pipeline ${PIPELINE ? 'on' : 'off'}${SHARED ? ', shared mode' : ''}): ${REQUESTS} requests at c=${CONC}`);
   if (CONC === 1) {
     const pool = makePool(origin, 1);

@@ -13,7 +13,7 @@
 //   node bench/shared-mode.mjs [--quick] [--no-pin] [--aa] [--rounds N] [--n N] [--seconds S]
 import { Redis } from 'ioredis';
 import { QUICK, PIN, CLIENT_CPUS, SERVER_CPUS, argv, fmt, log, numFlag, pinSelf, summarize, table, writeResult } from './lib/common.mjs';
-import { Samples, chatBody, makePool, runAutocannon, runConcurrent, runSequential } from './lib/load.mjs';
+import { Samples, chatMix, makePool, runAutocannon, runConcurrent, runSequential } from './lib/load.mjs';
 import { LOGICAL_MODEL, makeBenchHome, removeHome, shareThroughRedis, startGateway, startRedis, startUpstream } from './lib/servers.mjs';
 
 const ROUNDS = numFlag('rounds', QUICK ? 2 : 3);
@@ -22,12 +22,6 @@ const AC_SECONDS = numFlag('seconds', QUICK ? 3 : 8);
 const WARMUP = numFlag('warmup', QUICK ? 600 : 2000);
 const CONC = 16;
 const AA = argv.includes('--aa');
-
-function reqs() {
-  const headers = { 'content-type': 'application/json' };
-  const p = '/v1/chat/completions';
-  return { chat: { path: p, headers, body: chatBody(LOGICAL_MODEL, false) }, stream: { path: p, headers, body: chatBody(LOGICAL_MODEL, true) } };
-}
 
 async function main() {
   pinSelf();
@@ -48,7 +42,7 @@ async function main() {
   const health = await (await fetch(`${targets[1].origin}/health`)).json();
   if (!AA && health.shared?.state !== 'up') throw new Error(`shared gateway is not connected to Redis: ${JSON.stringify(health)}`);
 
-  const r = reqs();
+  const r = chatMix(LOGICAL_MODEL);
   for (const t of targets) {
     t.pool1 = makePool(t.origin, 1);
     t.pool16 = makePool(t.origin, CONC);

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CLIENT_CPUS, PIN, QUICK, ROOT, SERVER_CPUS, argv, flag, log, numFlag, pinSelf, rssMb, sleep, table, writeResult } from './lib/common.mjs';
-import { chatBody, runAutocannon } from './lib/load.mjs';
+import { chatMix, runAutocannon } from './lib/load.mjs';
 import { CONCRETE_MODEL, LOGICAL_MODEL, makeBenchHome, removeHome, startFloor, startGateway, startUpstream } from './lib/servers.mjs';
 
 const TOTAL = numFlag('total', QUICK ? 100_000 : 1_000_000);
@@ -39,16 +39,9 @@ async function main() {
     nodeArgs: [...NODE_ARGS, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`],
   });
   const origin = `http://127.0.0.1:${gw.port}`;
-  const headers = { 'content-type': 'application/json' };
-  const reqs = {
-    chat: { path: '/v1/chat/completions', headers, body: chatBody(LOGICAL_MODEL, false) },
-    stream: { path: '/v1/chat/completions', headers, body: chatBody(LOGICAL_MODEL, true) },
-  };
+  const reqs = chatMix(LOGICAL_MODEL);
   const floor = argv.includes('--no-floor') ? null : await startFloor(upstream);
-  const floorReqs = {
-    chat: { ...reqs.chat, body: chatBody(CONCRETE_MODEL, false) },
-    stream: { ...reqs.stream, body: chatBody(CONCRETE_MODEL, true) },
-  };
+  const floorReqs = chatMix(CONCRETE_MODEL);
   const samples = [{ requests: 0, rss_mb: rssMb(gw.pid), floor_rss_mb: floor ? rssMb(floor.pid) : null }];
   log(`soak: ${TOTAL} requests at c=16, RSS at ${CHECKPOINTS.join(', ')}; start RSS ${samples[0].rss_mb?.toFixed(1)} MB`);
   let done = 0;

@@ -21,6 +21,20 @@ export function chatBody(model, stream) {
   });
 }
 
+/**
+ * The bench's mix for one target: the plain and the streamed chat completion, POSTed as JSON to
+ * /v1/chat/completions, with `model` (logical for ptui, concrete for the others) and any extra
+ * headers (a key, Portkey's routing headers).
+ */
+export function chatMix(model, extraHeaders = {}) {
+  const headers = { 'content-type': 'application/json', ...extraHeaders };
+  const path = '/v1/chat/completions';
+  return {
+    chat: { path, headers, body: chatBody(model, false) },
+    stream: { path, headers, body: chatBody(model, true) },
+  };
+}
+
 export function makePool(origin, connections = 1) {
   return new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
 }
