@@ -54,10 +54,6 @@ export function formatReset(ms: number): string {
   return `${Math.floor(n / 60_000)}m${(n % 60_000) / 1000}s`;
 }
 
-function newSubject(id: string, label: string, limits: { rpm?: number; tpm?: number }, counter: MinuteCounter): Subject {
-  return { id, label, rpm: limits.rpm, tpm: limits.tpm, rpmText: String(limits.rpm), tpmText: String(limits.tpm), counter };
-}
-
 /** The tightest limit of one kind among a request's subjects, as its headers say it. */
 interface Tightest {
   limit: string;
@@ -109,27 +105,28 @@ export class RateLimitsCallback extends Callback {
     return c;
   }
 
-  /** A cached subject with its counter looked up again (a prune may have dropped the one it had). */
-  private counted(s: Subject, nowMs: number): Subject {
-    s.counter = this.counter(s.id, nowMs);
+  /**
+   * The subject of a key record or a model, built on its first request (its id and texts made
+   * once), with its counter looked up each time: a prune may have dropped the one it had.
+   */
+  private subject(cache: WeakMap<object, Subject>, owner: object, kind: 'key' | 'model', name: string, limits: { rpm?: number; tpm?: number }, nowMs: number): Subject {
+    let s = cache.get(owner);
+    if (s === undefined) {
+      const { rpm, tpm } = limits;
+      const id = `${kind}:${name}`;
+      s = { id, label: `${kind} "${name}"`, rpm, tpm, rpmText: String(rpm), tpmText: String(tpm), counter: this.counter(id, nowMs) };
+      cache.set(owner, s);
+    } else s.counter = this.counter(s.id, nowMs);
     return s;
   }
 
   private subjects(ctx: Context, nowMs: number): Subject[] | null {
     let out: Subject[] | null = null;
     const key = ctx.apiKey;
-    if (key && (key.limits.rpm || key.limits.tpm)) {
-      let s = this.keySubjects.get(key);
-      if (s === undefined) this.keySubjects.set(key, (s = newSubject(`key:${key.alias}`, `key "${key.alias}"`, key.limits, this.counter(`key:${key.alias}`, nowMs))));
-      (out ??= []).push(this.counted(s, nowMs));
-    }
+    if (key && (key.limits.rpm || key.limits.tpm)) (out ??= []).push(this.subject(this.keySubjects, key, 'key', key.alias, key.limits, nowMs));
     const model = ctx.model;
     const limits = model?.rate_limits;
-    if (model && limits && (limits.rpm || limits.tpm)) {
-      let s = this.modelSubjects.get(model);
-      if (s === undefined) this.modelSubjects.set(model, (s = newSubject(`model:${model.name}`, `model "${model.name}"`, limits, this.counter(`model:${model.name}`, nowMs))));
-      (out ??= []).push(this.counted(s, nowMs));
-    }
+    if (model && limits && (limits.rpm || limits.tpm)) (out ??= []).push(this.subject(this.modelSubjects, model, 'model', model.name, limits, nowMs));
     return out;
   }
 
