@@ -8,7 +8,9 @@
 // load (the median of the rounds, and the largest).
 //
 // A fifth target, "node floor proxy" (bench/lib/floor-proxy.mjs: node:http + undici, nothing
-// else), shows what one extra Node.js hop costs on this machine: no Node gateway adds less.
+// else), shows what one extra Node.js hop costs on this machine: no Node gateway adds less. A
+// sixth, the durable floor (the same proxy that parses the body and commits one row with ptui's
+// usage-log writer before each answer's end), shows what the usage log's rule costs by itself.
 //
 // Every ptui target runs with the V8 flags the gateway ships with (bench/lib/servers.mjs,
 // SHIPPED_GATEWAY_FLAGS); the floor runs with node's defaults, and --floor-as-shipped adds it
@@ -17,8 +19,9 @@
 // PTUI_BENCH_ALT_BIN=/path/to/other/tree/bin/ptui adds that build (pipeline on) as one more
 // target, for a before/after of a hot-path change measured in the same interleaved rounds.
 //
-//   node bench/gateway-overhead.mjs [--quick] [--no-portkey] [--no-floor] [--floor-as-shipped] [--no-pin] [--features] [--rounds N] [--n N]
+//   node bench/gateway-overhead.mjs [--quick] [--no-portkey] [--no-floor] [--no-durable-floor] [--floor-as-shipped] [--no-pin] [--features] [--rounds N] [--slices N] [--n N]
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {
   ROOT, QUICK, argv, fmt, freePort, log, numFlag, pinSelf, PIN, CLIENT_CPUS, SERVER_CPUS, rssMb, summarize, table, writeResult,
@@ -32,6 +35,12 @@ const N_SEQ = numFlag('n', QUICK ? 300 : 2000); // per target per round, at c=1
 const N_CONC = numFlag('n16', QUICK ? 1200 : 8000); // per target per round, at c=16
 const AC_SECONDS = numFlag('seconds', QUICK ? 2 : 8); // autocannon, per target per round
 const WARMUP = numFlag('warmup', QUICK ? 600 : 3000);
+/** each round's c=1 and c=16 requests are sent in this many interleaved slices per target */
+const SLICES = numFlag('slices', QUICK ? 3 : 10);
+/** autocannon's seconds per round are split into runs of about this long, interleaved too */
+const AC_SLICE_S = numFlag('ac-slice-seconds', 2);
+/** requests per slice, even, so that every slice sends as many plain requests as streamed ones */
+const sliceOf = (n) => Math.max(2, Math.round(n / SLICES / 2) * 2);
 const CONC = 16;
 
 /** --features: one more target, ptui with a virtual key, rate limits and engine scraping on */
@@ -43,6 +52,7 @@ async function main() {
   if (FEATURES) process.env.PTUI_BENCH_ENGINE ??= 'vllm';
   const upstream = await startUpstream();
   log(`upstream on ${upstream.port} (pid ${upstream.pid})`);
+  const homes = [];
   const targets = [
     { key: 'direct', label: 'direct', origin: `http://127.0.0.1:${upstream.port}`, reqs: chatMix(CONCRETE_MODEL), proc: upstream },
   ];
@@ -50,18 +60,27 @@ async function main() {
   if (!argv.includes('--no-floor')) {
     const floor = await startFloor(upstream);
     targets.push({ key: 'floor', label: 'node floor proxy', origin: floor.origin, reqs: chatMix(CONCRETE_MODEL), proc: floor });
+    // The durable floor: the floor that also parses the body and commits one usage-log row (ptui's
+    // writer) before the end of each answer, the rule ptui keeps. What it adds over the floor is
+    // the price of that rule alone, with no routing, guardrails, budgets or metrics.
+    if (!argv.includes('--no-durable-floor') && gatewayBuilt()) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptui-bench-floor-'));
+      homes.push(dir);
+      const df = await startFloor(upstream, { nodeArgs: SHIPPED_GATEWAY_FLAGS, name: 'durable-floor', durable: path.join(dir, 'llm_usage.db') });
+      targets.push({ key: 'durable_floor', label: 'durable floor (floor + parse + usage-log row)', origin: df.origin, reqs: chatMix(CONCRETE_MODEL), proc: df });
+    }
     // For reference: the floor with the V8 flags ptui ships with (its RSS under like flags).
     if (argv.includes('--floor-as-shipped') && SHIPPED_GATEWAY_FLAGS.length) {
       const f2 = await startFloor(upstream, { nodeArgs: SHIPPED_GATEWAY_FLAGS, name: 'floor-flags' });
       targets.push({ key: 'floor_flags', label: `node floor proxy, ${SHIPPED_GATEWAY_FLAGS.join(' ')}`, origin: f2.origin, reqs: chatMix(CONCRETE_MODEL), proc: f2 });
     }
   }
-  const homes = [];
   if (gatewayBuilt()) {
-    homes.push(makeBenchHome(upstream.base), makeBenchHome(upstream.base));
+    const [homeOn, homeOff] = [makeBenchHome(upstream.base), makeBenchHome(upstream.base)];
+    homes.push(homeOn, homeOff);
     const [gwOn, gwOff] = await Promise.all([
-      startGateway({ name: 'ptui', home: homes[0], pipeline: true }),
-      startGateway({ name: 'ptui-bare', home: homes[1], pipeline: false }),
+      startGateway({ name: 'ptui', home: homeOn, pipeline: true }),
+      startGateway({ name: 'ptui-bare', home: homeOff, pipeline: false }),
     ]);
     log(`ptui (pipeline) on ${gwOn.port}, ptui (no pipeline) on ${gwOff.port}`);
     targets.push(
@@ -121,14 +140,21 @@ async function main() {
     await runSequential(t.pool1, t.reqs, Math.min(WARMUP, 500));
   }
 
-  // Interleave: each round visits every target, starting from a different one.
+  // Interleave: each round visits every target, starting from a different one, in slices: on a
+  // shared VM the speed of the whole box drifts by tens of percent within seconds (steal time),
+  // so every target gets a share of each stretch of time and the ratios compare like with like.
   for (let r = 0; r < ROUNDS; r++) {
     const order = targets.map((_, i) => targets[(i + r) % targets.length]);
-    log(`round ${r + 1}/${ROUNDS}: c=1 x${N_SEQ}, c=${CONC} x${N_CONC}, autocannon ${AC_SECONDS}s`);
-    for (const t of order) await runSequential(t.pool1, t.reqs, N_SEQ, t.seq);
-    for (const t of order) await runConcurrent(t.pool16, t.reqs, N_CONC, CONC, t.conc);
+    log(`round ${r + 1}/${ROUNDS}: c=1 x${N_SEQ}, c=${CONC} x${N_CONC}, autocannon ${AC_SECONDS}s, each in ${SLICES} slices`);
+    for (let s = 0; s < SLICES; s++) for (const t of order) await runSequential(t.pool1, t.reqs, sliceOf(N_SEQ), t.seq);
+    for (let s = 0; s < SLICES; s++) for (const t of order) await runConcurrent(t.pool16, t.reqs, sliceOf(N_CONC), CONC, t.conc);
+    const acSlices = Math.max(1, Math.round(AC_SECONDS / AC_SLICE_S));
+    for (const t of order) t.acRound = [];
+    for (let s = 0; s < acSlices; s++) {
+      for (const t of order) t.acRound.push(await runAutocannon(t.origin, t.reqs, { connections: CONC, duration: AC_SECONDS / acSlices }));
+    }
     for (const t of order) {
-      t.ac.push(await runAutocannon(t.origin, t.reqs, { connections: CONC, duration: AC_SECONDS }));
+      t.ac.push(mergeAutocannon(t.acRound));
       // right after its heaviest load: one reading at the end swings ±10 MB with the GC's timing
       (t.rss ??= []).push(rssMb(t.proc.pid));
     }
@@ -217,6 +243,24 @@ async function main() {
     ['metric', 'ptui', 'portkey', 'ptui bare', 'node floor', 'direct', 'ptui/direct', 'ptui/portkey'],
     ratioRows.map(([m, ours, theirs, b, f, direct]) => [m, round1(ours), round1(theirs), round1(b), round1(f), round1(direct), ratio(ours, direct), ratio(ours, theirs)]),
   );
+  // The targets are ratios to the floor; the durable floor shows how much of ptui's gap is the
+  // usage-log rule alone (a row committed before each answer's end) and how much is the rest.
+  const durable = results.durable_floor;
+  if (p && floor) {
+    const floorRows = [
+      ['added chat p50, c=1 (µs)', (x) => x.added_us.chat.c1_p50],
+      ['added stream p50, c=1 (µs)', (x) => x.added_us.stream.c1_p50],
+      ['added stream TTFT p50, c=1 (µs)', (x) => x.added_us.ttft.c1_p50],
+      ['req/s at c=16', (x) => x.rps_c16],
+    ];
+    tables.floors = table(
+      ['against the floors', 'node floor', 'durable floor', 'ptui bare', 'ptui', 'durable/floor', 'ptui/floor', 'ptui/durable'],
+      floorRows.map(([m, f]) => {
+        const [a, b, c, e] = [floor, durable, bare, p].map((x) => (x ? f(x) : null));
+        return [m, round1(a), round1(b), round1(c), round1(e), ratio(b, a), ratio(e, a), ratio(e, b)];
+      }),
+    );
+  }
   const feat = results.ptui_features;
   if (feat && p) {
     // what the newer features cost over the pipeline alone: at most +10 % is the target
@@ -245,15 +289,16 @@ async function main() {
       : null,
   };
 
-  console.log(`\nGateway overhead (${QUICK ? 'quick' : 'full'}: ${ROUNDS} rounds, c=1 x${N_SEQ}, c=16 x${N_CONC}, autocannon ${AC_SECONDS}s per target per round; ` +
+  console.log(`\nGateway overhead (${QUICK ? 'quick' : 'full'}: ${ROUNDS} rounds, c=1 x${N_SEQ}, c=16 x${N_CONC}, autocannon ${AC_SECONDS}s per target per round, in ${SLICES} interleaved slices; ` +
     `${PIN ? `client on CPU ${CLIENT_CPUS}, servers on CPU ${SERVER_CPUS}` : 'not pinned'})\n`);
   console.log(tables.latency + '\n');
   console.log(tables.throughput + '\n');
   console.log(tables.ratios + '\n');
+  if (tables.floors) console.log(tables.floors + '\n');
   if (tables.features) console.log(tables.features + '\n');
   console.log('targets: ' + Object.entries(targetsMet).map(([k, v]) => `${k}=${v === null ? 'n/a' : v ? 'met' : 'MISSED'}`).join(', '));
   const file = writeResult('gateway-overhead', {
-    params: { rounds: ROUNDS, n_c1: N_SEQ, n_c16: N_CONC, autocannon_s: AC_SECONDS, warmup: WARMUP, concurrency: CONC, pinned: PIN },
+    params: { rounds: ROUNDS, slices: SLICES, ac_slice_s: AC_SLICE_S, n_c1: N_SEQ, n_c16: N_CONC, autocannon_s: AC_SECONDS, warmup: WARMUP, concurrency: CONC, pinned: PIN },
     portkey: portkeyInfo,
     results,
     targets_met: targetsMet,
@@ -262,6 +307,24 @@ async function main() {
   log(`wrote ${file}`);
   for (const t of targets) await t.proc.stop();
   for (const h of homes) removeHome(h);
+}
+
+/** One round's autocannon slices as one run: requests over seconds, every failure summed. */
+function mergeAutocannon(runs) {
+  const sum = (k) => runs.reduce((n, a) => n + a[k], 0);
+  const total = sum('total');
+  const seconds = sum('duration_s');
+  return {
+    rps: seconds > 0 ? total / seconds : 0,
+    total,
+    duration_s: seconds,
+    errors: sum('errors'),
+    timeouts: sum('timeouts'),
+    non2xx: sum('non2xx'),
+    latency_ms_p50: median(runs.map((a) => a.latency_ms_p50)),
+    latency_ms_p99: Math.max(...runs.map((a) => a.latency_ms_p99)),
+    slices: runs.length,
+  };
 }
 
 function gatewayBuilt() {

@@ -35,12 +35,14 @@ export async function startUpstream(port, { chunkIntervalMs } = {}) {
 
 /**
  * The floor proxy (bench/lib/floor-proxy.mjs) in front of an upstream, once it answers; its
- * `origin` is set. connections: its pool's size (its default 64 when not given).
+ * `origin` is set. connections: its pool's size (its default 64 when not given). durable: the
+ * usage-log file of the durable floor (the floor that parses and writes a row before each end).
  */
-export async function startFloor(upstream, { connections, nodeArgs = [], name = 'floor' } = {}) {
+export async function startFloor(upstream, { connections, nodeArgs = [], name = 'floor', durable } = {}) {
   const port = await freePort();
   const args = [...nodeArgs, path.join(BENCH_DIR, 'lib', 'floor-proxy.mjs'), '--port', String(port), '--upstream', `http://127.0.0.1:${upstream.port}`];
   if (connections !== undefined) args.push('--connections', String(connections));
+  if (durable !== undefined) args.push('--durable', durable);
   const proc = startProcess(name, process.execPath, args);
   await waitForHttp(`http://127.0.0.1:${port}/v1/models`, proc);
   proc.origin = `http://127.0.0.1:${port}`;
