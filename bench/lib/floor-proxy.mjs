@@ -53,9 +53,17 @@ function row(startMs, stream, status, usageTokens) {
   };
 }
 
-/** Writes the row; resolves once it is committed (rows of one event-loop turn share a commit). */
+/** Requests whose row is not yet inserted: with none other on its way, nothing can share a commit. */
+let inFlight = 0;
+
+/**
+ * Writes the row; resolves once it is committed. Rows of one event-loop turn share a commit,
+ * and the only request in flight commits at once, as the gateway's usage-log callback does.
+ */
 function commit(r) {
+  inFlight--;
   usage.insert(r);
+  if (inFlight === 0) usage.writePending();
   return usage.written();
 }
 
@@ -73,16 +81,23 @@ async function relay(req, res, body) {
 
 async function relayDurable(req, res, raw) {
   const startMs = Date.now();
+  inFlight++;
   let request = null;
   try {
     request = JSON.parse(raw.toString('utf8'));
   } catch {}
-  const up = await pool.request({
-    method: req.method,
-    path: req.url,
-    headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
-    body: request === null ? raw : JSON.stringify(request),
-  });
+  let up;
+  try {
+    up = await pool.request({
+      method: req.method,
+      path: req.url,
+      headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
+      body: request === null ? raw : JSON.stringify(request),
+    });
+  } catch (err) {
+    inFlight--;
+    throw err;
+  }
   res.writeHead(up.statusCode, { 'content-type': up.headers['content-type'] ?? 'application/json' });
   const stream = request?.stream === true;
   let held = null;
