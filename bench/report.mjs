@@ -122,6 +122,16 @@ function targetsSection(md) {
     p && fl ? `chat ${v(p.added_us.chat.c1_p50, ' µs')} (${x(p.added_us.chat.c1_p50, fl.added_us.chat.c1_p50)}), stream ${v(p.added_us.stream.c1_p50, ' µs')} (${x(p.added_us.stream.c1_p50, fl.added_us.stream.c1_p50)})` : '–',
     verdict(go?.targets_met?.added_c1_le_1_3x_floor),
   ]);
+  const df = go?.results?.durable_floor;
+  if (p && fl && df) {
+    // no target: what the usage log's rule costs by itself, for reading the row above
+    rows.push([
+      'reference: the durable floor (parse + a usage-log row before each end), added p50 at c=1',
+      `chat ${v(df.added_us.chat.c1_p50, ' µs')} (${x(df.added_us.chat.c1_p50, fl.added_us.chat.c1_p50)} the floor's; ptui ${x(p.added_us.chat.c1_p50, df.added_us.chat.c1_p50)} of it), ` +
+        `stream ${v(df.added_us.stream.c1_p50, ' µs')} (${x(df.added_us.stream.c1_p50, fl.added_us.stream.c1_p50)}; ptui ${x(p.added_us.stream.c1_p50, df.added_us.stream.c1_p50)})`,
+      'no target',
+    ]);
+  }
   rows.push([
     'added TTFT p50 at c=1 ≤ 1.3× the floor proxy\'s',
     p && fl ? `${v(p.added_us.ttft.c1_p50, ' µs')} vs ${v(fl.added_us.ttft.c1_p50, ' µs')} (${x(p.added_us.ttft.c1_p50, fl.added_us.ttft.c1_p50)})` : '–',
