@@ -62,7 +62,8 @@ async function main() {
     targets.push({ key: 'floor', label: 'node floor proxy', origin: floor.origin, reqs: chatMix(CONCRETE_MODEL), proc: floor });
     // The durable floor: the floor that also parses the body and commits one usage-log row (ptui's
     // writer) before the end of each answer, the rule ptui keeps. What it adds over the floor is
-    // the price of that rule alone, with no routing, guardrails, budgets or metrics.
+    // the price of that rule alone, with no routing, guardrails, budgets or metrics. It runs with
+    // the gateway's V8 flags, as the writer it borrows does inside ptui.
     if (!argv.includes('--no-durable-floor') && gatewayBuilt()) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptui-bench-floor-'));
       homes.push(dir);
