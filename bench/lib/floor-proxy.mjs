@@ -15,26 +15,29 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { ROOT } from './common.mjs';
 
 const { values } = parseArgs({
   options: { port: { type: 'string' }, upstream: { type: 'string' }, connections: { type: 'string' }, durable: { type: 'string' } },
 });
 const pool = new Pool(values.upstream, { connections: Number(values.connections ?? 64), pipelining: 1, keepAliveTimeout: 60_000 });
 
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const usage = values.durable
   ? (await import(pathToFileURL(path.join(ROOT, 'dist', 'usage', 'log.js')).href)).UsageLog.open(values.durable, {}, { batch: 'tick' })
   : null;
 
 let seq = 0;
-/** The row a gateway would write for this answer (the same columns, the same insert). */
-function row(startMs, stream, status, usageTokens) {
+/**
+ * The row a gateway would write for this answer (the same columns, the same insert). The floor
+ * routes nothing, so the model asked for is both the logical and the concrete one.
+ */
+function row(startMs, model, stream, status, usageTokens) {
   return {
     request_id: `floor-${process.pid}-${++seq}`,
     timestamp: new Date(startMs).toISOString(),
     provider: 'sim',
-    logical_model: 'bench-chat',
-    concrete_model: 'sim-llama-8b',
+    logical_model: model,
+    concrete_model: model,
     capability: 'chat',
     endpoint: '/v1/chat/completions',
     stream: stream ? 1 : 0,
@@ -53,58 +56,60 @@ function row(startMs, stream, status, usageTokens) {
   };
 }
 
-/** Requests whose row is not yet inserted: with none other on its way, nothing can share a commit. */
+/** Requests on their way to a row: with none other, nothing can share this one's commit. */
 let inFlight = 0;
 
-/**
- * Writes the row; resolves once it is committed. Rows of one event-loop turn share a commit,
- * and the only request in flight commits at once, as the gateway's usage-log callback does.
- */
-function commit(r) {
-  inFlight--;
-  usage.insert(r);
-  if (inFlight === 0) usage.writePending();
-  return usage.written();
-}
-
-async function relay(req, res, body) {
-  const up = await pool.request({
+/** The one upstream call of both relays: the client's method, path and content type. */
+function upstreamRequest(req, body) {
+  return pool.request({
     method: req.method,
     path: req.url,
     headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
     body,
   });
+}
+
+async function relay(req, res, body) {
+  const up = await upstreamRequest(req, body);
   res.writeHead(up.statusCode, { 'content-type': up.headers['content-type'] ?? 'application/json' });
   for await (const c of up.body) res.write(c);
   res.end();
 }
 
+/**
+ * Relays all but the last chunk, commits the row, then sends the last chunk. Rows of one
+ * event-loop turn share a commit, and the only request in flight commits at once, as the
+ * gateway's usage-log callback does.
+ */
 async function relayDurable(req, res, raw) {
-  const startMs = Date.now();
   inFlight++;
+  let answer;
+  try {
+    answer = await relayAllButLast(req, res, raw);
+  } finally {
+    inFlight--;
+  }
+  usage.insert(answer.row);
+  if (inFlight === 0) usage.writePending();
+  await usage.written();
+  res.end(answer.last ?? undefined);
+}
+
+/** The body parsed and re-serialised, the answer relayed but its last chunk; returns that chunk and the row. */
+async function relayAllButLast(req, res, raw) {
+  const startMs = Date.now();
   let request = null;
   try {
     request = JSON.parse(raw.toString('utf8'));
   } catch {}
-  let up;
-  try {
-    up = await pool.request({
-      method: req.method,
-      path: req.url,
-      headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
-      body: request === null ? raw : JSON.stringify(request),
-    });
-  } catch (err) {
-    inFlight--;
-    throw err;
-  }
+  const up = await upstreamRequest(req, request === null ? raw : JSON.stringify(request));
   res.writeHead(up.statusCode, { 'content-type': up.headers['content-type'] ?? 'application/json' });
   const stream = request?.stream === true;
-  let held = null;
+  let last = null;
   const chunks = [];
   for await (const c of up.body) {
-    if (held) res.write(held);
-    held = c;
+    if (last) res.write(last);
+    last = c;
     if (!stream) chunks.push(c);
   }
   let tokens = null;
@@ -113,8 +118,8 @@ async function relayDurable(req, res, raw) {
       tokens = JSON.parse(Buffer.concat(chunks).toString('utf8')).usage ?? null;
     } catch {}
   }
-  await commit(row(startMs, stream, up.statusCode, tokens));
-  res.end(held ?? undefined);
+  const model = typeof request?.model === 'string' ? request.model : null;
+  return { last, row: row(startMs, model, stream, up.statusCode, tokens) };
 }
 
 http
