@@ -150,12 +150,12 @@ async function main() {
     for (let s = 0; s < SLICES; s++) for (const t of order) await runSequential(t.pool1, t.reqs, sliceOf(N_SEQ), t.seq);
     for (let s = 0; s < SLICES; s++) for (const t of order) await runConcurrent(t.pool16, t.reqs, sliceOf(N_CONC), CONC, t.conc);
     const acSlices = Math.max(1, Math.round(AC_SECONDS / AC_SLICE_S));
-    for (const t of order) t.acRound = [];
+    const acRuns = new Map(order.map((t) => [t, []]));
     for (let s = 0; s < acSlices; s++) {
-      for (const t of order) t.acRound.push(await runAutocannon(t.origin, t.reqs, { connections: CONC, duration: AC_SECONDS / acSlices }));
+      for (const t of order) acRuns.get(t).push(await runAutocannon(t.origin, t.reqs, { connections: CONC, duration: AC_SECONDS / acSlices }));
     }
     for (const t of order) {
-      t.ac.push(mergeAutocannon(t.acRound));
+      t.ac.push(mergeAutocannon(acRuns.get(t)));
       // right after its heaviest load: one reading at the end swings ±10 MB with the GC's timing
       (t.rss ??= []).push(rssMb(t.proc.pid));
     }
